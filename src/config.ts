@@ -1,0 +1,216 @@
+// The one place that reads process.env. Everything is validated here, once, at boot;
+// the rest of the code receives a frozen, typed Config and never looks at the environment.
+import path from 'node:path';
+
+export const ROLES = ['desk', 'department', 'admin', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+export const LANGUAGES = ['zh-CN', 'en'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+/** `production` demands every secret explicitly; `dev` (demo and tests) embeds loopback defaults. */
+export type Profile = 'production' | 'dev';
+
+export interface Config {
+  readonly profile: Profile;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly dbPath: string;
+  readonly apiTokens: ReadonlyArray<{ readonly role: Role; readonly token: string }>;
+  readonly ari: { readonly url: string; readonly username: string; readonly password: string; readonly app: string };
+  readonly ami: { readonly host: string; readonly port: number; readonly username: string; readonly secret: string };
+  /** How a contact's number becomes a dial string; `{number}` is replaced by validated digits. */
+  readonly dialTemplate: string;
+  /** Caller id presented on outbound calls: digits with an optional leading +, or empty. */
+  readonly callerId: string;
+  readonly timezone: string;
+  readonly language: Language;
+  readonly media: { readonly dir: string; readonly baseUrl: string };
+  readonly asterisk: {
+    /** Folder outside the repo holding the Debian sid root, logs and pid file. */
+    readonly cacheDir: string;
+    /** Address ARI/HTTP, AMI and SIP bind to inside Asterisk. */
+    readonly bindAddress: string;
+    readonly sipPort: number;
+    /** Whether the sim-phones context is rendered into the dialplan (never in production). */
+    readonly simPhones: boolean;
+  };
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Loopback defaults used by `npm run demo` and `npm test`; never used by `npm start`. */
+export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
+  ARI_USERNAME: 'liandong',
+  ARI_PASSWORD: 'liandong-dev-ari',
+  AMI_USERNAME: 'liandong',
+  AMI_SECRET: 'liandong-dev-ami',
+  LIANDONG_API_TOKENS: 'desk:dev-desk-token,department:dev-department-token,admin:dev-admin-token,viewer:dev-viewer-token',
+  LIANDONG_DIAL_TEMPLATE: 'Local/{number}@sim-phones',
+  LIANDONG_CALLER_ID: '110',
+  LIANDONG_SIM_PHONES: 'true',
+};
+
+const PHONE_RE = /^\+?[0-9]{3,20}$/;
+const LOOSE_DIGITS_RE = /^\+?[0-9]{1,20}$/;
+const CTRL_RE = /[\r\n\0]/;
+
+/** Pure: validate an environment-like map. Collects every problem before failing. */
+export function loadConfig(env: Env, profile: Profile = 'production'): Config {
+  const src: Env = profile === 'dev' ? { ...DEV_DEFAULTS, ...stripEmpty(env) } : stripEmpty(env);
+  const problems: string[] = [];
+  const str = (name: string, fallback?: string): string => {
+    const v = src[name] ?? fallback;
+    if (v === undefined) {
+      problems.push(`${name} is required${profile === 'production' ? ' in production (npm start)' : ''}`);
+      return '';
+    }
+    if (CTRL_RE.test(v)) problems.push(`${name} must not contain line breaks or NUL`);
+    return v;
+  };
+  const port = (name: string, fallback: number): number => {
+    const raw = src[name];
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^[0-9]+$/.test(raw) || n < 1 || n > 65535) problems.push(`${name} must be a TCP/UDP port 1-65535, got "${raw}"`);
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = src[name];
+    if (raw === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name} must be true or false, got "${raw}"`);
+    return fallback;
+  };
+
+  const httpHost = str('LIANDONG_HTTP_HOST', '127.0.0.1');
+  const httpPort = port('LIANDONG_HTTP_PORT', 3000);
+  const dbPath = path.resolve(str('LIANDONG_DB', './data/liandong.db'));
+  const apiTokens = parseTokens(str('LIANDONG_API_TOKENS'), problems);
+
+  const ariUrl = str('ARI_URL', 'http://127.0.0.1:8088');
+  let parsedAri: URL | undefined;
+  try {
+    parsedAri = new URL(ariUrl);
+    if (!/^https?:$/.test(parsedAri.protocol)) problems.push(`ARI_URL must be http(s)://host:port, got "${ariUrl}"`);
+  } catch {
+    problems.push(`ARI_URL is not a URL: "${ariUrl}"`);
+  }
+  const ari = {
+    url: ariUrl.replace(/\/+$/, ''),
+    username: str('ARI_USERNAME'),
+    password: str('ARI_PASSWORD'),
+    app: str('ARI_APP', 'liandong'),
+  };
+  if (ari.app && !/^[A-Za-z0-9_-]{1,64}$/.test(ari.app)) problems.push(`ARI_APP must be letters, digits, _ or -, got "${ari.app}"`);
+  const ami = { host: str('AMI_HOST', '127.0.0.1'), port: port('AMI_PORT', 5038), username: str('AMI_USERNAME'), secret: str('AMI_SECRET') };
+  for (const [name, v] of [['ARI_USERNAME', ari.username], ['AMI_USERNAME', ami.username]] as const) {
+    if (v && !/^[A-Za-z0-9_.-]{1,64}$/.test(v)) problems.push(`${name} must be letters, digits, _ . or -`);
+  }
+  for (const [name, v] of [['ARI_PASSWORD', ari.password], ['AMI_SECRET', ami.secret]] as const) {
+    // These land in ari.conf/manager.conf lines; ';' starts a comment there.
+    if (v && (v.length < 8 || /[;\s]/.test(v))) problems.push(`${name} must be at least 8 characters with no spaces or ';'`);
+  }
+
+  const dialTemplate = str('LIANDONG_DIAL_TEMPLATE');
+  if (dialTemplate && (dialTemplate.split('{number}').length !== 2 || !/^[A-Za-z0-9_/@{}.:-]+$/.test(dialTemplate))) {
+    problems.push(`LIANDONG_DIAL_TEMPLATE must contain {number} exactly once and only letters, digits and _ / @ . : -, e.g. PJSIP/{number}@carrier; got "${dialTemplate}"`);
+  }
+  const callerId = str('LIANDONG_CALLER_ID', '');
+  if (callerId && !LOOSE_DIGITS_RE.test(callerId)) problems.push(`LIANDONG_CALLER_ID must be digits with an optional leading +, got "${callerId}"`);
+
+  const timezone = str('TZ', 'Asia/Shanghai');
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: timezone });
+  } catch {
+    problems.push(`TZ is not an IANA time zone: "${timezone}"`);
+  }
+  const language = str('LIANDONG_LANG', 'zh-CN') as Language;
+  if (!LANGUAGES.includes(language)) problems.push(`LIANDONG_LANG must be one of ${LANGUAGES.join(', ')}, got "${language}"`);
+
+  const mediaDir = path.resolve(str('LIANDONG_MEDIA_DIR', './data/media'));
+  const mediaHost = httpHost === '0.0.0.0' || httpHost === '::' ? '127.0.0.1' : httpHost;
+  const mediaBaseUrl = str('LIANDONG_MEDIA_BASE_URL', `http://${mediaHost.includes(':') ? `[${mediaHost}]` : mediaHost}:${httpPort}/media`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^\s]+$/.test(mediaBaseUrl)) problems.push(`LIANDONG_MEDIA_BASE_URL must be an http(s) URL Asterisk can fetch, got "${mediaBaseUrl}"`);
+
+  const asterisk = {
+    cacheDir: path.resolve(str('LIANDONG_ASTERISK_CACHE', '/var/cache/liandong')),
+    bindAddress: str('ASTERISK_BIND', '127.0.0.1'),
+    sipPort: port('SIP_PORT', 5060),
+    simPhones: bool('LIANDONG_SIM_PHONES', false),
+  };
+  if (!/^[0-9a-fA-F.:]+$/.test(asterisk.bindAddress)) problems.push(`ASTERISK_BIND must be an IP address, got "${asterisk.bindAddress}"`);
+  if (profile === 'production' && asterisk.simPhones) problems.push('LIANDONG_SIM_PHONES must not be enabled in production');
+
+  const logLevel = str('LOG_LEVEL', 'info') as Config['logLevel'];
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL must be a pino level, got "${logLevel}"`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze({
+    profile,
+    http: { host: httpHost, port: httpPort },
+    dbPath,
+    apiTokens,
+    ari,
+    ami,
+    dialTemplate,
+    callerId,
+    timezone,
+    language,
+    media: { dir: mediaDir, baseUrl: mediaBaseUrl },
+    asterisk,
+    logLevel,
+  });
+}
+
+/** Read process.env once. Profile `dev` is chosen by the demo and test entry points. */
+export function configFromProcess(profile: Profile): Config {
+  return loadConfig(process.env, profile);
+}
+
+/** True when a string may be put into a dial string: digits, an optional leading +, 3 to 20 digits. */
+export function isDialableNumber(value: unknown): value is string {
+  return typeof value === 'string' && PHONE_RE.test(value);
+}
+
+function parseTokens(raw: string, problems: string[]): Config['apiTokens'] {
+  if (!raw) return [];
+  const out: Array<{ role: Role; token: string }> = [];
+  for (const item of raw.split(',')) {
+    const i = item.indexOf(':');
+    const role = item.slice(0, i).trim() as Role;
+    const token = item.slice(i + 1).trim();
+    if (i < 1 || !ROLES.includes(role)) {
+      problems.push(`LIANDONG_API_TOKENS entries must be role:token with role one of ${ROLES.join(', ')}; entry ${out.length + 1} is not (the token itself is not shown)`);
+      continue;
+    }
+    if (token.length < 12 || !/^[\x21-\x7e]+$/.test(token)) {
+      problems.push(`LIANDONG_API_TOKENS: the ${role} token must be at least 12 printable ASCII characters`);
+      continue;
+    }
+    out.push({ role, token });
+  }
+  if (new Set(out.map((t) => t.token)).size !== out.length) problems.push('LIANDONG_API_TOKENS: a token is listed twice');
+  return out;
+}
+
+function stripEmpty(env: Env): Env {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

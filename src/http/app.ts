@@ -1,0 +1,47 @@
+// buildApp(deps): the whole HTTP surface, built from injected services and never listening by
+// itself (main.ts listens; tests use app.inject).
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Config } from '../config.js';
+import type { Logger } from '../logging.js';
+import type { TelephonyHealth } from '../telephony/port.js';
+import { makeRoleGuard } from './auth.js';
+import { errorHandler } from './errors.js';
+import { healthRoutes, type HealthProbe } from './health.routes.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly health: HealthProbe;
+  /** Serves rendered prompt audio to Asterisk (sound:http://…). */
+  readonly mediaRoutes?: FastifyPluginAsync;
+  readonly telephonyHealth?: () => TelephonyHealth;
+}
+
+/** Largest request body, bytes: orders are small JSON; anything bigger is a mistake or an attack. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast keeps FastifyInstance's default generics.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    disableRequestLogging: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+  });
+  const requireRole = makeRoleGuard(deps.config.apiTokens);
+  app.decorate('requireRole', requireRole);
+
+  await app.register(healthRoutes, { probe: deps.health });
+  if (deps.mediaRoutes) await app.register(deps.mediaRoutes);
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    requireRole: ReturnType<typeof makeRoleGuard>;
+  }
+}

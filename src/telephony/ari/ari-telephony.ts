@@ -1,0 +1,231 @@
+// TelephonyPort over Asterisk ARI. The only module that turns ARI events into CallEvents and
+// port calls into ARI REST requests; ari-client itself stays inside AriConnection.
+import { randomUUID } from 'node:crypto';
+import type { AriRawEvent } from 'ari-client';
+import { isDialableNumber } from '../../config.js';
+import type { Logger } from '../../logging.js';
+import { maskPhone } from '../../logging.js';
+import { ChannelRegistry } from '../channel-registry.js';
+import { buildDialString } from '../dial-string.js';
+import { classifyHangup, LOST_CAUSE } from '../hangup-causes.js';
+import { collectKeys, playWithBargeIn } from '../keypad.js';
+import {
+  isKey,
+  TelephonyError,
+  type CallEvent,
+  type CallEventListener,
+  type CollectOptions,
+  type CollectResult,
+  type MediaUri,
+  type OriginateRequest,
+  type PlayResult,
+  type TelephonyHealth,
+  type TelephonyPort,
+  type Unsubscribe,
+} from '../port.js';
+import { AriConnection, describe } from './ari-connection.js';
+
+export interface AriTelephonyOptions {
+  readonly ari: { readonly url: string; readonly username: string; readonly password: string; readonly app: string };
+  readonly dialTemplate: string;
+  readonly callerId: string;
+  readonly logger: Logger;
+  /** Reconnect backoff, ms: first delay and cap. */
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** REST requests in flight at once (http.conf sessionlimit is far above this). */
+  readonly maxConcurrentRequests?: number;
+}
+
+const CHANNEL_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const VAR_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const MEDIA_RE = /^(sound|digits|number|characters|tone|recording):[^\s,]+$/;
+
+export class AriTelephony implements TelephonyPort {
+  private readonly registry = new ChannelRegistry();
+  private readonly playbackChannel = new Map<string, string>();
+  private readonly connection: AriConnection;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: AriTelephonyOptions) {
+    this.log = opts.logger.child({ component: 'ari' });
+    this.connection = new AriConnection({
+      ...opts.ari,
+      logger: this.log,
+      initialBackoffMs: opts.initialBackoffMs ?? 250,
+      maxBackoffMs: opts.maxBackoffMs ?? 5_000,
+      maxConcurrentRequests: opts.maxConcurrentRequests ?? 32,
+      onEvent: (e) => this.route(e),
+      onConnected: () => void this.reconcile(),
+    });
+  }
+
+  /** Starts connecting in the background; `waitConnected` to block until ARI answers. */
+  start(): void {
+    this.connection.start();
+  }
+
+  waitConnected(timeoutMs: number): Promise<void> {
+    return this.connection.waitConnected(timeoutMs);
+  }
+
+  health(): TelephonyHealth {
+    return this.connection.health();
+  }
+
+  onHealthChange(listener: (health: TelephonyHealth) => void): Unsubscribe {
+    return this.connection.onHealthChange(listener);
+  }
+
+  async originate(request: OriginateRequest, listener: CallEventListener): Promise<void> {
+    const { channelId } = request;
+    if (!CHANNEL_ID_RE.test(channelId)) throw new TelephonyError('invalid_request', 'channelId must be 1-64 of A-Z a-z 0-9 . _ -');
+    const dial = buildDialString(this.opts.dialTemplate, request.number);
+    const callerId = request.callerId ?? this.opts.callerId;
+    if (callerId && !isDialableNumber(callerId) && !/^\+?[0-9]{1,20}$/.test(callerId)) {
+      throw new TelephonyError('invalid_request', 'callerId must be digits with an optional leading +');
+    }
+    const timeout = Math.round(request.ringTimeoutSeconds);
+    if (!(timeout >= 1 && timeout <= 600)) throw new TelephonyError('invalid_request', 'ringTimeoutSeconds must be 1-600');
+    const variables = checkVariables(request.variables ?? {});
+    if (this.registry.has(channelId)) throw new TelephonyError('duplicate_channel', `channel ${channelId} was already placed`);
+    if (!this.connection.health().connected) throw new TelephonyError('not_connected', 'Asterisk ARI is not connected');
+
+    const log = this.log.child({ channelId });
+    // Listener first: events of this channel may arrive before the REST answer does.
+    this.registry.register(channelId, listener);
+    log.info({ to: maskPhone(request.number), ringTimeoutSeconds: timeout }, 'originate');
+    try {
+      await this.connection.rest((c) =>
+        c.channels.originate({
+          endpoint: dial,
+          app: this.opts.ari.app,
+          appArgs: 'outbound',
+          channelId,
+          ...(dial.startsWith('Local/') ? { otherChannelId: `${channelId}-peer` } : {}),
+          ...(callerId ? { callerId } : {}),
+          timeout,
+          variables: { variables },
+        }),
+      );
+    } catch (err) {
+      const message = describe(err);
+      // A repeated id is refused by Asterisk (409): the call was placed before, do not forget it.
+      if (/already exists/i.test(message)) throw new TelephonyError('duplicate_channel', `Asterisk refused a second channel ${channelId}`);
+      if (!this.registry.endedCause(channelId)) this.registry.forget(channelId);
+      log.warn({ err: message }, 'originate refused');
+      throw new TelephonyError(this.connection.health().connected ? 'asterisk_error' : 'not_connected', `originate failed: ${message}`);
+    }
+  }
+
+  subscribe(channelId: string, listener: CallEventListener): Unsubscribe {
+    return this.registry.register(channelId, listener);
+  }
+
+  play(channelId: string, media: readonly MediaUri[], options?: { readonly bargeIn?: boolean }): Promise<PlayResult> {
+    if (media.length === 0 || !media.every((m) => MEDIA_RE.test(m))) {
+      return Promise.resolve({ status: 'failed', reason: 'media must be one or more URIs like sound:name or sound:http://host/x.wav' });
+    }
+    const playbackId = randomUUID();
+    this.playbackChannel.set(playbackId, channelId);
+    const done = playWithBargeIn(
+      this.registry,
+      channelId,
+      playbackId,
+      {
+        start: (id) => this.connection.rest((c) => c.channels.play({ channelId, media: [...media], playbackId: id })).then(() => undefined),
+        stop: (id) => this.connection.rest((c) => c.playbacks.stop({ playbackId: id })).catch((err: unknown) => {
+          if (!/not found/i.test(describe(err))) throw err; // already finished: fine
+        }),
+      },
+      options?.bargeIn ?? true,
+      (reason) => this.log.warn({ channelId, playbackId, reason }, 'could not stop playback after a key'),
+    );
+    return done.finally(() => this.playbackChannel.delete(playbackId));
+  }
+
+  collect(channelId: string, options: CollectOptions): Promise<CollectResult> {
+    return collectKeys(this.registry, channelId, options);
+  }
+
+  async prompt(channelId: string, media: readonly MediaUri[], options: CollectOptions): Promise<CollectResult> {
+    this.registry.clearKeys(channelId); // keys pressed before this prompt answered an earlier one
+    const played = await this.play(channelId, media, { bargeIn: true });
+    if (played.status === 'failed') return { status: 'failed', digits: '', reason: played.reason };
+    return this.collect(channelId, options);
+  }
+
+  async hangup(channelId: string, reason: 'normal' | 'busy' | 'congestion' = 'normal'): Promise<void> {
+    if (this.registry.endedCause(channelId)) return;
+    try {
+      await this.connection.rest((c) => c.channels.hangup({ channelId, reason }));
+    } catch (err) {
+      if (/not found/i.test(describe(err))) return; // already gone
+      throw new TelephonyError('asterisk_error', `hangup failed: ${describe(err)}`);
+    }
+  }
+
+  async listChannelIds(): Promise<string[]> {
+    const channels = await this.connection.rest((c) => c.channels.list());
+    return channels.map((ch) => ch.id);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.stop();
+  }
+
+  /** ARI event → CallEvent for the channel it concerns. Unknown channels are ignored. */
+  private route(e: AriRawEvent): void {
+    const at = e.timestamp ? new Date(e.timestamp) : new Date();
+    const channelId = e.channel?.id;
+    let target: string | undefined = channelId;
+    let event: CallEvent | undefined;
+    switch (e.type) {
+      case 'StasisStart':
+        event = { type: 'answered', at };
+        break;
+      case 'ChannelStateChange':
+        if (e.channel?.state === 'Up') event = { type: 'answered', at };
+        else if (e.channel?.state === 'Ringing') event = { type: 'ringing', at };
+        break;
+      case 'ChannelDtmfReceived':
+        if (isKey(e.digit)) event = { type: 'key', key: e.digit, at };
+        else this.log.warn({ channelId, digit: String(e.digit).slice(0, 4) }, 'ignored a DTMF event with an unknown digit');
+        break;
+      case 'ChannelDestroyed':
+        event = { type: 'hangup', cause: classifyHangup(e.cause, e.cause_txt), at };
+        break;
+      case 'PlaybackFinished': {
+        const id = e.playback?.id;
+        target = id ? this.playbackChannel.get(id) : undefined;
+        if (id) event = { type: 'playback_finished', playbackId: id, outcome: e.playback?.state === 'failed' ? 'failed' : 'done', at };
+        break;
+      }
+      default:
+        return;
+    }
+    if (!target || !event) return;
+    this.registry.dispatch(target, event);
+  }
+
+  /** After a (re)connection: channels we followed that Asterisk no longer has ended unseen. */
+  private async reconcile(): Promise<void> {
+    const live = this.registry.liveChannelIds();
+    if (live.length === 0) return;
+    try {
+      const present = new Set(await this.listChannelIds());
+      for (const id of live) {
+        if (!present.has(id)) this.registry.dispatch(id, { type: 'hangup', cause: LOST_CAUSE, at: new Date() });
+      }
+    } catch (err) {
+      this.log.warn({ err: describe(err) }, 'reconciliation after reconnect failed; will retry on next connection');
+    }
+  }
+}
+
+function checkVariables(vars: Readonly<Record<string, string>>): Record<string, string> {
+  for (const [k, v] of Object.entries(vars)) {
+    if (!VAR_NAME_RE.test(k) || /[\r\n\0]/.test(v)) throw new TelephonyError('invalid_request', `channel variable ${k.slice(0, 64)} is not allowed`);
+  }
+  return { ...vars };
+}
