@@ -1,0 +1,249 @@
+// Text → telephone audio: espeak-ng speaks, sox turns it into the 8 kHz mono 16-bit PCM WAV that
+// Asterisk's `wav` format plays without transcoding. Files are content-addressed, so a text is
+// rendered once per (renderer version, voice, speed) and then served from disk forever.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Language } from '../config.js';
+
+/**
+ * Part of every cache key: bump it whenever the command lines below change the audio, so old
+ * files are never served for the new pipeline.
+ */
+export const RENDERER_VERSION = 'espeak-ng:-b1|sox:8000/1/16,highpass100,gain-n-3,pad0.15/0.25;v1';
+
+export interface Voice {
+  /** espeak-ng voice name. */
+  readonly voice: string;
+  /** espeak-ng speed in words per minute (its default is 175). */
+  readonly speedWpm: number;
+}
+
+/**
+ * Debian's espeak-ng 1.51 `cmn` voice reads the pinyin of its own dictionary with English
+ * letter sounds (这 comes out as "zhe four"); `cmn-latn-pinyin` is the same Mandarin voice with
+ * that fixed. ~185 wpm gives about 3.7 syllables a second, a calm dispatcher's pace.
+ */
+export const DEFAULT_VOICES: Readonly<Record<Language, Voice>> = Object.freeze({
+  'zh-CN': Object.freeze({ voice: 'cmn-latn-pinyin', speedWpm: 185 }),
+  en: Object.freeze({ voice: 'en-us', speedWpm: 160 }),
+});
+
+/** Texts longer than this many characters are refused (several minutes of speech, nobody listens that long). */
+export const MAX_RENDER_CHARS = 4000;
+const SAMPLE_RATE_HZ = 8000;
+
+export interface RunOptions {
+  /** Written to the child's stdin, then stdin is closed. */
+  readonly stdin?: string;
+  /** The child is killed (SIGKILL) after this many milliseconds. */
+  readonly timeoutMs: number;
+}
+/** Runs one program with an argument array (never a shell); resolves with its stdout on exit code 0. */
+export type RunFn = (command: string, args: readonly string[], options: RunOptions) => Promise<string>;
+
+export interface RenderedMedia {
+  /** sha256 hex of (RENDERER_VERSION, voice, speed, text). */
+  readonly hash: string;
+  /** `<hash>.wav`, the name under the media folder and URL. */
+  readonly file: string;
+  readonly path: string;
+  /** True when the file was already on disk and nothing was spawned. */
+  readonly cached: boolean;
+}
+
+export interface Renderer {
+  readonly dir: string;
+  render(text: string, lang: Language): Promise<RenderedMedia>;
+  /** The cache key a text would get, without rendering. */
+  hashOf(text: string, lang: Language): string;
+  /** Checks that espeak-ng, its voices and sox are installed; rejects with a RenderError naming the remedy. */
+  check(): Promise<void>;
+}
+
+export class RenderError extends Error {
+  constructor(
+    readonly code: 'missing_tool' | 'missing_voice' | 'failed' | 'timeout' | 'invalid_text',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RenderError';
+  }
+}
+
+export interface RendererOptions {
+  /** Folder the WAV files go to (config.media.dir); created on first render. */
+  readonly dir: string;
+  /** Process runner; tests inject a counting one. */
+  readonly run?: RunFn;
+  /** Per-process time limit in milliseconds; default 20000. */
+  readonly timeoutMs?: number;
+  readonly voices?: Partial<Record<Language, Voice>>;
+  /** Renders running at once (each is two short processes); default 2. */
+  readonly maxConcurrent?: number;
+  readonly espeakCommand?: string;
+  readonly soxCommand?: string;
+}
+
+/** Temp files of a render that died with its process are removed once they are this old (ms). */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+const TEMP_RE = /^\.[0-9a-f]{64}\..+\.wav$/;
+const REMEDY = 'run `npm run setup` or `apt-get install espeak-ng sox`';
+const STDERR_MAX_CHARS = 2000;
+
+export const runProcess: RunFn = (command, args, { stdin, timeoutMs }) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let settled = false;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const finish = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(stdout);
+    };
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      if (stdout.length < 1_000_000) stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      if (stderr.length < STDERR_MAX_CHARS) stderr += d;
+    });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      finish(
+        err.code === 'ENOENT'
+          ? new RenderError('missing_tool', `${command} is not installed (not found on PATH); ${REMEDY}`)
+          : new RenderError('failed', `${command} could not start: ${err.message}`),
+      );
+    });
+    child.on('close', (code, signal) => {
+      if (timedOut) finish(new RenderError('timeout', `${command} took longer than ${timeoutMs} ms and was killed`));
+      else if (code !== 0) finish(new RenderError('failed', `${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim().slice(0, 500)}`));
+      else finish();
+    });
+    // A child that exits before reading its input gives EPIPE here; its exit status tells the story.
+    child.stdin.on('error', (err) => {
+      stderr += `\n(stdin: ${err.message})`;
+    });
+    child.stdin.end(stdin ?? '');
+  });
+
+export function createRenderer(options: RendererOptions): Renderer {
+  const dir = options.dir;
+  const run = options.run ?? runProcess;
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const voices: Record<Language, Voice> = { ...DEFAULT_VOICES, ...options.voices };
+  const espeak = options.espeakCommand ?? 'espeak-ng';
+  const sox = options.soxCommand ?? 'sox';
+  const limit = limiter(options.maxConcurrent ?? 2);
+  // One promise per text being rendered, so concurrent requests for the same text share one render.
+  const inflight = new Map<string, Promise<RenderedMedia>>();
+  let swept = false;
+
+  const hashOf = (text: string, lang: Language): string => {
+    const v = voices[lang];
+    return createHash('sha256').update(JSON.stringify([RENDERER_VERSION, v.voice, v.speedWpm, text])).digest('hex');
+  };
+
+  const produce = async (hash: string, text: string, voice: Voice): Promise<RenderedMedia> => {
+    const file = `${hash}.wav`;
+    const final = path.join(dir, file);
+    if (await isFile(final)) return { hash, file, path: final, cached: true };
+    await limit(async () => {
+      await fs.mkdir(dir, { recursive: true });
+      if (!swept) {
+        swept = true;
+        await sweepStaleTemps(dir);
+      }
+      // Temp names start with '.' so the media route (64 hex + .wav) can never serve a half-written file.
+      const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+      const speech = path.join(dir, `.${hash}.${tag}.espeak.wav`);
+      const phone = path.join(dir, `.${hash}.${tag}.8k.wav`);
+      try {
+        await run(espeak, ['-b', '1', '-v', voice.voice, '-s', String(voice.speedWpm), '-w', speech, '--stdin'], { stdin: text, timeoutMs });
+        // -D: no dither, so the same text always gives the same bytes. highpass removes rumble the
+        // phone line cannot carry; gain -n -3 normalises to -3 dBFS; pad leaves 0.15 s before and
+        // 0.25 s after the speech so the first syllable is not clipped when the channel starts playing.
+        await run(
+          sox,
+          ['-q', '-D', speech, '-t', 'wav', '-r', String(SAMPLE_RATE_HZ), '-c', '1', '-b', '16', '-e', 'signed-integer', phone,
+            'highpass', '100', 'rate', '-h', String(SAMPLE_RATE_HZ), 'gain', '-n', '-3', 'pad', '0.15', '0.25'],
+          { timeoutMs },
+        );
+        await fs.rename(phone, final); // atomic on one file system: readers see no file or the whole file
+      } finally {
+        await Promise.all([fs.rm(speech, { force: true }), fs.rm(phone, { force: true })]);
+      }
+    });
+    return { hash, file, path: final, cached: false };
+  };
+
+  return {
+    dir,
+    hashOf,
+    render(text: string, lang: Language): Promise<RenderedMedia> {
+      const voice = voices[lang];
+      if (!voice) return Promise.reject(new RenderError('invalid_text', `no voice for language "${String(lang)}"`));
+      if (typeof text !== 'string' || text.trim().length === 0) return Promise.reject(new RenderError('invalid_text', 'nothing to say: empty text'));
+      if (text.length > MAX_RENDER_CHARS) return Promise.reject(new RenderError('invalid_text', `text is ${text.length} characters; at most ${MAX_RENDER_CHARS}`));
+      if (text.includes('\0')) return Promise.reject(new RenderError('invalid_text', 'text contains NUL'));
+      const hash = hashOf(text, lang);
+      const pending = inflight.get(hash);
+      if (pending) return pending;
+      const p = produce(hash, text, voice).finally(() => inflight.delete(hash));
+      inflight.set(hash, p);
+      return p;
+    },
+    async check(): Promise<void> {
+      await run(espeak, ['--version'], { timeoutMs });
+      await run(sox, ['--version'], { timeoutMs });
+      const listed = (await run(espeak, ['--voices'], { timeoutMs })).toLowerCase();
+      for (const v of Object.values(voices)) {
+        if (!listed.includes(` ${v.voice.toLowerCase()} `)) throw new RenderError('missing_voice', `espeak-ng has no voice "${v.voice}"; ${REMEDY} (espeak-ng-data)`);
+      }
+    },
+  };
+}
+
+/** Remove temp files left by a render that was killed with its process (crash, power cut). */
+async function sweepStaleTemps(dir: string): Promise<void> {
+  const cutoff = Date.now() - STALE_TEMP_MS;
+  for (const name of await fs.readdir(dir)) {
+    if (!TEMP_RE.test(name)) continue;
+    const p = path.join(dir, name);
+    const stat = await fs.stat(p).catch(() => undefined);
+    if (stat && stat.mtimeMs < cutoff) await fs.rm(p, { force: true });
+  }
+}
+
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await fs.stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** At most `max` tasks at once; a finishing task hands its slot straight to the next waiter. */
+function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active < max) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
