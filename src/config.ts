@@ -92,7 +92,8 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
 
   const httpHost = str('LIANDONG_HTTP_HOST', '127.0.0.1');
   const httpPort = port('LIANDONG_HTTP_PORT', 3000);
-  const dbPath = path.resolve(str('LIANDONG_DB', './data/liandong.db'));
+  const dbRaw = str('LIANDONG_DB', './data/liandong.db');
+  const dbPath = dbRaw === ':memory:' ? dbRaw : path.resolve(dbRaw);
   const apiTokens = parseTokens(str('LIANDONG_API_TOKENS'), problems);
 
   const ariUrl = str('ARI_URL', 'http://127.0.0.1:8088');
@@ -138,7 +139,8 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
   const mediaDir = path.resolve(str('LIANDONG_MEDIA_DIR', './data/media'));
   const mediaHost = httpHost === '0.0.0.0' || httpHost === '::' ? '127.0.0.1' : httpHost;
   const mediaBaseUrl = str('LIANDONG_MEDIA_BASE_URL', `http://${mediaHost.includes(':') ? `[${mediaHost}]` : mediaHost}:${httpPort}/media`).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^\s]+$/.test(mediaBaseUrl)) problems.push(`LIANDONG_MEDIA_BASE_URL must be an http(s) URL Asterisk can fetch, got "${mediaBaseUrl}"`);
+  // The service serves prompt audio at /media/<hash>.wav; the URL is how Asterisk reaches it.
+  if (!/^https?:\/\/[^\s]+\/media$/.test(mediaBaseUrl)) problems.push(`LIANDONG_MEDIA_BASE_URL must be an http(s) URL ending in /media that Asterisk can fetch, got "${mediaBaseUrl}"`);
 
   const asterisk = {
     cacheDir: path.resolve(str('LIANDONG_ASTERISK_CACHE', '/var/cache/liandong')),
@@ -170,9 +172,12 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
   });
 }
 
-/** Read process.env once. Profile `dev` is chosen by the demo and test entry points. */
-export function configFromProcess(profile: Profile): Config {
-  return loadConfig(process.env, profile);
+/**
+ * Read process.env once. Profile `dev` is chosen by the demo and test entry points;
+ * `overrides` (tests: a scratch database, another HTTP port) win over the environment.
+ */
+export function configFromProcess(profile: Profile, overrides: Env = {}): Config {
+  return loadConfig({ ...process.env, ...overrides }, profile);
 }
 
 /** True when a string may be put into a dial string: digits, an optional leading +, 3 to 20 digits. */

@@ -21,11 +21,11 @@ export interface AppDeps {
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // Typed as the base logger so the instance keeps Fastify's default generics.
+  const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
-    // pino's Logger is a FastifyBaseLogger; the cast keeps FastifyInstance's default generics.
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance,
     bodyLimit: BODY_LIMIT_BYTES,
-    disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   app.setErrorHandler(errorHandler);

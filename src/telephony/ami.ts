@@ -73,7 +73,8 @@ export class AmiClient {
   async command(command: string): Promise<string> {
     const res = await this.action({ Action: 'Command', Command: command });
     const output = res.output ?? res.content ?? '';
-    return Array.isArray(output) ? output.join('\n') : String(output);
+    if (Array.isArray(output)) return output.map(String).join('\n');
+    return typeof output === 'string' ? output : JSON.stringify(output);
   }
 
   async reload(module?: string): Promise<void> {
@@ -84,7 +85,7 @@ export class AmiClient {
   async ping(): Promise<boolean> {
     try {
       const res = await this.action({ Action: 'Ping' });
-      return String(res.response ?? '').toLowerCase() === 'success';
+      return typeof res.response === 'string' && res.response.toLowerCase() === 'success';
     } catch (err) {
       this.log.debug({ err: describeAmi(err) }, 'AMI ping failed');
       return false;
@@ -116,6 +117,6 @@ export class AmiClient {
 
 function describeAmi(err: unknown): string {
   if (err instanceof Error) return err.message;
-  if (err && typeof err === 'object' && 'message' in err) return String((err as { message: unknown }).message);
+  if (err && typeof err === 'object' && 'message' in err) return String((err).message);
   return JSON.stringify(err) ?? 'unknown';
 }

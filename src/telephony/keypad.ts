@@ -11,6 +11,12 @@ export interface PlaybackControl {
   stop(playbackId: string): Promise<void>;
 }
 
+/**
+ * When the far end hangs up mid-prompt, Asterisk reports the playback as failed a moment
+ * before the channel's hangup; wait this long (ms) for the hangup before calling it a failure.
+ */
+export const PLAYBACK_FAILURE_HANGUP_GRACE_MS = 1000;
+
 export function playWithBargeIn(
   registry: ChannelRegistry,
   channelId: string,
@@ -22,15 +28,18 @@ export function playWithBargeIn(
   if (registry.endedCause(channelId)) return Promise.resolve({ status: 'hangup' });
   return new Promise<PlayResult>((resolve) => {
     let settled = false;
+    let graceTimer: NodeJS.Timeout | undefined;
     const finish = (result: PlayResult): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(graceTimer);
       unsubscribe();
       resolve(result);
     };
     const unsubscribe = registry.register(channelId, (event: CallEvent) => {
       if (event.type === 'playback_finished' && event.playbackId === playbackId) {
-        finish(event.outcome === 'done' ? { status: 'finished' } : { status: 'failed', reason: `playback ${event.outcome}` });
+        if (event.outcome === 'done') finish({ status: 'finished' });
+        else graceTimer ??= setTimeout(() => finish({ status: 'failed', reason: 'playback failed' }), PLAYBACK_FAILURE_HANGUP_GRACE_MS);
       } else if (event.type === 'key' && bargeIn) {
         finish({ status: 'interrupted', key: event.key });
         control.stop(playbackId).catch((err: unknown) => onStopFailed(String(err)));

@@ -66,6 +66,7 @@ describe('loadConfig', () => {
     ['LIANDONG_CALLER_ID', '110;x', 'LIANDONG_CALLER_ID must be digits'],
     ['TZ', 'Mars/Olympus', 'TZ is not an IANA time zone'],
     ['LIANDONG_LANG', 'fr', 'LIANDONG_LANG must be one of'],
+    ['LIANDONG_MEDIA_BASE_URL', 'http://10.0.0.1:3000/audio', 'LIANDONG_MEDIA_BASE_URL must be an http(s) URL ending in /media'],
     ['LIANDONG_API_TOKENS', 'boss:abcdefghijklmn', 'LIANDONG_API_TOKENS entries must be role:token'],
     ['LIANDONG_API_TOKENS', 'desk:short', 'the desk token must be at least 12'],
     ['ASTERISK_BIND', 'example.org', 'ASTERISK_BIND must be an IP'],

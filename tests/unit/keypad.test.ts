@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ChannelRegistry } from '../../src/telephony/channel-registry.js';
-import { collectKeys, playWithBargeIn, type PlaybackControl } from '../../src/telephony/keypad.js';
+import { collectKeys, PLAYBACK_FAILURE_HANGUP_GRACE_MS, playWithBargeIn, type PlaybackControl } from '../../src/telephony/keypad.js';
 import type { Key } from '../../src/telephony/port.js';
 
 const at = new Date(0);
@@ -40,13 +40,23 @@ describe('playWithBargeIn', () => {
     await expect(collectKeys(registry, 'ch1', OPTS)).resolves.toEqual({ status: 'complete', digits: '2' });
   });
 
-  it('ignores keys without barge-in and ignores other playbacks', async () => {
+  it('ignores keys without barge-in and ignores other playbacks; a failure is reported after the hangup grace', async () => {
     const { registry, control, key } = setup();
     const p = playWithBargeIn(registry, 'ch1', 'pb1', control, false, () => undefined);
     key('5');
     registry.dispatch('ch1', { type: 'playback_finished', playbackId: 'other', outcome: 'done', at });
     registry.dispatch('ch1', { type: 'playback_finished', playbackId: 'pb1', outcome: 'failed', at });
+    await vi.advanceTimersByTimeAsync(PLAYBACK_FAILURE_HANGUP_GRACE_MS);
     await expect(p).resolves.toEqual({ status: 'failed', reason: 'playback failed' });
+  });
+
+  it('a failed playback followed by the hangup is a hangup (far end hung up mid-prompt)', async () => {
+    const { registry, control, hangup } = setup();
+    const p = playWithBargeIn(registry, 'ch1', 'pb1', control, true, () => undefined);
+    registry.dispatch('ch1', { type: 'playback_finished', playbackId: 'pb1', outcome: 'failed', at });
+    await vi.advanceTimersByTimeAsync(200);
+    hangup();
+    await expect(p).resolves.toEqual({ status: 'hangup' });
   });
 
   it('reports hangup during playback, and at once on an ended channel', async () => {

@@ -22,8 +22,6 @@ declare module 'ari-client' {
     [key: string]: unknown;
   }
   export interface AriClient extends EventEmitter {
-    start(apps: string | string[]): Promise<void>;
-    stop(): void;
     channels: {
       originate(params: Record<string, unknown>): Promise<AriChannelJson>;
       play(params: { channelId: string; media: string | string[]; playbackId?: string; lang?: string }): Promise<unknown>;

@@ -1,8 +1,11 @@
-// Keeps one ARI client connected, forever. ari-client reconnects its websocket by itself but
-// gives up after 10 tries (~2 min); then, or when the first connect fails, we build a new
-// client with a capped exponential backoff. Also paces REST calls: Asterisk's http.conf
-// sessionlimit makes excess concurrent requests hang with no error.
+// Keeps ARI usable, forever. REST goes through ari-client; the event websocket is ours (the
+// `ws` library): ari-client's own websocket stops retrying after 10 tries (~2 min), cannot
+// cancel a retry it has scheduled (a stopped client reconnects behind our back and competes
+// for the app's events), and never pings, so a silently cut connection goes unnoticed.
+// Here: capped exponential backoff without end, a ping every few seconds with a deadline,
+// and REST calls paced (http.conf's sessionlimit makes excess concurrent requests hang).
 import ari, { type AriClient, type AriRawEvent } from 'ari-client';
+import WebSocket from 'ws';
 import type { Logger } from '../../logging.js';
 import type { TelephonyHealth } from '../port.js';
 
@@ -15,6 +18,8 @@ export interface AriConnectionOptions {
   /** First reconnect delay, ms; doubles up to maxBackoffMs. */
   readonly initialBackoffMs: number;
   readonly maxBackoffMs: number;
+  /** Ping interval on the event websocket, ms; no pong within two intervals = connection dead. */
+  readonly pingIntervalMs: number;
   /** REST requests in flight at once; further ones queue. */
   readonly maxConcurrentRequests: number;
   readonly onEvent: (event: AriRawEvent) => void;
@@ -24,6 +29,7 @@ export interface AriConnectionOptions {
 
 export class AriConnection {
   private client: AriClient | undefined;
+  private socket: WebSocket | undefined;
   private state: TelephonyHealth = { connected: false, since: new Date() };
   private readonly healthListeners = new Set<(h: TelephonyHealth) => void>();
   private stopped = false;
@@ -66,7 +72,7 @@ export class AriConnection {
     });
   }
 
-  /** Runs a REST call with the current client, within the concurrency limit. */
+  /** Runs a REST call within the concurrency limit. */
   async rest<T>(call: (client: AriClient) => Promise<T>): Promise<T> {
     const client = this.client;
     if (!client || !this.state.connected) throw new Error('ARI is not connected');
@@ -84,8 +90,8 @@ export class AriConnection {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.socket?.terminate();
     this.wake?.();
-    this.closeClient();
     await this.loopDone;
     this.setHealth(false, 'stopped');
   }
@@ -93,68 +99,100 @@ export class AriConnection {
   private async loop(): Promise<void> {
     let delay = this.opts.initialBackoffMs;
     while (!this.stopped) {
-      const lost = await this.connectOnce();
+      const outcome = await this.runOnce();
       if (this.stopped) break;
-      if (lost === 'ran') delay = this.opts.initialBackoffMs;
+      if (outcome === 'ran') delay = this.opts.initialBackoffMs;
       await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        setTimeout(resolve, delay);
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
       delay = Math.min(delay * 2, this.opts.maxBackoffMs);
     }
   }
 
-  /** One client's life: connect, start the app, wait until ari-client gives up. */
-  private async connectOnce(): Promise<'failed' | 'ran'> {
-    const log = this.opts.logger;
-    let client: AriClient;
+  /** One websocket's life: REST client ready, socket open, then wait until it dies. */
+  private async runOnce(): Promise<'failed' | 'ran'> {
     try {
-      client = await ari.connect(this.opts.url, this.opts.username, this.opts.password);
+      // ari-client loads Asterisk's API description once; its REST calls are stateless after.
+      this.client ??= await this.connectRest();
     } catch (err) {
-      this.setHealth(false, `connect failed: ${describe(err)}`);
+      this.setHealth(false, `ARI REST not reachable: ${describe(err)}`);
       return 'failed';
     }
-    if (this.stopped) return 'failed';
-    this.client = client;
-    const gaveUp = new Promise<void>((resolve) => {
-      client.on('WebSocketMaxRetries', (err: unknown) => {
-        log.warn({ err: describe(err) }, 'ARI websocket gave up reconnecting; building a new client');
+    const wsUrl = `${this.opts.url.replace(/^http/, 'ws')}/ari/events?app=${encodeURIComponent(this.opts.app)}&subscribeAll=false`;
+    const auth = Buffer.from(`${this.opts.username}:${this.opts.password}`).toString('base64');
+    const socket = new WebSocket(wsUrl, { headers: { Authorization: `Basic ${auth}` }, handshakeTimeout: 5_000 });
+    this.socket = socket;
+    let opened = false;
+    await new Promise<void>((resolve) => {
+      let pingTimer: NodeJS.Timeout | undefined;
+      let alive = true;
+      this.wake = () => socket.terminate();
+      socket.on('open', () => {
+        opened = true;
+        this.setHealth(true);
+        this.opts.onConnected();
+        pingTimer = setInterval(() => {
+          if (!alive) {
+            this.opts.logger.warn({ pingIntervalMs: this.opts.pingIntervalMs }, 'ARI websocket missed a pong; reconnecting');
+            socket.terminate();
+            return;
+          }
+          alive = false;
+          socket.ping();
+        }, this.opts.pingIntervalMs);
+      });
+      socket.on('pong', () => {
+        alive = true;
+      });
+      socket.on('message', (data: WebSocket.RawData) => this.handleMessage(data));
+      socket.on('error', (err) => this.setHealth(false, `ARI websocket error: ${err.message}`));
+      socket.on('close', (code) => {
+        clearInterval(pingTimer);
+        this.setHealth(false, `ARI websocket closed (code ${code})`);
         resolve();
       });
-      this.wake = resolve;
     });
-    client.on('error', (err: unknown) => log.error({ err: describe(err) }, 'ARI client error'));
-    client.on('WebSocketReconnecting', (err: unknown) => this.setHealth(false, `websocket lost: ${describe(err)}`));
-    client.on('WebSocketConnected', () => {
-      this.setHealth(true);
-      this.opts.onConnected();
-    });
-    client.on('*', (event: AriRawEvent) => this.opts.onEvent(event));
-    try {
-      // Resolves on the first websocket open; WebSocketConnected has fired by then.
-      await client.start(this.opts.app);
-    } catch (err) {
-      this.setHealth(false, `websocket failed: ${describe(err)}`);
-      this.closeClient();
-      return 'failed';
-    }
-    await gaveUp;
-    this.closeClient();
-    this.setHealth(false, 'reconnecting');
-    return 'ran';
+    if (this.socket === socket) this.socket = undefined;
+    return opened ? 'ran' : 'failed';
   }
 
-  private closeClient(): void {
-    const client = this.client;
-    this.client = undefined;
-    if (!client) return;
-    client.removeAllListeners();
-    // Keep an error listener: a late socket error must not become an uncaught exception.
-    client.on('error', () => undefined);
+  /**
+   * swagger-client 2.0 (inside ari-client) console.logs a deprecation notice on every connect;
+   * while it loads, console.log goes to our debug log instead of the operator's stdout.
+   */
+  private async connectRest(): Promise<AriClient> {
+    const original = console.log;
+    console.log = (...args: unknown[]) => this.opts.logger.debug({ args }, 'ari-client console output');
     try {
-      client.stop();
+      return await ari.connect(this.opts.url, this.opts.username, this.opts.password);
+    } finally {
+      console.log = original;
+    }
+  }
+
+  private handleMessage(data: WebSocket.RawData): void {
+    let event: unknown;
+    try {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(new Uint8Array(data));
+      const text = bytes.toString('utf8');
+      event = JSON.parse(text);
     } catch (err) {
-      this.opts.logger.debug({ err: describe(err) }, 'closing an ARI client that had no open websocket');
+      this.opts.logger.warn({ err: describe(err) }, 'ignored an ARI message that is not JSON');
+      return;
+    }
+    if (typeof event !== 'object' || event === null || typeof (event as { type?: unknown }).type !== 'string') {
+      this.opts.logger.warn('ignored an ARI message without a type');
+      return;
+    }
+    try {
+      this.opts.onEvent(event as AriRawEvent);
+    } catch (err) {
+      // A bug in one event's handling must not take the connection down with it.
+      this.opts.logger.error({ err: describe(err), type: (event as AriRawEvent).type }, 'ARI event handler failed');
     }
   }
 
@@ -169,5 +207,5 @@ export class AriConnection {
 
 export function describe(err: unknown): string {
   if (err instanceof Error) return err.message;
-  return typeof err === 'string' ? err : JSON.stringify(err) ?? 'unknown error';
+  return typeof err === 'string' ? err : (JSON.stringify(err) ?? 'unknown error');
 }

@@ -33,6 +33,8 @@ export interface AriTelephonyOptions {
   /** Reconnect backoff, ms: first delay and cap. */
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** Event websocket ping interval, ms; a dead connection is noticed within two intervals. */
+  readonly pingIntervalMs?: number;
   /** REST requests in flight at once (http.conf sessionlimit is far above this). */
   readonly maxConcurrentRequests?: number;
 }
@@ -44,6 +46,8 @@ const MEDIA_RE = /^(sound|digits|number|characters|tone|recording):[^\s,]+$/;
 export class AriTelephony implements TelephonyPort {
   private readonly registry = new ChannelRegistry();
   private readonly playbackChannel = new Map<string, string>();
+  /** Channel ids this process has asked Asterisk to create; a repeat is refused before any REST call. */
+  private readonly placed = new Set<string>();
   private readonly connection: AriConnection;
   private readonly log: Logger;
 
@@ -52,8 +56,9 @@ export class AriTelephony implements TelephonyPort {
     this.connection = new AriConnection({
       ...opts.ari,
       logger: this.log,
-      initialBackoffMs: opts.initialBackoffMs ?? 250,
-      maxBackoffMs: opts.maxBackoffMs ?? 5_000,
+      initialBackoffMs: opts.initialBackoffMs ?? 200,
+      maxBackoffMs: opts.maxBackoffMs ?? 2_000,
+      pingIntervalMs: opts.pingIntervalMs ?? 2_000,
       maxConcurrentRequests: opts.maxConcurrentRequests ?? 32,
       onEvent: (e) => this.route(e),
       onConnected: () => void this.reconcile(),
@@ -88,11 +93,12 @@ export class AriTelephony implements TelephonyPort {
     const timeout = Math.round(request.ringTimeoutSeconds);
     if (!(timeout >= 1 && timeout <= 600)) throw new TelephonyError('invalid_request', 'ringTimeoutSeconds must be 1-600');
     const variables = checkVariables(request.variables ?? {});
-    if (this.registry.has(channelId)) throw new TelephonyError('duplicate_channel', `channel ${channelId} was already placed`);
+    if (this.placed.has(channelId)) throw new TelephonyError('duplicate_channel', `channel ${channelId} was already placed`);
     if (!this.connection.health().connected) throw new TelephonyError('not_connected', 'Asterisk ARI is not connected');
 
     const log = this.log.child({ channelId });
     // Listener first: events of this channel may arrive before the REST answer does.
+    this.placed.add(channelId);
     this.registry.register(channelId, listener);
     log.info({ to: maskPhone(request.number), ringTimeoutSeconds: timeout }, 'originate');
     try {
@@ -112,6 +118,7 @@ export class AriTelephony implements TelephonyPort {
       const message = describe(err);
       // A repeated id is refused by Asterisk (409): the call was placed before, do not forget it.
       if (/already exists/i.test(message)) throw new TelephonyError('duplicate_channel', `Asterisk refused a second channel ${channelId}`);
+      this.placed.delete(channelId);
       if (!this.registry.endedCause(channelId)) this.registry.forget(channelId);
       log.warn({ err: message }, 'originate refused');
       throw new TelephonyError(this.connection.health().connected ? 'asterisk_error' : 'not_connected', `originate failed: ${message}`);

@@ -1,0 +1,71 @@
+// The composition root: the one place where real implementations (SQLite, ARI, AMI, TTS,
+// HTTP) are created and wired together. Machines receive them through `.provide()` here.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { databaseHealth, openDatabase, type Db } from './db/database.js';
+import { buildApp } from './http/app.js';
+import { createLogger, type Logger } from './logging.js';
+import { mediaRoute, openPrompts, type Prompts } from './prompts/index.js';
+import { AmiClient } from './telephony/ami.js';
+import { AriTelephony } from './telephony/ari/ari-telephony.js';
+
+export interface Services {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly db: Db;
+  readonly telephony: AriTelephony;
+  readonly ami: AmiClient;
+  readonly prompts: Prompts;
+  readonly app: FastifyInstance;
+  /** Connects to Asterisk and renders the static prompts; call after `app.listen`. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  readonly logger?: Logger;
+}
+
+export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const db = openDatabase(config.dbPath);
+  const prompts = openPrompts(config);
+  await prompts.renderer.check();
+  const telephony = new AriTelephony({ ari: config.ari, dialTemplate: config.dialTemplate, callerId: config.callerId, logger });
+  const ami = new AmiClient({ ...config.ami, logger });
+
+  const app = await buildApp({
+    config,
+    logger,
+    health: {
+      database: () => databaseHealth(db),
+      ari: () => {
+        const h = telephony.health();
+        return h.connected ? { ok: true } : { ok: false, detail: h.lastError ?? 'not connected' };
+      },
+      ami: async () => ((await ami.ping()) ? { ok: true } : { ok: false, detail: 'no answer to Ping' }),
+    },
+    mediaRoutes: async (instance) => instance.register(mediaRoute, { dir: config.media.dir }),
+  });
+
+  return {
+    config,
+    logger,
+    db,
+    telephony,
+    ami,
+    prompts,
+    app,
+    async start() {
+      const warmed = await prompts.warm();
+      logger.info(warmed, 'static prompts ready');
+      telephony.start();
+    },
+    async close() {
+      await app.close();
+      await telephony.close();
+      ami.close();
+      db.close();
+    },
+  };
+}

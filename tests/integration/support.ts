@@ -1,0 +1,77 @@
+// Shared harness for integration tests: the real services (SQLite, prompts, ARI, AMI, HTTP
+// serving prompt audio to Asterisk) against the real Asterisk started by global-setup.ts.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pino } from 'pino';
+import { configFromProcess, type Config } from '../../src/config.js';
+import { createServices, type Services } from '../../src/composition.js';
+import { createLogger } from '../../src/logging.js';
+import type { CallEvent } from '../../src/telephony/port.js';
+
+export const ARTIFACTS = path.resolve('tests/artifacts');
+
+/** The dev profile with a scratch database and media folder and its own HTTP port. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return configFromProcess('dev', {
+    LIANDONG_HTTP_PORT: '3901',
+    LIANDONG_DB: ':memory:',
+    LIANDONG_MEDIA_DIR: path.join(ARTIFACTS, 'media'),
+    LOG_LEVEL: 'debug',
+    ...overrides,
+  });
+}
+
+export async function startServices(name: string, overrides: Record<string, string> = {}): Promise<Services> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const config = testConfig(overrides);
+  const logger = createLogger(config.logLevel, pino.destination({ dest: path.join(ARTIFACTS, `${name}.log`), sync: true }));
+  const services = await createServices(config, { logger });
+  await services.app.listen({ host: config.http.host, port: config.http.port });
+  await services.start();
+  await services.telephony.waitConnected(20_000);
+  return services;
+}
+
+/** Collects a channel's events; `next(type)` waits for the next one of that type. */
+export class EventLog {
+  readonly events: CallEvent[] = [];
+  private waiters: Array<{ type: CallEvent['type']; resolve: (e: CallEvent) => void }> = [];
+
+  readonly listener = (event: CallEvent): void => {
+    this.events.push(event);
+    const i = this.waiters.findIndex((w) => w.type === event.type);
+    if (i >= 0) this.waiters.splice(i, 1)[0]?.resolve(event);
+  };
+
+  types(): string[] {
+    return this.events.map((e) => (e.type === 'key' ? `key:${e.key}` : e.type));
+  }
+
+  next<T extends CallEvent['type']>(type: T, timeoutMs = 20_000): Promise<Extract<CallEvent, { type: T }>> {
+    const seen = this.events.find((e) => e.type === type && !this.consumed.has(e));
+    if (seen) {
+      this.consumed.add(seen);
+      return Promise.resolve(seen as Extract<CallEvent, { type: T }>);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${type} event within ${timeoutMs} ms; saw ${this.types().join(', ')}`)), timeoutMs);
+      this.waiters.push({
+        type,
+        resolve: (e) => {
+          clearTimeout(timer);
+          this.consumed.add(e);
+          resolve(e as Extract<CallEvent, { type: T }>);
+        },
+      });
+    });
+  }
+
+  private readonly consumed = new Set<CallEvent>();
+}
+
+let seq = 0;
+/** A fresh channel id per call: Asterisk refuses a repeated one. */
+export function channelId(prefix = 't'): string {
+  seq += 1;
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${seq}`;
+}
