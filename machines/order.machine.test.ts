@@ -1,0 +1,506 @@
+import { describe, expect, it, vi } from 'vitest';
+import { SimulatedClock, createActor, fromCallback, fromPromise, type AnyActorRef } from 'xstate';
+import type { HangupKind } from '../src/telephony/port.js';
+import {
+  callAttemptMachine,
+  type CallAttemptEvent,
+  type CallAttemptInput,
+  type CommitAcceptanceInput,
+  type CommitAcceptanceOutput,
+  type OriginateInput,
+  type PromptForKeyInput,
+  type PromptOutcome,
+} from './call-attempt.machine.js';
+import {
+  orderMachine,
+  resumePointOf,
+  type NotifyWebhookParams,
+  type RecordAttemptResultParams,
+  type RecordAttemptStartedParams,
+  type RecordEventParams,
+} from './order.machine.js';
+import { advanceCursor, isExhausted, normalizeCursor, stepBetween, type EscalationPolicy, type OrderInput } from './order.policy.js';
+import { deferred, flush, stateRecorder, type Deferred } from './test-support.js';
+
+/** How a fake phone behaves on one call; times in ms from the originate. */
+type Phone =
+  | { hangup: HangupKind; at: number }
+  | { answerAt: number; key?: string; late?: boolean; commit?: Deferred<CommitAcceptanceOutput> }
+  | { refuse: string }
+  | { ring: 'forever' }
+  | { crashAt: number };
+
+const POLICY: EscalationPolicy = {
+  attemptsPerContact: 2, retryDelaySeconds: 60, ringTimeoutSeconds: 30, chainLoops: 1, loopDelaySeconds: 300, maxReplays: 2,
+};
+const DUTY = { id: 'duty', number: '1001' };
+const BACKUP = { id: 'backup', number: '1002' };
+const CHIEF = { id: 'chief', number: '1003' };
+const CENTRE = { id: 'cc110', number: '110' };
+const LEADER_A = { id: 'leader-a', number: '2001' };
+const LEADER_B = { id: 'leader-b', number: '2002' };
+
+const BASE: OrderInput = { orderId: 'o1', contacts: [DUTY, BACKUP, CHIEF], policy: POLICY, major: false, leaders: [], commandCentre: CENTRE };
+
+const noAnswer = { hangup: 'no_answer', at: 30_000 } as const;
+const busy = { hangup: 'busy', at: 5_000 } as const;
+const accept = { answerAt: 5_000, key: '1' } as const;
+
+type Placed = CallAttemptInput & { at: number };
+
+/**
+ * Runs an order with the real call-attempt machine whose telephony fakes follow `plan`:
+ * `plan(call, n)` says how the n-th call (0-based) behaves. It is consulted when the call
+ * subscribes to its events, its first step.
+ */
+function start(input: Partial<OrderInput>, plan: (call: Placed, n: number) => Phone) {
+  const clock = new SimulatedClock();
+  const calls: Placed[] = [];
+  const hungUp: Array<{ attemptId: string; at: number }> = [];
+  const phones = new Map<string, Phone>();
+  const phoneOf = (attemptId: string): Phone => phones.get(attemptId)!;
+  const fakeCall = callAttemptMachine.provide({
+    actors: {
+      callEvents: fromCallback(({ self, sendBack }: { self: AnyActorRef; sendBack: (e: CallAttemptEvent) => void }) => {
+        const call = (self._parent!.getSnapshot() as { context: { input: CallAttemptInput } }).context.input;
+        const placed = { ...call, at: clock.now() };
+        const phone = plan(placed, calls.length);
+        phones.set(call.attemptId, phone);
+        calls.push(placed);
+        const timers: number[] = [];
+        const later = (ms: number, e: () => CallAttemptEvent): void => void timers.push(clock.setTimeout(() => sendBack(e()), ms));
+        if ('hangup' in phone) later(phone.at, () => ({ type: 'CALL.HANGUP', cause: { code: 0, kind: phone.hangup, text: phone.hangup }, at: clock.now() }));
+        if ('answerAt' in phone || 'crashAt' in phone) later('answerAt' in phone ? phone.answerAt : phone.crashAt, () => ({ type: 'CALL.ANSWERED', at: clock.now() }));
+        return () => timers.forEach((t) => clock.clearTimeout(t));
+      }),
+      originate: fromPromise(({ input: i }: { input: OriginateInput }) => {
+        const phone = phoneOf(i.attemptId);
+        return 'refuse' in phone ? Promise.reject(new Error(phone.refuse)) : Promise.resolve();
+      }),
+      promptForKey: fromPromise(({ input: i }: { input: PromptForKeyInput }) => {
+        const phone = phoneOf(i.attemptId);
+        return 'key' in phone && phone.key ? Promise.resolve<PromptOutcome>({ status: 'key', key: phone.key }) : new Promise<PromptOutcome>(() => undefined);
+      }),
+      commitAcceptance: fromPromise(({ input: i }: { input: CommitAcceptanceInput }) => {
+        const phone = phoneOf(i.attemptId);
+        if ('commit' in phone && phone.commit) return phone.commit.promise;
+        return Promise.resolve({ late: 'late' in phone ? (phone.late ?? false) : false });
+      }),
+      playConfirmation: fromPromise(() => Promise.resolve()),
+    },
+    actions: {
+      hangUp: (_, p) => void hungUp.push({ attemptId: p.attemptId, at: clock.now() }),
+      recordAnswered: ({ context }) => {
+        if ('crashAt' in phoneOf(context.input.attemptId)) throw new Error('recordAnswered exploded');
+      },
+      recordKey: () => undefined,
+    },
+  });
+  const log = {
+    started: [] as RecordAttemptStartedParams[],
+    results: [] as RecordAttemptResultParams[],
+    statuses: [] as string[],
+    events: [] as RecordEventParams[],
+    webhooks: [] as NotifyWebhookParams[],
+  };
+  const machine = orderMachine.provide({
+    actors: { callAttempt: fakeCall },
+    actions: {
+      recordAttemptStarted: (_, p) => void log.started.push(p),
+      recordAttemptResult: (_, p) => void log.results.push(p),
+      recordStatus: (_, p) => void log.statuses.push(p.status),
+      recordEvent: (_, p) => void log.events.push(p),
+      notifyWebhook: (_, p) => void log.webhooks.push(p),
+    },
+  });
+  const recorder = stateRecorder();
+  const actor = createActor(machine, { input: { ...BASE, ...input }, clock, inspect: recorder.inspect });
+  recorder.bind(actor);
+  actor.start();
+  /** Advance the simulated clock by `ms` in 1 s steps, letting promises settle in between. */
+  const advance = async (ms: number): Promise<void> => {
+    await flush();
+    for (let t = 0; t < ms; t += 1000) {
+      clock.increment(Math.min(1000, ms - t));
+      await flush();
+    }
+  };
+  const kinds = (): string[] => log.events.map((e) => e.kind);
+  return { actor, clock, calls, hungUp, log, kinds, advance, states: recorder.states, output: () => actor.getSnapshot().output };
+}
+
+describe('escalation policy helpers', () => {
+  const p = { ...POLICY, attemptsPerContact: 2, chainLoops: 1 };
+  it('advances within a contact, to the next contact, to the next loop, then is exhausted', () => {
+    expect(advanceCursor({ loop: 0, contactIndex: 0, attemptOnContact: 0 }, p, 2)).toEqual({ loop: 0, contactIndex: 0, attemptOnContact: 1 });
+    expect(advanceCursor({ loop: 0, contactIndex: 0, attemptOnContact: 1 }, p, 2)).toEqual({ loop: 0, contactIndex: 1, attemptOnContact: 0 });
+    expect(advanceCursor({ loop: 0, contactIndex: 1, attemptOnContact: 1 }, p, 2)).toEqual({ loop: 1, contactIndex: 0, attemptOnContact: 0 });
+    const last = advanceCursor({ loop: 1, contactIndex: 1, attemptOnContact: 1 }, p, 2);
+    expect(isExhausted(last, p, 2)).toBe(true);
+    expect(stepBetween({ loop: 1, contactIndex: 1, attemptOnContact: 1 }, last, p, 2)).toBe('exhausted');
+  });
+  it('names the step between two attempts', () => {
+    expect(stepBetween({ loop: 0, contactIndex: 0, attemptOnContact: 0 }, { loop: 0, contactIndex: 0, attemptOnContact: 1 }, p, 2)).toBe('retry');
+    expect(stepBetween({ loop: 0, contactIndex: 0, attemptOnContact: 1 }, { loop: 0, contactIndex: 1, attemptOnContact: 0 }, p, 2)).toBe('next_contact');
+    expect(stepBetween({ loop: 0, contactIndex: 1, attemptOnContact: 1 }, { loop: 1, contactIndex: 0, attemptOnContact: 0 }, p, 2)).toBe('next_loop');
+  });
+  it('normalizes an overflowing or broken resume cursor', () => {
+    expect(normalizeCursor({ loop: 0, contactIndex: 1, attemptOnContact: 2 }, p, 3)).toEqual({ loop: 0, contactIndex: 2, attemptOnContact: 0 });
+    expect(normalizeCursor({ loop: -1, contactIndex: 9, attemptOnContact: 0 }, p, 3)).toEqual({ loop: 1, contactIndex: 0, attemptOnContact: 0 });
+    expect(isExhausted({ loop: 0, contactIndex: 0, attemptOnContact: 0 }, p, 0)).toBe(true);
+  });
+});
+
+describe('order: dispatch chain', () => {
+  it('calls the duty room twice with the retry delay, then the backup, who accepts', async () => {
+    const t = start({}, (_c, n) => (n < 2 ? noAnswer : accept));
+    await t.advance(200_000);
+    expect(t.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-a3', attempts: 3 });
+    // a1 at 0 s, no answer at 30 s; retry delay 60 s → a2 at 90 s; no answer at 120 s; backup at once.
+    expect(t.calls.map((c) => [c.attemptId, c.contactId, c.at, c.script])).toEqual([
+      ['o1-a1', 'duty', 0, 'dispatch'],
+      ['o1-a2', 'duty', 90_000, 'dispatch'],
+      ['o1-a3', 'backup', 120_000, 'dispatch'],
+    ]);
+    expect(t.calls[0]).toMatchObject({ orderId: 'o1', number: '1001', ringTimeoutSeconds: 30, maxReplays: 2 });
+    expect(t.log.started.map((s) => [s.attemptId, s.seq, s.cursor])).toEqual([
+      ['o1-a1', 1, { loop: 0, contactIndex: 0, attemptOnContact: 0 }],
+      ['o1-a2', 2, { loop: 0, contactIndex: 0, attemptOnContact: 1 }],
+      ['o1-a3', 3, { loop: 0, contactIndex: 1, attemptOnContact: 0 }],
+    ]);
+    expect(t.log.results.map((r) => [r.attemptId, r.output.result])).toEqual([['o1-a1', 'no_answer'], ['o1-a2', 'no_answer'], ['o1-a3', 'accepted']]);
+    expect(t.log.statuses).toEqual(['dispatching', 'accepted']);
+    expect(t.kinds()).toEqual([
+      'dispatch_started',
+      'attempt_started', 'attempt_ended', 'retry_scheduled',
+      'attempt_started', 'attempt_ended', 'next_contact',
+      'attempt_started', 'attempt_ended', 'accepted',
+      'finished',
+    ]);
+    expect(t.states).toEqual(expect.arrayContaining(['active.dispatch.waitingRetry | active.leaders.done', 'active.dispatch.accepted | active.leaders.done', 'finished']));
+    expect(t.log.webhooks).toEqual([]);
+  });
+
+  it('loops the chain after the loop delay, then is unacknowledged: webhook, then alarm call to the command centre', async () => {
+    const t = start({ contacts: [DUTY, BACKUP], policy: { ...POLICY, attemptsPerContact: 1, chainLoops: 1 } }, (c) => (c.script === 'alarm' ? accept : busy));
+    await t.advance(400_000);
+    expect(t.output()).toEqual({ status: 'unacknowledged', attempts: 5 });
+    expect(t.calls.map((c) => [c.attemptId, c.contactId, c.at, c.script])).toEqual([
+      ['o1-a1', 'duty', 0, 'dispatch'],
+      ['o1-a2', 'backup', 5_000, 'dispatch'],
+      ['o1-a3', 'duty', 310_000, 'dispatch'], // loop delay 300 s after the end of the first pass
+      ['o1-a4', 'backup', 315_000, 'dispatch'],
+      ['o1-a5', 'cc110', 320_000, 'alarm'],
+    ]);
+    expect(t.log.statuses).toEqual(['dispatching', 'unacknowledged']);
+    expect(t.log.webhooks).toEqual([{ orderId: 'o1', status: 'unacknowledged', attempts: 4 }]);
+    expect(t.kinds()).toEqual(expect.arrayContaining(['loop_scheduled', 'chain_exhausted', 'alarm_confirmed', 'finished']));
+    expect(t.kinds().indexOf('chain_exhausted')).toBeLessThan(t.kinds().lastIndexOf('attempt_started'));
+  });
+
+  it('retries the alarm call with the retry delay until it is confirmed', async () => {
+    const t = start({ contacts: [DUTY], policy: { ...POLICY, attemptsPerContact: 2, chainLoops: 0 } }, (c, n) =>
+      c.script === 'alarm' && n === 3 ? accept : noAnswer,
+    );
+    await t.advance(400_000);
+    expect(t.calls.map((c) => [c.attemptId, c.script, c.at])).toEqual([
+      ['o1-a1', 'dispatch', 0],
+      ['o1-a2', 'dispatch', 90_000],
+      ['o1-a3', 'alarm', 120_000],
+      ['o1-a4', 'alarm', 210_000],
+    ]);
+    expect(t.output()).toEqual({ status: 'unacknowledged', attempts: 4 });
+    expect(t.kinds().filter((k) => k.startsWith('alarm_'))).toEqual(['alarm_retry_scheduled', 'alarm_confirmed']);
+  });
+
+  it('gives up the alarm after attemptsPerContact calls and records it', async () => {
+    const t = start({ contacts: [DUTY], policy: { ...POLICY, attemptsPerContact: 1, chainLoops: 0 } }, () => busy);
+    await t.advance(100_000);
+    expect(t.output()).toEqual({ status: 'unacknowledged', attempts: 2 });
+    expect(t.kinds()).toContain('alarm_unconfirmed');
+  });
+
+  it('records that no alarm target is configured', async () => {
+    const t = start({ contacts: [DUTY], commandCentre: null, policy: { ...POLICY, attemptsPerContact: 1, chainLoops: 0 } }, () => busy);
+    await t.advance(10_000);
+    expect(t.output()).toEqual({ status: 'unacknowledged', attempts: 1 });
+    expect(t.kinds()).toEqual(['dispatch_started', 'attempt_started', 'attempt_ended', 'chain_exhausted', 'alarm_target_missing', 'finished']);
+    expect(t.log.webhooks).toHaveLength(1);
+  });
+
+  it('is unacknowledged at once without contacts', async () => {
+    const t = start({ contacts: [], commandCentre: null }, () => busy);
+    await t.advance(1000);
+    expect(t.output()).toEqual({ status: 'unacknowledged', attempts: 0 });
+  });
+
+  it('moves on when a call fails (originate refused) or crashes, with the reason', async () => {
+    const t = start({ policy: { ...POLICY, attemptsPerContact: 1 } }, (_c, n) => (n === 0 ? { refuse: 'invalid_number' } : n === 1 ? { crashAt: 1000 } : accept));
+    await t.advance(60_000);
+    expect(t.log.results.map((r) => [r.attemptId, r.output.result, r.output.reason])).toEqual([
+      ['o1-a1', 'failed', 'invalid_number'],
+      ['o1-a2', 'failed', 'call attempt crashed: recordAnswered exploded'],
+      ['o1-a3', 'accepted', undefined],
+    ]);
+    expect(t.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-a3', attempts: 3 });
+  });
+});
+
+describe('order: settling', () => {
+  it('ACCEPTED_ELSEWHERE cancels the live call, waits for it to end, and places no more calls', async () => {
+    const t = start({}, () => ({ ring: 'forever' }));
+    await t.advance(10_000);
+    const child = t.actor.getSnapshot().children.dispatchCall;
+    expect(child?.getSnapshot().context.input).toEqual({
+      orderId: 'o1', attemptId: 'o1-a1', contactId: 'duty', number: '1001', script: 'dispatch', ringTimeoutSeconds: 30, maxReplays: 2,
+    });
+    t.actor.send({ type: 'ACCEPTED_ELSEWHERE', source: 'http', acceptedAttemptId: 'o1-in1' });
+    await t.advance(600_000);
+    expect(t.hungUp).toEqual([{ attemptId: 'o1-a1', at: 10_000 }]);
+    expect(t.log.results.map((r) => r.output.result)).toEqual(['cancelled']);
+    expect(t.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-in1', attempts: 1 });
+    expect(t.log.statuses).toEqual(['dispatching', 'accepted']);
+  });
+
+  it('ACCEPTED_ELSEWHERE during the retry delay cancels the pending retry', async () => {
+    const t = start({}, () => noAnswer);
+    await t.advance(40_000);
+    expect(t.states.at(-1)).toBe('active.dispatch.waitingRetry | active.leaders.done');
+    t.actor.send({ type: 'ACCEPTED_ELSEWHERE', source: 'inbound' });
+    await t.advance(600_000);
+    expect(t.calls).toHaveLength(1);
+    expect(t.output()).toEqual({ status: 'accepted', attempts: 1 });
+  });
+
+  it('CANCEL hangs up the live call and the order is cancelled', async () => {
+    const t = start({}, () => ({ ring: 'forever' }));
+    await t.advance(3000);
+    t.actor.send({ type: 'CANCEL', reason: 'desk withdrew' });
+    await t.advance(600_000);
+    expect(t.hungUp).toHaveLength(1);
+    expect(t.output()).toEqual({ status: 'cancelled', attempts: 1 });
+    expect(t.log.statuses).toEqual(['dispatching', 'cancelled']);
+    expect(t.log.events.find((e) => e.kind === 'cancelled')?.detail).toEqual({ reason: 'desk withdrew', previousStatus: 'dispatching' });
+  });
+
+  it('CANCEL during the loop delay drops the timer', async () => {
+    const t = start({ contacts: [DUTY], policy: { ...POLICY, attemptsPerContact: 1 } }, () => busy);
+    await t.advance(10_000);
+    expect(t.states.at(-1)).toBe('active.dispatch.waitingLoop | active.leaders.done');
+    t.actor.send({ type: 'CANCEL' });
+    await t.advance(600_000);
+    expect(t.calls).toHaveLength(1);
+    expect(t.output()).toEqual({ status: 'cancelled', attempts: 1 });
+  });
+
+  it('a call committing an acceptance when CANCEL comes finishes it; the late acceptance is recorded, status stays cancelled', async () => {
+    const commit = deferred<CommitAcceptanceOutput>();
+    const t = start({}, () => ({ answerAt: 1000, key: '1', commit }));
+    await t.advance(2000);
+    t.actor.send({ type: 'CANCEL' });
+    await t.advance(1000);
+    expect(t.actor.getSnapshot().status).toBe('active');
+    commit.resolve({ late: true });
+    await t.advance(1000);
+    expect(t.log.results.map((r) => [r.output.result, r.output.late])).toEqual([['accepted', true]]);
+    expect(t.output()).toEqual({ status: 'cancelled', attempts: 1 });
+    expect(t.kinds()).toContain('late_acceptance');
+  });
+
+  it('a late call acceptance waits for the settlement on its way', async () => {
+    const t = start({}, () => ({ answerAt: 1000, key: '1', late: true }));
+    await t.advance(5000);
+    expect(t.states.at(-1)).toBe('active.dispatch.awaitingSettlement | active.leaders.done');
+    expect(t.log.statuses).toEqual(['dispatching']);
+    t.actor.send({ type: 'ACCEPTED_ELSEWHERE', source: 'http', acceptedAttemptId: 'o1-h1' });
+    await flush();
+    expect(t.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-h1', attempts: 1 });
+  });
+
+  it('an acceptance after the order is unacknowledged is recorded without changing the status', async () => {
+    const t = start({ contacts: [DUTY], policy: { ...POLICY, attemptsPerContact: 1, chainLoops: 0 } }, (c) => (c.script === 'alarm' ? { ring: 'forever' } : busy));
+    await t.advance(10_000);
+    t.actor.send({ type: 'ACCEPTED_ELSEWHERE', source: 'http' });
+    await flush();
+    expect(t.log.statuses).toEqual(['dispatching', 'unacknowledged']);
+    expect(t.log.events.at(-1)).toMatchObject({ kind: 'late_acceptance', detail: { via: 'http', status: 'unacknowledged' } });
+    expect(t.actor.getSnapshot().status).toBe('active'); // the alarm call goes on
+  });
+
+  it('CANCEL after acceptance changes nothing', async () => {
+    const t = start({}, () => accept);
+    await t.advance(10_000);
+    expect(t.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-a1', attempts: 1 });
+    t.actor.send({ type: 'CANCEL' });
+    expect(t.log.statuses).toEqual(['dispatching', 'accepted']);
+  });
+});
+
+describe('order: forbidden paths', () => {
+  it('a second CANCEL, and an acceptance after CANCEL, are recorded and change nothing', async () => {
+    const commit = deferred<CommitAcceptanceOutput>();
+    const t = start({}, () => ({ answerAt: 1000, key: '1', commit })); // the call stays up, committing
+    await t.advance(2000);
+    t.actor.send({ type: 'CANCEL' });
+    t.actor.send({ type: 'CANCEL' });
+    t.actor.send({ type: 'ACCEPTED_ELSEWHERE', source: 'http' });
+    commit.resolve({ late: true });
+    await t.advance(1000);
+    expect(t.log.statuses).toEqual(['dispatching', 'cancelled']);
+    expect(t.log.events.filter((e) => ['cancel_ignored', 'late_acceptance'].includes(e.kind)).map((e) => [e.kind, e.detail])).toEqual([
+      ['cancel_ignored', { status: 'cancelled' }],
+      ['late_acceptance', { via: 'http', attemptId: null, status: 'cancelled' }],
+      ['late_acceptance', { via: 'call', attemptId: 'o1-a1', late: true, status: 'cancelled' }],
+    ]);
+    expect(t.output()).toEqual({ status: 'cancelled', attempts: 1 });
+  });
+
+  it('ignores events once finished', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const t = start({}, () => accept);
+    await t.advance(10_000);
+    const events = t.log.events.length;
+    t.actor.send({ type: 'ACCEPTED_ELSEWHERE', source: 'http' });
+    t.actor.send({ type: 'CANCEL' });
+    await t.advance(600_000);
+    expect(t.log.events).toHaveLength(events);
+    expect(t.calls).toHaveLength(1);
+    warn.mockRestore();
+  });
+
+  it('does not let a stray LEADER.RETRY call a leader who is not waiting', async () => {
+    const t = start({ major: true, leaders: [LEADER_A] }, () => ({ ring: 'forever' }));
+    await t.advance(1000);
+    t.actor.send({ type: 'LEADER.RETRY', leaderIndex: 0 });
+    t.actor.send({ type: 'LEADER.RETRY', leaderIndex: 5 });
+    await t.advance(1000);
+    expect(t.calls).toHaveLength(2);
+  });
+
+  it('has run every record action of the first attempt when start() returns', () => {
+    const started: string[] = [];
+    const statuses: string[] = [];
+    const never = new Promise<never>(() => undefined);
+    const machine = orderMachine.provide({
+      actors: {
+        callAttempt: callAttemptMachine.provide({
+          actors: { callEvents: fromCallback(() => undefined), originate: fromPromise<void, OriginateInput>(() => never) },
+        }),
+      },
+      actions: {
+        recordAttemptStarted: (_, p) => void started.push(p.attemptId),
+        recordAttemptResult: () => undefined,
+        recordStatus: (_, p) => void statuses.push(p.status),
+        recordEvent: () => undefined,
+        notifyWebhook: () => undefined,
+      },
+    });
+    const actor = createActor(machine, { input: BASE, clock: new SimulatedClock() }).start();
+    expect(started).toEqual(['o1-a1']);
+    expect(statuses).toEqual(['dispatching']);
+    actor.stop();
+  });
+});
+
+describe('order: major incident', () => {
+  const major = { major: true, leaders: [LEADER_A, LEADER_B] };
+
+  it('calls every leader at once, beside the dispatch chain, each recorded and retried on its own', async () => {
+    const t = start(major, (c) => {
+      if (c.contactId === 'leader-b' && c.attemptId === 'o1-a3') return noAnswer;
+      if (c.script === 'major') return { answerAt: 8000, key: '1' };
+      return accept;
+    });
+    await t.advance(10_000);
+    expect(t.calls.map((c) => [c.attemptId, c.contactId, c.script, c.at])).toEqual([
+      ['o1-a1', 'duty', 'dispatch', 0],
+      ['o1-a2', 'leader-a', 'major', 0],
+      ['o1-a3', 'leader-b', 'major', 0],
+    ]);
+    // The order is accepted by the duty room; the leaders' confirmations do not decide it.
+    expect(t.log.statuses).toEqual(['dispatching', 'accepted']);
+    expect(t.actor.getSnapshot().status).toBe('active'); // leader B still to be confirmed
+    await t.advance(200_000);
+    expect(t.calls.map((c) => [c.attemptId, c.contactId, c.at])).toContainEqual(['o1-a4', 'leader-b', 90_000]);
+    expect(t.log.results.filter((r) => r.script === 'major').map((r) => [r.attemptId, r.contactId, r.output.result])).toEqual([
+      ['o1-a2', 'leader-a', 'accepted'],
+      ['o1-a3', 'leader-b', 'no_answer'],
+      ['o1-a4', 'leader-b', 'accepted'],
+    ]);
+    expect(t.log.started.filter((s) => s.script === 'major').map((s) => [s.contactId, s.attemptOnContact, s.cursor])).toEqual([
+      ['leader-a', 0, null], ['leader-b', 0, null], ['leader-b', 1, null],
+    ]);
+    expect(t.kinds().filter((k) => k.startsWith('leader'))).toEqual(['leaders_notified', 'leader_confirmed', 'leader_retry_scheduled', 'leader_confirmed']);
+    expect(t.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-a1', attempts: 4 });
+  });
+
+  it('a leader confirming does not accept the order', async () => {
+    const t = start({ ...major, leaders: [LEADER_A] }, (c) => (c.script === 'major' ? accept : { ring: 'forever' }));
+    await t.advance(10_000);
+    expect(t.log.statuses).toEqual(['dispatching']);
+    expect(t.kinds()).toContain('leader_confirmed');
+    expect(t.states.at(-1)).toBe('active.dispatch.calling | active.leaders.done');
+  });
+
+  it('gives up on a leader after attemptsPerContact calls', async () => {
+    const t = start({ ...major, leaders: [LEADER_A], policy: { ...POLICY, attemptsPerContact: 1 } }, (c) => (c.script === 'major' ? busy : accept));
+    await t.advance(10_000);
+    expect(t.kinds()).toContain('leader_unconfirmed');
+    expect(t.output()).toMatchObject({ status: 'accepted', attempts: 2 });
+  });
+
+  it('CANCEL ends the leader calls too: the live one hung up, the pending retry dropped', async () => {
+    const t = start(major, (c) => (c.contactId === 'leader-a' ? busy : { ring: 'forever' }));
+    await t.advance(10_000); // leader A busy, waiting for its retry; leader B and duty ringing
+    t.actor.send({ type: 'CANCEL' });
+    await t.advance(600_000);
+    expect(t.calls).toHaveLength(3);
+    expect(t.hungUp.map((h) => h.attemptId).sort()).toEqual(['o1-a1', 'o1-a3']);
+    expect(t.output()).toEqual({ status: 'cancelled', attempts: 3 });
+    expect(t.kinds().filter((k) => k === 'leader_cancelled')).toHaveLength(2);
+  });
+});
+
+describe('order: resume and persistence', () => {
+  it('continues after a restart with the right contact and attempt seq', async () => {
+    const t = start({ resume: { nextAttemptSeq: 7, cursor: { loop: 0, contactIndex: 1, attemptOnContact: 1 } } }, (c) =>
+      c.contactId === 'chief' ? accept : noAnswer,
+    );
+    await t.advance(60_000);
+    expect(t.calls.map((c) => [c.attemptId, c.contactId, c.at])).toEqual([
+      ['o1-a7', 'backup', 0],
+      ['o1-a8', 'chief', 30_000],
+    ]);
+    expect(t.log.started[0]).toMatchObject({ seq: 7, cursor: { loop: 0, contactIndex: 1, attemptOnContact: 1 } });
+    expect(t.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-a8', attempts: 2 });
+  });
+
+  it('keeps the leaders that were done before the restart', async () => {
+    const t = start(
+      {
+        major: true,
+        leaders: [LEADER_A, LEADER_B],
+        resume: { nextAttemptSeq: 4, cursor: { loop: 0, contactIndex: 0, attemptOnContact: 1 }, leaders: [{ id: 'leader-a', attempts: 1, phase: 'confirmed' }] },
+      },
+      () => accept,
+    );
+    await t.advance(10_000);
+    expect(t.calls.map((c) => [c.attemptId, c.contactId])).toEqual([['o1-a4', 'duty'], ['o1-a5', 'leader-b']]);
+  });
+
+  it('has a plain-JSON context and a resume point that continues where it stands', async () => {
+    const t = start({}, () => noAnswer);
+    await t.advance(40_000);
+    const context = t.actor.getSnapshot().context;
+    expect(JSON.parse(JSON.stringify(context))).toEqual(context);
+    expect(resumePointOf(context)).toEqual({ nextAttemptSeq: 2, cursor: { loop: 0, contactIndex: 0, attemptOnContact: 1 }, leaders: [] });
+  });
+
+  it('fails loudly when an effect was not provided', () => {
+    const actor = createActor(orderMachine, { input: BASE });
+    actor.subscribe({ error: () => undefined });
+    actor.start();
+    expect(actor.getSnapshot().status).toBe('error');
+    expect(String(actor.getSnapshot().error)).toMatch(/provide recordStatus/);
+  });
+});
