@@ -21,6 +21,11 @@ export default tseslint.config(
     },
   },
   {
+    // Fastify's idiom: route handlers are async functions that return the payload.
+    files: ['src/http/**/*.ts'],
+    rules: { '@typescript-eslint/require-await': 'off' },
+  },
+  {
     files: ['src/config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
@@ -34,6 +39,16 @@ export default tseslint.config(
     ignores: ['src/telephony/ari/**'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'ari-client', message: 'Use the TelephonyPort (src/telephony/port.ts).' }] }],
+    },
+  },
+  {
+    // Machines are pure: no telephony, database, HTTP or file system in them.
+    files: ['machines/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['ari-client', 'asterisk-manager', 'better-sqlite3', 'fastify', 'node:*', 'ws'], message: 'Machines are pure: effects are provided from src/composition.ts.' },
+        { group: ['../src/**'], allowTypeImports: true, message: 'Machines may import types from src/, never code.' },
+      ] }],
     },
   },
 );

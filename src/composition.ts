@@ -3,6 +3,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { databaseHealth, openDatabase, type Db } from './db/database.js';
+import { loadCatalog, type Catalog } from './departments/catalog.js';
+import { DepartmentStore } from './departments/store.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { createWebhook } from './dispatch/webhook.js';
+import { departmentRoutes } from './http/departments.routes.js';
+import { orderRoutes } from './http/orders.routes.js';
+import { OrderRepository } from './orders/order-repository.js';
+import { OrderService } from './orders/order-service.js';
 import { buildApp } from './http/app.js';
 import { createLogger, type Logger } from './logging.js';
 import { mediaRoute, openPrompts, type Prompts } from './prompts/index.js';
@@ -16,6 +24,10 @@ export interface Services {
   readonly telephony: AriTelephony;
   readonly ami: AmiClient;
   readonly prompts: Prompts;
+  readonly repo: OrderRepository;
+  readonly departments: DepartmentStore;
+  readonly dispatcher: Dispatcher;
+  readonly orders: OrderService;
   readonly app: FastifyInstance;
   /** Connects to Asterisk and renders the static prompts; call after `app.listen`. */
   start(): Promise<void>;
@@ -24,6 +36,8 @@ export interface Services {
 
 export interface ServiceOptions {
   readonly logger?: Logger;
+  /** The shipped department catalog (config/); tests and the demo may pass their own. */
+  readonly catalog?: Catalog;
 }
 
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
@@ -33,6 +47,12 @@ export async function createServices(config: Config, options: ServiceOptions = {
   await prompts.renderer.check();
   const telephony = new AriTelephony({ ari: config.ari, dialTemplate: config.dialTemplate, callerId: config.callerId, logger });
   const ami = new AmiClient({ ...config.ami, logger });
+  const repo = new OrderRepository(db);
+  const departments = new DepartmentStore(db, options.catalog ?? loadCatalog());
+  const dispatcher = new Dispatcher({
+    repo, departments, telephony, prompts, logger, webhook: createWebhook(config.webhookUrl), language: config.language, timezone: config.timezone,
+  });
+  const orders = new OrderService(repo, departments, dispatcher);
 
   const app = await buildApp({
     config,
@@ -46,6 +66,10 @@ export async function createServices(config: Config, options: ServiceOptions = {
       ami: async () => ((await ami.ping()) ? { ok: true } : { ok: false, detail: 'no answer to Ping' }),
     },
     mediaRoutes: async (instance) => instance.register(mediaRoute, { dir: config.media.dir }),
+    apiRoutes: async (instance) => {
+      await instance.register(departmentRoutes, { departments });
+      await instance.register(orderRoutes, { orders });
+    },
   });
 
   return {
@@ -55,6 +79,10 @@ export async function createServices(config: Config, options: ServiceOptions = {
     telephony,
     ami,
     prompts,
+    repo,
+    departments,
+    dispatcher,
+    orders,
     app,
     async start() {
       const warmed = await prompts.warm();
@@ -62,6 +90,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       telephony.start();
     },
     async close() {
+      dispatcher.stopAll();
       await app.close();
       await telephony.close();
       ami.close();

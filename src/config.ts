@@ -33,6 +33,8 @@ export interface Config {
     /** Whether the sim-phones context is rendered into the dialplan (never in production). */
     readonly simPhones: boolean;
   };
+  /** Optional URL that receives a POST when an order ends unacknowledged. */
+  readonly webhookUrl: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -151,6 +153,9 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
   if (!/^[0-9a-fA-F.:]+$/.test(asterisk.bindAddress)) problems.push(`ASTERISK_BIND must be an IP address, got "${asterisk.bindAddress}"`);
   if (profile === 'production' && asterisk.simPhones) problems.push('LIANDONG_SIM_PHONES must not be enabled in production');
 
+  const webhookUrl = src.LIANDONG_WEBHOOK_URL;
+  if (webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) problems.push(`LIANDONG_WEBHOOK_URL must be an http(s) URL, got "${webhookUrl}"`);
+
   const logLevel = str('LOG_LEVEL', 'info') as Config['logLevel'];
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL must be a pino level, got "${logLevel}"`);
 
@@ -168,6 +173,7 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     language,
     media: { dir: mediaDir, baseUrl: mediaBaseUrl },
     asterisk,
+    webhookUrl,
     logLevel,
   });
 }

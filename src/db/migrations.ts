@@ -17,4 +17,94 @@ export const MIGRATIONS: readonly Migration[] = [
       detail TEXT NOT NULL DEFAULT '{}'
     );`,
   },
+  {
+    version: 2,
+    name: 'orders, call attempts, acknowledgements, feedback, case events, department changes',
+    sql: `
+    CREATE TABLE department_changes (
+      id INTEGER PRIMARY KEY,
+      department_id TEXT NOT NULL,
+      body TEXT NOT NULL,          -- validated PUT body (JSON), applied over config/ in id order
+      actor TEXT NOT NULL,
+      at TEXT NOT NULL
+    );
+    CREATE TABLE settings (
+      key TEXT PRIMARY KEY,        -- e.g. 'directory': command centre and county leaders
+      value TEXT NOT NULL,         -- JSON
+      actor TEXT NOT NULL,
+      at TEXT NOT NULL
+    );
+    CREATE TABLE orders (
+      id TEXT PRIMARY KEY,
+      code TEXT NOT NULL UNIQUE,   -- short numeric code a person keys in
+      external_id TEXT NOT NULL UNIQUE,
+      category TEXT NOT NULL,
+      department_id TEXT NOT NULL,
+      summary TEXT NOT NULL,
+      address TEXT NOT NULL,
+      reporter_phone TEXT NOT NULL,
+      urgency TEXT NOT NULL CHECK (urgency IN ('urgent', 'normal')),
+      major INTEGER NOT NULL CHECK (major IN (0, 1)),
+      status TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      resume TEXT                  -- JSON resume point of the order machine while dispatching
+    );
+    CREATE INDEX orders_status ON orders (status);
+    CREATE INDEX orders_department_created ON orders (department_id, created_at);
+    CREATE INDEX orders_created ON orders (created_at);
+    CREATE TABLE attempts (
+      id TEXT PRIMARY KEY,         -- also the Asterisk channel id
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      seq INTEGER NOT NULL,
+      script TEXT NOT NULL CHECK (script IN ('dispatch', 'alarm', 'major')),
+      contact_id TEXT NOT NULL,
+      number TEXT NOT NULL,
+      started_at TEXT NOT NULL,
+      answered_at TEXT,
+      ended_at TEXT,
+      result TEXT,
+      reason TEXT,
+      digits TEXT NOT NULL DEFAULT '',
+      cause_code INTEGER,
+      cause_text TEXT,
+      chain_loop INTEGER,
+      contact_index INTEGER,
+      attempt_on_contact INTEGER NOT NULL,
+      UNIQUE (order_id, seq)
+    );
+    CREATE TABLE acknowledgements (
+      id INTEGER PRIMARY KEY,
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      attempt_id TEXT UNIQUE REFERENCES attempts (id),
+      contact_id TEXT,
+      script TEXT NOT NULL,        -- dispatch: accepted the order; alarm/major: confirmed hearing it
+      via TEXT NOT NULL CHECK (via IN ('phone', 'feedback')),
+      accepted_at TEXT NOT NULL,
+      seconds_to_accept REAL NOT NULL,
+      disputed INTEGER NOT NULL CHECK (disputed IN (0, 1)),
+      late INTEGER NOT NULL CHECK (late IN (0, 1))
+    );
+    CREATE INDEX acknowledgements_order ON acknowledgements (order_id);
+    CREATE TABLE feedback (
+      id INTEGER PRIMARY KEY,
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      kind TEXT NOT NULL CHECK (kind IN ('arrived', 'progress', 'completed')),
+      note TEXT,
+      via TEXT NOT NULL CHECK (via IN ('api', 'phone')),
+      actor TEXT NOT NULL,
+      at TEXT NOT NULL
+    );
+    CREATE INDEX feedback_order ON feedback (order_id);
+    CREATE TABLE order_events (
+      id INTEGER PRIMARY KEY,
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      at TEXT NOT NULL,
+      actor TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX order_events_order ON order_events (order_id, id);
+    `,
+  },
 ];

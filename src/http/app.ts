@@ -14,6 +14,8 @@ export interface AppDeps {
   readonly health: HealthProbe;
   /** Serves rendered prompt audio to Asterisk (sound:http://…). */
   readonly mediaRoutes?: FastifyPluginAsync;
+  /** The /api/v1 routes; they use app.requireRole, decorated before they are registered. */
+  readonly apiRoutes?: FastifyPluginAsync;
   readonly telephonyHealth?: () => TelephonyHealth;
 }
 
@@ -37,6 +39,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { probe: deps.health });
   if (deps.mediaRoutes) await app.register(deps.mediaRoutes);
+  if (deps.apiRoutes) await app.register(deps.apiRoutes);
   return app;
 }
 

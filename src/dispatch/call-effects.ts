@@ -1,0 +1,118 @@
+// Real effects of one call attempt, given to the pure call-attempt machine with .provide():
+// the telephony port for the call, prompts for what is said, the repository for what is kept.
+import { fromCallback, fromPromise } from 'xstate';
+import {
+  callAttemptMachine,
+  type CallAttemptEvent,
+  type CallEventsInput,
+  type CallScript,
+  type CommitAcceptanceInput,
+  type CommitAcceptanceOutput,
+  type OriginateInput,
+  type PlayConfirmationInput,
+  type PromptForKeyInput,
+  type PromptOutcome,
+} from '../../machines/call-attempt.machine.js';
+import type { Logger } from '../logging.js';
+import type { OrderRepository, OrderRow } from '../orders/order-repository.js';
+import type { Prompts } from '../prompts/index.js';
+import type { MediaUri, TelephonyPort } from '../telephony/port.js';
+
+export interface CallContext {
+  readonly order: OrderRow;
+  /** Spoken names of the order's category and department, in the call language. */
+  readonly categoryName: string;
+  readonly departmentName: string;
+  readonly keyTimeoutSeconds: number;
+}
+
+export interface CallEffectDeps {
+  readonly telephony: TelephonyPort;
+  readonly prompts: Prompts;
+  readonly repo: OrderRepository;
+  readonly logger: Logger;
+}
+
+/** Milliseconds between keys of a multi-key entry; the menus here take one key. */
+const INTER_DIGIT_TIMEOUT_MS = 3000;
+
+export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
+  const { telephony, prompts, repo } = deps;
+  const orderId = call.order.id;
+  const log = (attemptId: string) => deps.logger.child({ orderId, attemptId, channelId: attemptId });
+
+  async function messageOf(script: CallScript): Promise<MediaUri[]> {
+    const o = call.order;
+    if (script === 'dispatch') {
+      const order = await prompts.media('dispatch-order', { code: o.code, category: call.categoryName, address: o.address, summary: o.summary });
+      return [...order, ...(await prompts.media('dispatch-menu'))];
+    }
+    if (script === 'alarm') return prompts.media('alarm-unacknowledged', { code: o.code, department: call.departmentName });
+    return prompts.media('major-notify', { code: o.code, category: call.categoryName, address: o.address });
+  }
+
+  async function promptForKey(input: PromptForKeyInput): Promise<PromptOutcome> {
+    const message = await messageOf(input.script);
+    const invalid = input.part === 'invalid_then_message' ? await prompts.media(input.script === 'dispatch' ? 'dispatch-invalid' : 'survey-invalid') : [];
+    const result = await telephony.prompt(input.attemptId, [...invalid, ...message], {
+      maxDigits: 1,
+      firstDigitTimeoutMs: call.keyTimeoutSeconds * 1000,
+      interDigitTimeoutMs: INTER_DIGIT_TIMEOUT_MS,
+    });
+    switch (result.status) {
+      case 'complete':
+        return { status: 'key', key: result.digits.slice(0, 1) };
+      case 'timeout':
+        return { status: 'timeout' };
+      case 'hangup':
+        return { status: 'hangup' };
+      case 'failed':
+        throw new Error(`prompt failed: ${result.reason}`);
+    }
+  }
+
+  async function playConfirmation(input: PlayConfirmationInput): Promise<void> {
+    const code = call.order.code;
+    const media =
+      input.script === 'dispatch'
+        ? await prompts.media(input.disputed ? 'dispatch-disputed' : 'dispatch-accepted', { code })
+        : await prompts.media(input.script === 'alarm' ? 'alarm-confirmed' : 'major-confirmed');
+    const played = await telephony.play(input.attemptId, [...media, ...(await prompts.media('goodbye'))], { bargeIn: false });
+    if (played.status === 'failed') throw new Error(`confirmation failed: ${played.reason}`);
+  }
+
+  return callAttemptMachine.provide({
+    actors: {
+      originate: fromPromise<void, OriginateInput>(async ({ input }) => {
+        await telephony.originate({ channelId: input.attemptId, number: input.number, ringTimeoutSeconds: input.ringTimeoutSeconds }, () => undefined);
+      }),
+      callEvents: fromCallback<CallAttemptEvent, CallEventsInput>(({ sendBack, input }) =>
+        telephony.subscribe(input.attemptId, (e) => {
+          if (e.type === 'answered') sendBack({ type: 'CALL.ANSWERED', at: e.at.getTime() });
+          else if (e.type === 'hangup') sendBack({ type: 'CALL.HANGUP', cause: e.cause, at: e.at.getTime() });
+        }),
+      ),
+      promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(({ input }) => promptForKey(input)),
+      // Synchronous SQLite commit: it is durable before the confirmation is played.
+      commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) =>
+        Promise.resolve(repo.commitAcceptance({ orderId: input.orderId, attemptId: input.attemptId, contactId: input.contactId, script: input.script, disputed: input.disputed, via: 'phone' })),
+      ),
+      playConfirmation: fromPromise<void, PlayConfirmationInput>(({ input }) => playConfirmation(input)),
+    },
+    actions: {
+      hangUp: (_, p) => {
+        telephony.hangup(p.attemptId).catch((err: unknown) => log(p.attemptId).warn({ err: String(err) }, 'hangup request failed; the ring or call limit will end the attempt'));
+      },
+      recordAnswered: (_, p) => {
+        repo.markAnswered(p.attemptId, p.at);
+        log(p.attemptId).info('answered');
+      },
+      recordKey: (_, p) => {
+        const k = p.keypad;
+        if ('key' in k) repo.appendDigit(p.attemptId, k.key);
+        repo.appendEvent(orderId, 'phone', 'keypad', { attemptId: p.attemptId, replay: p.replay, result: k.kind, key: 'key' in k ? k.key : null });
+        log(p.attemptId).info({ keypad: k.kind, replay: p.replay }, 'keypad');
+      },
+    },
+  });
+}

@@ -1,0 +1,142 @@
+// Runs one order machine per order being dispatched, with real effects, and persists where
+// each one is (the resume point) so a restart continues it without calling anyone twice.
+import { createActor, type ActorRefFrom } from 'xstate';
+import { resumePointOf } from '../../machines/order.context.js';
+import { orderMachine } from '../../machines/order.machine.js';
+import type { OrderResume } from '../../machines/order.policy.js';
+import type { Language } from '../config.js';
+import { contactsOnDuty, type Endpoint } from '../departments/catalog.js';
+import type { DepartmentStore } from '../departments/store.js';
+import type { Logger } from '../logging.js';
+import type { OrderRepository, OrderRow } from '../orders/order-repository.js';
+import type { Prompts } from '../prompts/index.js';
+import type { TelephonyPort } from '../telephony/port.js';
+import { provideCallAttempt } from './call-effects.js';
+import type { Webhook } from './webhook.js';
+
+export interface DispatcherDeps {
+  readonly repo: OrderRepository;
+  readonly departments: DepartmentStore;
+  readonly telephony: TelephonyPort;
+  readonly prompts: Prompts;
+  readonly webhook: Webhook;
+  readonly logger: Logger;
+  readonly language: Language;
+  readonly timezone: string;
+}
+
+type OrderActor = ActorRefFrom<typeof orderMachine>;
+
+export class Dispatcher {
+  private readonly live = new Map<string, OrderActor>();
+  private readonly log: Logger;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.log = deps.logger.child({ component: 'dispatcher' });
+  }
+
+  isLive(orderId: string): boolean {
+    return this.live.has(orderId);
+  }
+
+  liveCount(): number {
+    return this.live.size;
+  }
+
+  /** Starts dispatching a stored order (or continues it from its resume point). */
+  start(order: OrderRow, resume?: OrderResume): void {
+    if (this.live.has(order.id)) return;
+    const { repo, departments, language } = this.deps;
+    const catalog = departments.current();
+    const department = catalog.departmentsById.get(order.department_id);
+    if (!department) {
+      repo.appendEvent(order.id, 'liandong', 'dispatch_failed', { reason: `department ${order.department_id} no longer exists` });
+      repo.setStatus(order.id, 'unacknowledged');
+      return;
+    }
+    const policy = departments.policyOf(department.id);
+    const category = catalog.categoriesById.get(order.category);
+    const contacts = contactsOnDuty(department, new Date(), this.deps.timezone).map((c) => ({ id: c.id, number: c.number }));
+    const endpoint = (e: Endpoint) => ({ id: e.id, number: e.number });
+    const callAttempt = provideCallAttempt(this.deps, {
+      order,
+      categoryName: category?.name[language] ?? order.category,
+      departmentName: department.name[language],
+      keyTimeoutSeconds: policy.keyTimeoutSeconds,
+    });
+    const orderLog = this.log.child({ orderId: order.id });
+    const machine = orderMachine.provide({
+      actors: { callAttempt },
+      actions: {
+        recordAttemptStarted: (_, p) => {
+          repo.startAttempt({ orderId: p.orderId, attemptId: p.attemptId, seq: p.seq, script: p.script, contactId: p.contactId, number: p.number, attemptOnContact: p.attemptOnContact, cursor: p.cursor });
+          orderLog.info({ attemptId: p.attemptId, script: p.script, contactId: p.contactId, seq: p.seq }, 'attempt started');
+        },
+        recordAttemptResult: (_, p) => {
+          const o = p.output;
+          repo.endAttempt(p.attemptId, { result: o.result, reason: o.reason, digits: o.digits, answeredAt: o.answeredAt, endedAt: o.endedAt, cause: o.cause });
+          orderLog.info({ attemptId: p.attemptId, result: o.result, reason: o.reason }, 'attempt ended');
+        },
+        recordStatus: (_, p) => repo.advanceStatus(p.orderId, p.status),
+        recordEvent: (_, p) => repo.appendEvent(p.orderId, 'liandong', p.kind, p.detail),
+        notifyWebhook: (_, p) => {
+          void this.deps.webhook.notify({ orderId: p.orderId, code: order.code, departmentId: order.department_id, status: p.status, attempts: p.attempts }).then(
+            (outcome) => repo.appendEvent(p.orderId, 'liandong', outcome.ok ? 'webhook_sent' : 'webhook_failed', outcome.ok ? { status: outcome.status } : { reason: outcome.reason }),
+          );
+        },
+      },
+    });
+    const actor = createActor(machine, {
+      input: {
+        orderId: order.id,
+        contacts,
+        policy,
+        major: order.major === 1,
+        leaders: catalog.leaders.map(endpoint),
+        commandCentre: endpoint(catalog.commandCentre),
+        ...(resume ? { resume } : {}),
+      },
+    });
+    this.live.set(order.id, actor);
+    let saved = '';
+    actor.subscribe({
+      next: (snapshot) => {
+        if (snapshot.status !== 'active' || snapshot.context.status !== 'dispatching') return;
+        const point = JSON.stringify(resumePointOf(snapshot.context));
+        if (point !== saved) {
+          saved = point;
+          repo.saveResume(order.id, JSON.parse(point));
+        }
+      },
+      complete: () => {
+        this.live.delete(order.id);
+        repo.saveResume(order.id, null);
+        orderLog.info({ output: actor.getSnapshot().output }, 'dispatch finished');
+      },
+      error: (err: unknown) => {
+        this.live.delete(order.id);
+        repo.appendEvent(order.id, 'liandong', 'dispatch_crashed', { reason: err instanceof Error ? err.message : String(err) });
+        orderLog.error({ err }, 'order machine crashed');
+      },
+    });
+    actor.start();
+  }
+
+  /** Tells a live order it was accepted through another way (feedback, inbound line). */
+  acceptedElsewhere(orderId: string, source: 'http' | 'inbound'): void {
+    this.live.get(orderId)?.send({ type: 'ACCEPTED_ELSEWHERE', source });
+  }
+
+  cancel(orderId: string, reason: string): boolean {
+    const actor = this.live.get(orderId);
+    if (!actor) return false;
+    actor.send({ type: 'CANCEL', reason });
+    return true;
+  }
+
+  /** Stops every live machine (their calls are left to the restart reconciliation). */
+  stopAll(): void {
+    for (const actor of this.live.values()) actor.stop();
+    this.live.clear();
+  }
+}

@@ -1,0 +1,36 @@
+// POST to an optional webhook URL when an order ends unacknowledged (the 110 centre's own
+// alerting). A failure is reported back as an outcome with its reason, never thrown away.
+export interface WebhookPayload {
+  readonly orderId: string;
+  readonly code: string;
+  readonly departmentId: string;
+  readonly status: 'unacknowledged';
+  readonly attempts: number;
+}
+export type WebhookOutcome = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly reason: string };
+
+export interface Webhook {
+  notify(payload: WebhookPayload): Promise<WebhookOutcome>;
+}
+
+/** How long the receiver may take, ms. */
+const WEBHOOK_TIMEOUT_MS = 5000;
+
+export function createWebhook(url: string | undefined): Webhook {
+  return {
+    async notify(payload) {
+      if (!url) return { ok: false, reason: 'no webhook URL configured (LIANDONG_WEBHOOK_URL)' };
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ event: 'order.unacknowledged', ...payload }),
+          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        });
+        return res.ok ? { ok: true, status: res.status } : { ok: false, reason: `HTTP ${res.status}` };
+      } catch (err) {
+        return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+      }
+    },
+  };
+}

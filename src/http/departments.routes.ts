@@ -1,0 +1,88 @@
+// /api/v1/departments and /api/v1/directory: member departments, their duty contacts, rosters
+// and escalation policy; the command centre and county leaders. Changes are admin-only and
+// land in the audit log.
+import type { FastifyPluginAsync } from 'fastify';
+import { isDialableNumber } from '../config.js';
+import { validateDepartmentUpdate, type Department } from '../departments/catalog.js';
+import type { DepartmentStore } from '../departments/store.js';
+import { policyProblems, type DispatchPolicy } from '../dispatch/policy.js';
+import { maskPhone } from '../logging.js';
+import { HttpError } from './errors.js';
+
+const endpointSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'number'],
+  properties: {
+    id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$' },
+    name: { type: 'object', additionalProperties: false, required: ['zh-CN', 'en'], properties: { 'zh-CN': { type: 'string', minLength: 1, maxLength: 100 }, en: { type: 'string', minLength: 1, maxLength: 100 } } },
+    number: { type: 'string' },
+  },
+} as const;
+const directorySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['commandCentre', 'leaders'],
+  properties: { commandCentre: endpointSchema, leaders: { type: 'array', maxItems: 20, items: endpointSchema } },
+} as const;
+
+type Endpoint = { id: string; name: { 'zh-CN': string; en: string }; number: string };
+
+export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore }> = async (app, { departments }) => {
+  const view = (d: Department) => ({
+    id: d.id,
+    name: d.name,
+    dutyClass: d.dutyClass,
+    categories: d.categories,
+    contacts: d.contacts.map((c) => ({ id: c.id, name: c.name, number: c.number, priority: c.priority })),
+    rosters: d.rosters,
+    policy: departments.policyOf(d.id),
+    ownPolicy: departments.hasOwnPolicy(d.id),
+  });
+
+  app.get('/api/v1/departments', { onRequest: app.requireRole('desk', 'viewer', 'department') }, async () => {
+    const catalog = departments.current();
+    return {
+      departments: catalog.departments.map(view),
+      categories: catalog.categories.map((c) => ({ id: c.id, name: c.name, departmentId: c.departmentId, major: c.major })),
+    };
+  });
+
+  app.put<{ Params: { id: string }; Body: Record<string, unknown> }>(
+    '/api/v1/departments/:id',
+    { onRequest: app.requireRole('admin'), schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } }, body: { type: 'object' } } },
+    async (request) => {
+      const { policy, ...rest } = request.body;
+      const problems = policy === undefined ? [] : policyProblems(policy);
+      const result = validateDepartmentUpdate(rest, departments.current(), request.params.id);
+      if (!result.ok) problems.push(...result.problems);
+      if (!result.ok || problems.length > 0) {
+        const status = problems.some((p) => p.includes('does not exist')) ? 404 : 400;
+        throw new HttpError(status, status === 404 ? 'department_not_found' : 'invalid_request', problems.join('; '));
+      }
+      departments.updateDepartment(request.params.id, result.value, policy as Partial<DispatchPolicy> | undefined, `api:${request.role ?? 'unknown'}`);
+      request.log.info({ departmentId: request.params.id, contacts: result.value.contacts.map((c) => maskPhone(c.number)) }, 'department updated');
+      const updated = departments.current().departmentsById.get(request.params.id);
+      return { ...view(updated as Department), reassignedCategories: result.reassigned };
+    },
+  );
+
+  app.get('/api/v1/directory', { onRequest: app.requireRole('desk', 'viewer') }, async () => {
+    const c = departments.current();
+    return { commandCentre: c.commandCentre, leaders: c.leaders };
+  });
+
+  app.put<{ Body: { commandCentre: Endpoint; leaders: Endpoint[] } }>(
+    '/api/v1/directory',
+    { onRequest: app.requireRole('admin'), schema: { body: directorySchema } },
+    async (request) => {
+      const all = [request.body.commandCentre, ...request.body.leaders];
+      const bad = all.find((e) => !isDialableNumber(e.number));
+      if (bad) throw new HttpError(400, 'invalid_number', `${bad.id}: number must be 3 to 20 ASCII digits with an optional leading +`);
+      if (new Set(all.map((e) => e.id)).size !== all.length) throw new HttpError(400, 'invalid_request', 'ids in the directory must be unique');
+      departments.setDirectory(request.body, `api:${request.role ?? 'unknown'}`);
+      return request.body;
+    },
+  );
+  return Promise.resolve();
+};

@@ -1,0 +1,111 @@
+// /api/v1/orders: the 110 desk creates dispatch orders; departments report feedback; everyone
+// with a role reads the case record. Thin: validation by JSON schema, work in OrderService.
+import type { FastifyPluginAsync } from 'fastify';
+import type { OrderService } from '../orders/order-service.js';
+import { errorBodySchema } from './errors.js';
+
+const PHONE_PATTERN = '^\\+?[0-9]{3,20}$';
+
+const createOrderBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['externalId', 'category', 'summary', 'address', 'reporterPhone', 'urgency'],
+  properties: {
+    externalId: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' },
+    category: { type: 'string', minLength: 1, maxLength: 64 },
+    departmentId: { type: 'string', minLength: 1, maxLength: 64 },
+    // Spoken to the duty officer: kept short (the TTS reads at ~4 syllables a second).
+    summary: { type: 'string', minLength: 1, maxLength: 300 },
+    address: { type: 'string', minLength: 1, maxLength: 200 },
+    reporterPhone: { type: 'string', pattern: PHONE_PATTERN },
+    urgency: { type: 'string', enum: ['urgent', 'normal'] },
+    major: { type: 'boolean' },
+  },
+} as const;
+
+const orderCreatedSchema = {
+  type: 'object',
+  required: ['id', 'code', 'status', 'departmentId'],
+  properties: { id: { type: 'string' }, code: { type: 'string' }, status: { type: 'string' }, departmentId: { type: 'string' } },
+} as const;
+
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
+
+const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    status: { type: 'string', enum: ['dispatching', 'accepted', 'unacknowledged', 'cancelled', 'arrived', 'completed', 'surveyed'] },
+    departmentId: { type: 'string', maxLength: 64 },
+    from: { type: 'string', format: 'date-time' },
+    to: { type: 'string', format: 'date-time' },
+    // Query strings are text and the app coerces no types: digits, parsed in the handler.
+    limit: { type: 'string', pattern: '^(200|1[0-9]{2}|[1-9][0-9]?)$' },
+    offset: { type: 'string', pattern: '^[0-9]{1,9}$' },
+  },
+} as const;
+
+const feedbackBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind'],
+  properties: { kind: { type: 'string', enum: ['arrived', 'progress', 'completed'] }, note: { type: 'string', maxLength: 500 } },
+} as const;
+
+const cancelBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reason'],
+  properties: { reason: { type: 'string', minLength: 1, maxLength: 200 } },
+} as const;
+
+interface CreateBody {
+  externalId: string; category: string; departmentId?: string; summary: string; address: string;
+  reporterPhone: string; urgency: 'urgent' | 'normal'; major?: boolean;
+}
+
+export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (app, { orders }) => {
+  const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema };
+
+  app.post<{ Body: CreateBody }>(
+    '/api/v1/orders',
+    { onRequest: app.requireRole('desk'), schema: { body: createOrderBody, response: { 200: orderCreatedSchema, 201: orderCreatedSchema, ...errors } } },
+    async (request, reply) => {
+      const { order, created } = orders.create(request.body);
+      void reply.status(created ? 201 : 200);
+      return { id: order.id, code: order.code, status: order.status, departmentId: order.department_id };
+    },
+  );
+
+  app.get<{ Querystring: { status?: string; departmentId?: string; from?: string; to?: string; limit?: string; offset?: string } }>(
+    '/api/v1/orders',
+    { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { querystring: listQuery } },
+    async (request) => {
+      const { limit, offset, ...filter } = request.query;
+      return orders.list({ ...filter, limit: limit ? Number(limit) : 50, offset: offset ? Number(offset) : 0 });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/orders/:id',
+    { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { params: idParams } },
+    async (request) => orders.caseRecord(request.params.id),
+  );
+
+  app.post<{ Params: { id: string }; Body: { kind: 'arrived' | 'progress' | 'completed'; note?: string } }>(
+    '/api/v1/orders/:id/feedback',
+    { onRequest: app.requireRole('department'), schema: { params: idParams, body: feedbackBody } },
+    async (request, reply) => {
+      const feedback = orders.feedback(request.params.id, request.body.kind, request.body.note ?? null, 'api', `api:${request.role ?? 'unknown'}`);
+      void reply.status(201);
+      return feedback;
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason: string } }>(
+    '/api/v1/orders/:id/cancel',
+    { onRequest: app.requireRole('desk'), schema: { params: idParams, body: cancelBody } },
+    async (request) => orders.cancel(request.params.id, request.body.reason),
+  );
+  return Promise.resolve();
+};

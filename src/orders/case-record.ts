@@ -1,0 +1,82 @@
+// The whole case record of an order as the API returns it. Phone numbers are masked here: the
+// record is read by desk staff, departments and the linkage office, and ends up in reports.
+import { maskPhone } from '../logging.js';
+import type { AcknowledgementRow, AttemptRow, EventRow, FeedbackRow, OrderRepository, OrderRow } from './order-repository.js';
+
+export interface OrderSummary {
+  id: string;
+  code: string;
+  externalId: string;
+  status: string;
+  category: string;
+  departmentId: string;
+  urgency: string;
+  major: boolean;
+  createdAt: string;
+}
+
+export function orderSummary(row: OrderRow): OrderSummary {
+  return {
+    id: row.id,
+    code: row.code,
+    externalId: row.external_id,
+    status: row.status,
+    category: row.category,
+    departmentId: row.department_id,
+    urgency: row.urgency,
+    major: row.major === 1,
+    createdAt: row.created_at,
+  };
+}
+
+function attemptJson(a: AttemptRow) {
+  return {
+    id: a.id,
+    seq: a.seq,
+    script: a.script,
+    contactId: a.contact_id,
+    number: maskPhone(a.number),
+    startedAt: a.started_at,
+    answeredAt: a.answered_at,
+    endedAt: a.ended_at,
+    result: a.result,
+    reason: a.reason,
+    digits: a.digits,
+    cause: a.cause_code === null ? null : { code: a.cause_code, text: a.cause_text ?? '' },
+  };
+}
+
+function acknowledgementJson(a: AcknowledgementRow) {
+  return {
+    attemptId: a.attempt_id,
+    contactId: a.contact_id,
+    via: a.via,
+    acceptedAt: a.accepted_at,
+    secondsToAccept: a.seconds_to_accept,
+    disputed: a.disputed === 1,
+    late: a.late === 1,
+  };
+}
+
+const feedbackJson = (f: FeedbackRow) => ({ kind: f.kind, note: f.note, via: f.via, actor: f.actor, at: f.at });
+const eventJson = (e: EventRow) => ({ at: e.at, actor: e.actor, kind: e.kind, detail: JSON.parse(e.detail) as Record<string, unknown> });
+
+export function caseRecord(repo: OrderRepository, row: OrderRow) {
+  const acks = repo.acknowledgements(row.id);
+  const dispatchAcks = acks.filter((a) => a.script === 'dispatch');
+  const winner = dispatchAcks.find((a) => a.late === 0) ?? null;
+  return {
+    ...orderSummary(row),
+    summary: row.summary,
+    address: row.address,
+    reporterPhone: maskPhone(row.reporter_phone),
+    updatedAt: row.updated_at,
+    attempts: repo.attempts(row.id).map(attemptJson),
+    acknowledgement: winner ? acknowledgementJson(winner) : null,
+    lateAcknowledgements: dispatchAcks.filter((a) => a.late === 1).map(acknowledgementJson),
+    confirmations: acks.filter((a) => a.script !== 'dispatch').map((a) => ({ ...acknowledgementJson(a), script: a.script })),
+    feedback: repo.feedback(row.id).map(feedbackJson),
+    events: repo.events(row.id).map(eventJson),
+  };
+}
+export type CaseRecord = ReturnType<typeof caseRecord>;

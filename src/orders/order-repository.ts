@@ -1,0 +1,281 @@
+// SQLite persistence of orders and everything that happens to them. Every write that a caller
+// hears confirmed (acknowledgement, feedback) is committed here before the confirmation plays.
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Db } from '../db/database.js';
+
+export type Urgency = 'urgent' | 'normal';
+export type FeedbackKind = 'arrived' | 'progress' | 'completed';
+export type OrderStatus = 'dispatching' | 'accepted' | 'unacknowledged' | 'cancelled' | 'arrived' | 'completed';
+export type Script = 'dispatch' | 'alarm' | 'major';
+
+export interface NewOrder {
+  readonly externalId: string;
+  readonly category: string;
+  readonly departmentId: string;
+  readonly summary: string;
+  readonly address: string;
+  readonly reporterPhone: string;
+  readonly urgency: Urgency;
+  readonly major: boolean;
+}
+
+export interface OrderRow {
+  id: string;
+  code: string;
+  external_id: string;
+  category: string;
+  department_id: string;
+  summary: string;
+  address: string;
+  reporter_phone: string;
+  urgency: Urgency;
+  major: 0 | 1;
+  status: OrderStatus;
+  created_at: string;
+  updated_at: string;
+  resume: string | null;
+}
+
+export interface AttemptRow {
+  id: string;
+  order_id: string;
+  seq: number;
+  script: Script;
+  contact_id: string;
+  number: string;
+  started_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  result: string | null;
+  reason: string | null;
+  digits: string;
+  cause_code: number | null;
+  cause_text: string | null;
+  chain_loop: number | null;
+  contact_index: number | null;
+  attempt_on_contact: number;
+}
+
+export interface AcknowledgementRow {
+  id: number;
+  order_id: string;
+  attempt_id: string | null;
+  contact_id: string | null;
+  script: Script;
+  via: 'phone' | 'feedback';
+  accepted_at: string;
+  seconds_to_accept: number;
+  disputed: 0 | 1;
+  late: 0 | 1;
+}
+
+export interface FeedbackRow { id: number; order_id: string; kind: FeedbackKind; note: string | null; via: 'api' | 'phone'; actor: string; at: string }
+export interface EventRow { id: number; order_id: string; at: string; actor: string; kind: string; detail: string }
+
+export interface AttemptStart {
+  readonly orderId: string;
+  readonly attemptId: string;
+  readonly seq: number;
+  readonly script: Script;
+  readonly contactId: string;
+  readonly number: string;
+  readonly attemptOnContact: number;
+  readonly cursor: { readonly loop: number; readonly contactIndex: number } | null;
+}
+
+export interface AttemptEnd {
+  readonly result: string;
+  readonly reason?: string | undefined;
+  readonly digits: string;
+  readonly answeredAt?: number | undefined;
+  readonly endedAt: number;
+  readonly cause?: { readonly code: number; readonly text: string } | undefined;
+}
+
+export interface OrderFilter {
+  readonly status?: string | undefined;
+  readonly departmentId?: string | undefined;
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+const STATUS_RANK: Readonly<Record<OrderStatus, number>> = { dispatching: 0, unacknowledged: 1, accepted: 2, arrived: 3, completed: 4, cancelled: 5 };
+
+export class OrderRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Inserts the order, or returns the one already stored under this externalId. */
+  createOrder(order: NewOrder): { row: OrderRow; created: boolean } {
+    return this.db.transaction(() => {
+      const existing = this.db.prepare('SELECT * FROM orders WHERE external_id = ?').get(order.externalId) as OrderRow | undefined;
+      if (existing) return { row: existing, created: false };
+      const at = iso(this.now());
+      const id = `o${randomBytes(8).toString('hex')}`;
+      const code = this.freeCode();
+      this.db
+        .prepare(
+          `INSERT INTO orders (id, code, external_id, category, department_id, summary, address, reporter_phone, urgency, major, status, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dispatching', ?, ?)`,
+        )
+        .run(id, code, order.externalId, order.category, order.departmentId, order.summary, order.address, order.reporterPhone, order.urgency, order.major ? 1 : 0, at, at);
+      this.appendEvent(id, 'desk', 'order_created', { category: order.category, departmentId: order.departmentId, urgency: order.urgency, major: order.major });
+      return { row: this.getOrder(id) as OrderRow, created: true };
+    })();
+  }
+
+  getOrder(id: string): OrderRow | undefined {
+    return this.db.prepare('SELECT * FROM orders WHERE id = ?').get(id) as OrderRow | undefined;
+  }
+
+  getOrderByCode(code: string): OrderRow | undefined {
+    return this.db.prepare('SELECT * FROM orders WHERE code = ?').get(code) as OrderRow | undefined;
+  }
+
+  listOrders(filter: OrderFilter): { rows: OrderRow[]; total: number } {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (filter.status) { where.push('status = ?'); args.push(filter.status); }
+    if (filter.departmentId) { where.push('department_id = ?'); args.push(filter.departmentId); }
+    if (filter.from) { where.push('created_at >= ?'); args.push(filter.from); }
+    if (filter.to) { where.push('created_at < ?'); args.push(filter.to); }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = this.db.prepare(`SELECT count(*) FROM orders ${clause}`).pluck().get(...args) as number;
+    const rows = this.db.prepare(`SELECT * FROM orders ${clause} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`).all(...args, filter.limit, filter.offset) as OrderRow[];
+    return { rows, total };
+  }
+
+  /** Orders whose dispatch was under way when the service stopped. */
+  dispatchingOrders(): OrderRow[] {
+    return this.db.prepare("SELECT * FROM orders WHERE status = 'dispatching' ORDER BY created_at").all() as OrderRow[];
+  }
+
+  /**
+   * Moves the status forward only: dispatching → accepted/unacknowledged → arrived → completed;
+   * cancelled is final. A machine reporting "accepted" after feedback said "arrived" changes nothing.
+   */
+  advanceStatus(orderId: string, status: OrderStatus): void {
+    const current = this.getOrder(orderId)?.status;
+    if (current === undefined || current === status || current === 'cancelled') return;
+    if (status !== 'cancelled' && STATUS_RANK[status] <= STATUS_RANK[current]) return;
+    this.setStatus(orderId, status);
+  }
+
+  setStatus(orderId: string, status: OrderStatus): void {
+    this.db.prepare('UPDATE orders SET status = ?, updated_at = ? WHERE id = ?').run(status, iso(this.now()), orderId);
+  }
+
+  saveResume(orderId: string, resume: unknown): void {
+    this.db.prepare('UPDATE orders SET resume = ? WHERE id = ?').run(resume === null ? null : JSON.stringify(resume), orderId);
+  }
+
+  appendEvent(orderId: string, actor: string, kind: string, detail: Record<string, unknown> = {}): void {
+    this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)').run(orderId, iso(this.now()), actor, kind, JSON.stringify(detail));
+  }
+
+  startAttempt(a: AttemptStart): void {
+    this.db
+      .prepare(
+        `INSERT INTO attempts (id, order_id, seq, script, contact_id, number, started_at, chain_loop, contact_index, attempt_on_contact)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(a.attemptId, a.orderId, a.seq, a.script, a.contactId, a.number, iso(this.now()), a.cursor?.loop ?? null, a.cursor?.contactIndex ?? null, a.attemptOnContact);
+  }
+
+  markAnswered(attemptId: string, at: number): void {
+    this.db.prepare('UPDATE attempts SET answered_at = coalesce(answered_at, ?) WHERE id = ?').run(iso(at), attemptId);
+  }
+
+  appendDigit(attemptId: string, key: string): void {
+    this.db.prepare('UPDATE attempts SET digits = digits || ? WHERE id = ?').run(key, attemptId);
+  }
+
+  /** Writes the attempt's final result once; a second end (e.g. after a restart) is ignored. */
+  endAttempt(attemptId: string, end: AttemptEnd): void {
+    this.db
+      .prepare(
+        `UPDATE attempts SET ended_at = ?, result = ?, reason = ?, digits = ?, answered_at = coalesce(answered_at, ?), cause_code = ?, cause_text = ?
+         WHERE id = ? AND ended_at IS NULL`,
+      )
+      .run(iso(end.endedAt), end.result, end.reason ?? null, end.digits, end.answeredAt === undefined ? null : iso(end.answeredAt), end.cause?.code ?? null, end.cause?.text ?? null, attemptId);
+  }
+
+  openAttempts(orderId: string): AttemptRow[] {
+    return this.db.prepare('SELECT * FROM attempts WHERE order_id = ? AND ended_at IS NULL ORDER BY seq').all(orderId) as AttemptRow[];
+  }
+
+  maxSeq(orderId: string): number {
+    return (this.db.prepare('SELECT coalesce(max(seq), 0) FROM attempts WHERE order_id = ?').pluck().get(orderId) as number) ?? 0;
+  }
+
+  /**
+   * Commits an acceptance (dispatch) or confirmation (alarm, major) before the caller hears it.
+   * The first dispatch acceptance while the order is dispatching wins and sets it accepted;
+   * any later one is kept and marked late. Idempotent per attempt.
+   */
+  commitAcceptance(input: { orderId: string; attemptId: string | null; contactId: string | null; script: Script; disputed: boolean; via: 'phone' | 'feedback' }): { late: boolean } {
+    return this.db.transaction(() => {
+      if (input.attemptId) {
+        const prior = this.db.prepare('SELECT late FROM acknowledgements WHERE attempt_id = ?').get(input.attemptId) as { late: 0 | 1 } | undefined;
+        if (prior) return { late: prior.late === 1 };
+      }
+      const order = this.getOrder(input.orderId);
+      if (!order) throw new Error(`order ${input.orderId} does not exist`);
+      const nowMs = this.now();
+      const late = input.script === 'dispatch' && order.status !== 'dispatching';
+      const seconds = Math.max(0, (nowMs - Date.parse(order.created_at)) / 1000);
+      this.db
+        .prepare(
+          `INSERT INTO acknowledgements (order_id, attempt_id, contact_id, script, via, accepted_at, seconds_to_accept, disputed, late)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(input.orderId, input.attemptId, input.contactId, input.script, input.via, iso(nowMs), seconds, input.disputed ? 1 : 0, late ? 1 : 0);
+      if (input.script === 'dispatch' && !late) this.setStatus(input.orderId, 'accepted');
+      const kind = input.script === 'dispatch' ? (late ? 'late_acceptance_committed' : 'acceptance_committed') : `${input.script}_confirmation_committed`;
+      this.appendEvent(input.orderId, input.contactId ?? input.via, kind, { attemptId: input.attemptId, disputed: input.disputed, secondsToAccept: Math.round(seconds * 10) / 10 });
+      return { late };
+    })();
+  }
+
+  addFeedback(orderId: string, kind: FeedbackKind, note: string | null, via: 'api' | 'phone', actor: string): FeedbackRow {
+    return this.db.transaction(() => {
+      const info = this.db.prepare('INSERT INTO feedback (order_id, kind, note, via, actor, at) VALUES (?, ?, ?, ?, ?, ?)').run(orderId, kind, note, via, actor, iso(this.now()));
+      const order = this.getOrder(orderId);
+      // Feedback moves the case forward, never back: progress keeps the status.
+      if (order && kind !== 'progress') this.advanceStatus(orderId, kind);
+      this.appendEvent(orderId, actor, `feedback_${kind}`, { via, note });
+      return this.db.prepare('SELECT * FROM feedback WHERE id = ?').get(info.lastInsertRowid) as FeedbackRow;
+    })();
+  }
+
+  attempts(orderId: string): AttemptRow[] {
+    return this.db.prepare('SELECT * FROM attempts WHERE order_id = ? ORDER BY seq').all(orderId) as AttemptRow[];
+  }
+
+  acknowledgements(orderId: string): AcknowledgementRow[] {
+    return this.db.prepare('SELECT * FROM acknowledgements WHERE order_id = ? ORDER BY id').all(orderId) as AcknowledgementRow[];
+  }
+
+  feedback(orderId: string): FeedbackRow[] {
+    return this.db.prepare('SELECT * FROM feedback WHERE order_id = ? ORDER BY id').all(orderId) as FeedbackRow[];
+  }
+
+  events(orderId: string): EventRow[] {
+    return this.db.prepare('SELECT * FROM order_events WHERE order_id = ? ORDER BY id').all(orderId) as EventRow[];
+  }
+
+  /** A six-digit code not used by any stored order (about one in a million clash per try). */
+  private freeCode(): string {
+    for (let i = 0; i < 50; i += 1) {
+      const code = String(randomInt(100_000, 1_000_000));
+      if (!this.db.prepare('SELECT 1 FROM orders WHERE code = ?').get(code)) return code;
+    }
+    throw new Error('no free six-digit order code after 50 tries');
+  }
+}

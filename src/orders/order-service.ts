@@ -1,0 +1,108 @@
+// What the API and the inbound line do with orders: create and route them, start the dispatch,
+// record feedback, cancel. Input has been schema-checked; meaning is checked here (unknown
+// category or department → 400, nothing stored, no call placed).
+import type { DepartmentStore } from '../departments/store.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { HttpError } from '../http/errors.js';
+import { caseRecord, orderSummary } from './case-record.js';
+import type { FeedbackKind, FeedbackRow, NewOrder, OrderRepository, OrderRow, Urgency } from './order-repository.js';
+
+export interface CreateOrderInput {
+  readonly externalId: string;
+  readonly category: string;
+  readonly departmentId?: string | undefined;
+  readonly summary: string;
+  readonly address: string;
+  readonly reporterPhone: string;
+  readonly urgency: Urgency;
+  readonly major?: boolean | undefined;
+}
+
+/** Text fields are spoken by TTS and shown in reports: no control characters. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+
+export class OrderService {
+  constructor(
+    private readonly repo: OrderRepository,
+    private readonly departments: DepartmentStore,
+    private readonly dispatcher: Dispatcher,
+  ) {}
+
+  create(input: CreateOrderInput): { order: OrderRow; created: boolean } {
+    const catalog = this.departments.current();
+    const category = catalog.categoriesById.get(input.category);
+    if (!category) throw new HttpError(400, 'unknown_category', `unknown category "${input.category}"; GET /api/v1/departments lists them`);
+    const departmentId = input.departmentId ?? category.departmentId;
+    if (!catalog.departmentsById.has(departmentId)) throw new HttpError(400, 'unknown_department', `unknown department "${departmentId}"`);
+    for (const field of ['summary', 'address'] as const) {
+      if (CONTROL_RE.test(input[field]) || input[field].trim() === '') throw new HttpError(400, 'invalid_request', `${field} must be text without control characters`);
+    }
+    const order: NewOrder = {
+      externalId: input.externalId,
+      category: input.category,
+      departmentId,
+      summary: input.summary.trim(),
+      address: input.address.trim(),
+      reporterPhone: input.reporterPhone,
+      urgency: input.urgency,
+      major: input.major ?? category.major,
+    };
+    const result = this.repo.createOrder(order);
+    if (!result.created && !sameOrder(result.row, order)) {
+      throw new HttpError(409, 'external_id_conflict', `externalId "${input.externalId}" was already used for a different order (${result.row.id})`);
+    }
+    if (result.created) this.dispatcher.start(result.row);
+    return { order: result.row, created: result.created };
+  }
+
+  list(q: { status?: string | undefined; departmentId?: string | undefined; from?: string | undefined; to?: string | undefined; limit: number; offset: number }) {
+    const { rows, total } = this.repo.listOrders({
+      ...q,
+      from: q.from ? new Date(q.from).toISOString() : undefined,
+      to: q.to ? new Date(q.to).toISOString() : undefined,
+    });
+    return { total, limit: q.limit, offset: q.offset, orders: rows.map(orderSummary) };
+  }
+
+  caseRecord(id: string) {
+    return caseRecord(this.repo, this.mustGet(id));
+  }
+
+  /**
+   * Feedback from the department. "arrived" or "completed" while still dispatching means the
+   * department took the order without pressing 1: that counts as its acceptance.
+   */
+  feedback(orderId: string, kind: FeedbackKind, note: string | null, via: 'api' | 'phone', actor: string): FeedbackRow {
+    const order = this.mustGet(orderId);
+    if (order.status === 'cancelled') throw new HttpError(409, 'order_cancelled', `order ${order.code} was cancelled`);
+    if (order.status === 'dispatching' && kind !== 'progress') {
+      this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback' });
+      this.dispatcher.acceptedElsewhere(orderId, via === 'api' ? 'http' : 'inbound');
+    }
+    return this.repo.addFeedback(orderId, kind, note, via, actor);
+  }
+
+  cancel(orderId: string, reason: string) {
+    const order = this.mustGet(orderId);
+    if (order.status !== 'dispatching' && order.status !== 'unacknowledged') {
+      throw new HttpError(409, 'not_cancellable', `order ${order.code} is ${order.status}; only dispatching or unacknowledged orders can be cancelled`);
+    }
+    if (!this.dispatcher.cancel(orderId, reason)) {
+      this.repo.advanceStatus(orderId, 'cancelled');
+      this.repo.appendEvent(orderId, 'desk', 'cancelled', { reason });
+    }
+    return orderSummary(this.mustGet(orderId));
+  }
+
+  private mustGet(id: string): OrderRow {
+    const row = this.repo.getOrder(id);
+    if (!row) throw new HttpError(404, 'order_not_found', `no order ${id}`);
+    return row;
+  }
+}
+
+function sameOrder(row: OrderRow, o: NewOrder): boolean {
+  return row.category === o.category && row.department_id === o.departmentId && row.summary === o.summary && row.address === o.address &&
+    row.reporter_phone === o.reporterPhone && row.urgency === o.urgency && (row.major === 1) === o.major;
+}
