@@ -87,6 +87,13 @@ export async function createServices(config: Config, options: ServiceOptions = {
     async start() {
       const warmed = await prompts.warm();
       logger.info(warmed, 'static prompts ready');
+      // Orders interrupted by a restart resume once Asterisk answers (not before: their next
+      // attempts would fail for want of a connection).
+      const off = telephony.onHealthChange((h) => {
+        if (!h.connected) return;
+        off();
+        dispatcher.resumeAll().catch((err: unknown) => logger.error({ err }, 'resuming orders after restart failed'));
+      });
       telephony.start();
     },
     async close() {

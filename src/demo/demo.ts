@@ -5,6 +5,7 @@ import { createServices, type Services } from '../composition.js';
 import type { Config } from '../config.js';
 import { createLogger } from '../logging.js';
 import type { CallEvent } from '../telephony/port.js';
+import { dispatchOrder } from './dispatch-demo.js';
 
 type Out = (line: string) => void;
 
@@ -28,6 +29,8 @@ export async function runDemo(config: Config, out: Out): Promise<number> {
     out(`Service on http://${config.http.host}:${config.http.port}  GET /healthz → ${health.statusCode} ${health.body}`);
     out('');
     await testCall(services, out);
+    out('');
+    await dispatchOrder(services, out);
   } finally {
     await services.close();
   }

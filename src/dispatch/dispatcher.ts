@@ -3,7 +3,7 @@
 import { createActor, type ActorRefFrom } from 'xstate';
 import { resumePointOf } from '../../machines/order.context.js';
 import { orderMachine } from '../../machines/order.machine.js';
-import type { OrderResume } from '../../machines/order.policy.js';
+import { FIRST_CURSOR, type OrderResume } from '../../machines/order.policy.js';
 import type { Language } from '../config.js';
 import { contactsOnDuty, type Endpoint } from '../departments/catalog.js';
 import type { DepartmentStore } from '../departments/store.js';
@@ -120,6 +120,32 @@ export class Dispatcher {
       },
     });
     actor.start();
+  }
+
+  /**
+   * After a restart: every order still dispatching continues from its saved resume point. Its
+   * attempts that were live are ended as `interrupted` (their channels hung up if Asterisk still
+   * has them) and never placed again: new attempts get new ids, so nobody is called twice for
+   * one attempt. Returns how many orders were resumed.
+   */
+  async resumeAll(): Promise<number> {
+    const { repo, telephony } = this.deps;
+    const orders = repo.dispatchingOrders().filter((o) => !this.live.has(o.id));
+    if (orders.length === 0) return 0;
+    const present = new Set(await telephony.listChannelIds());
+    for (const order of orders) {
+      for (const attempt of repo.openAttempts(order.id)) {
+        if (present.has(attempt.id)) await telephony.hangup(attempt.id);
+        repo.endAttempt(attempt.id, { result: 'interrupted', reason: 'service restarted during the call', digits: attempt.digits, endedAt: Date.now() });
+        repo.appendEvent(order.id, 'liandong', 'attempt_interrupted', { attemptId: attempt.id, channelStillUp: present.has(attempt.id) });
+      }
+      const saved = order.resume ? (JSON.parse(order.resume) as OrderResume) : undefined;
+      const nextAttemptSeq = Math.max(saved?.nextAttemptSeq ?? 1, repo.maxSeq(order.id) + 1);
+      repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq });
+      this.start(order, { ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq });
+    }
+    this.log.info({ resumed: orders.length }, 'resumed dispatching orders after restart');
+    return orders.length;
   }
 
   /** Tells a live order it was accepted through another way (feedback, inbound line). */

@@ -58,8 +58,10 @@ function acknowledgementJson(a: AcknowledgementRow) {
   };
 }
 
-const feedbackJson = (f: FeedbackRow) => ({ kind: f.kind, note: f.note, via: f.via, actor: f.actor, at: f.at });
-const eventJson = (e: EventRow) => ({ at: e.at, actor: e.actor, kind: e.kind, detail: JSON.parse(e.detail) as Record<string, unknown> });
+/** Actors like "phone:05770001234" (a caller on the feedback line) are shown masked. */
+const maskActor = (actor: string): string => (actor.startsWith('phone:') && /[0-9]{3}/.test(actor) ? `phone:${maskPhone(actor.slice(6))}` : actor);
+const feedbackJson = (f: FeedbackRow) => ({ kind: f.kind, note: f.note, via: f.via, actor: maskActor(f.actor), at: f.at });
+const eventJson = (e: EventRow) => ({ at: e.at, actor: maskActor(e.actor), kind: e.kind, detail: JSON.parse(e.detail) as Record<string, unknown> });
 
 export function caseRecord(repo: OrderRepository, row: OrderRow) {
   const acks = repo.acknowledgements(row.id);

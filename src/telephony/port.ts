@@ -68,6 +68,16 @@ export type CollectResult =
   | { readonly status: 'hangup'; readonly digits: string }
   | { readonly status: 'failed'; readonly digits: string; readonly reason: string };
 
+/** A call that came in through the dialplan into our Stasis app (e.g. the feedback line). */
+export interface InboundCall {
+  readonly channelId: string;
+  /** Caller id number if it is digits with an optional leading +, else ''. */
+  readonly callerNumber: string;
+  /** The number dialled (the extension in the liandong-stasis context), digits or ''. */
+  readonly dialled: string;
+  readonly at: Date;
+}
+
 export interface TelephonyHealth {
   /** True while the event connection to Asterisk is up. */
   readonly connected: boolean;
@@ -95,6 +105,10 @@ export interface TelephonyPort {
    * may still be ringing); rejects with a TelephonyError otherwise.
    */
   originate(request: OriginateRequest, listener: CallEventListener): Promise<void>;
+  /** Inbound calls entering our Stasis app; their events then route like any channel's. */
+  onInboundCall(listener: (call: InboundCall) => void): Unsubscribe;
+  /** Answers an inbound channel. */
+  answer(channelId: string): Promise<void>;
   /** Route a channel's events to a listener (e.g. after a restart). */
   subscribe(channelId: string, listener: CallEventListener): Unsubscribe;
   /** Play media in order; with `bargeIn` a key stops playback and is reported. */

@@ -7,6 +7,7 @@ declare module 'ari-client' {
     id: string;
     name: string;
     state: string;
+    caller?: { name?: string; number?: string };
   }
   export interface AriRawEvent {
     type: string;
@@ -19,6 +20,7 @@ declare module 'ari-client' {
     duration_ms?: number;
     cause?: number;
     cause_txt?: string;
+    args?: unknown;
     [key: string]: unknown;
   }
   export interface AriClient extends EventEmitter {
@@ -26,6 +28,7 @@ declare module 'ari-client' {
       originate(params: Record<string, unknown>): Promise<AriChannelJson>;
       play(params: { channelId: string; media: string | string[]; playbackId?: string; lang?: string }): Promise<unknown>;
       hangup(params: { channelId: string; reason?: string }): Promise<void>;
+      answer(params: { channelId: string }): Promise<void>;
       list(): Promise<AriChannelJson[]>;
     };
     playbacks: {

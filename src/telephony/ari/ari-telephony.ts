@@ -16,6 +16,7 @@ import {
   type CallEventListener,
   type CollectOptions,
   type CollectResult,
+  type InboundCall,
   type MediaUri,
   type OriginateRequest,
   type PlayResult,
@@ -46,6 +47,7 @@ const MEDIA_RE = /^(sound|digits|number|characters|tone|recording):[^\s,]+$/;
 export class AriTelephony implements TelephonyPort {
   private readonly registry = new ChannelRegistry();
   private readonly playbackChannel = new Map<string, string>();
+  private readonly inboundListeners = new Set<(call: InboundCall) => void>();
   /** Channel ids this process has asked Asterisk to create; a repeat is refused before any REST call. */
   private readonly placed = new Set<string>();
   private readonly connection: AriConnection;
@@ -125,6 +127,19 @@ export class AriTelephony implements TelephonyPort {
     }
   }
 
+  onInboundCall(listener: (call: InboundCall) => void): Unsubscribe {
+    this.inboundListeners.add(listener);
+    return () => this.inboundListeners.delete(listener);
+  }
+
+  async answer(channelId: string): Promise<void> {
+    try {
+      await this.connection.rest((c) => c.channels.answer({ channelId }));
+    } catch (err) {
+      throw new TelephonyError(/not found/i.test(describe(err)) ? 'no_such_channel' : 'asterisk_error', `answer failed: ${describe(err)}`);
+    }
+  }
+
   subscribe(channelId: string, listener: CallEventListener): Unsubscribe {
     return this.registry.register(channelId, listener);
   }
@@ -189,6 +204,10 @@ export class AriTelephony implements TelephonyPort {
     let event: CallEvent | undefined;
     switch (e.type) {
       case 'StasisStart':
+        if (channelId && !this.placed.has(channelId) && Array.isArray(e.args) && e.args[0] === 'inbound') {
+          this.acceptInbound(channelId, e, at);
+          return;
+        }
         event = { type: 'answered', at };
         break;
       case 'ChannelStateChange':
@@ -213,6 +232,27 @@ export class AriTelephony implements TelephonyPort {
     }
     if (!target || !event) return;
     this.registry.dispatch(target, event);
+  }
+
+  /** A call from the dialplan (liandong-stasis context): route its events, tell the listeners. */
+  private acceptInbound(channelId: string, e: AriRawEvent, at: Date): void {
+    const args = e.args as unknown[];
+    const caller = e.channel?.caller?.number ?? '';
+    const dialled = typeof args[1] === 'string' ? args[1] : '';
+    const call: InboundCall = {
+      channelId,
+      callerNumber: /^\+?[0-9]{1,20}$/.test(caller) ? caller : '',
+      dialled: /^\+?[0-9]{1,20}$/.test(dialled) ? dialled : '',
+      at,
+    };
+    this.registry.register(channelId);
+    this.log.info({ channelId, from: call.callerNumber ? maskPhone(call.callerNumber) : 'unknown', dialled: call.dialled }, 'inbound call');
+    if (this.inboundListeners.size === 0) {
+      this.log.warn({ channelId }, 'inbound call with no handler; hanging up');
+      this.hangup(channelId).catch((err: unknown) => this.log.warn({ channelId, err: describe(err) }, 'could not hang up an unhandled inbound call'));
+      return;
+    }
+    for (const l of this.inboundListeners) l(call);
   }
 
   /** After a (re)connection: channels we followed that Asterisk no longer has ended unseen. */

@@ -1,0 +1,71 @@
+// Demo part 2: a dispatch order through the HTTP API, the duty room not answering, the backup
+// accepting with 1, feedback, and the case record as the linkage office sees it.
+import type { Services } from '../composition.js';
+import type { CaseRecord } from '../orders/case-record.js';
+
+type Out = (line: string) => void;
+const DESK = { authorization: 'Bearer dev-desk-token' };
+const ADMIN = { authorization: 'Bearer dev-admin-token' };
+const DEPT = { authorization: 'Bearer dev-department-token' };
+
+export async function dispatchOrder(s: Services, out: Out): Promise<void> {
+  const api = async (method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<string, string>, payload?: object) => {
+    const res = await s.app.inject({ method, url, headers, ...(payload ? { payload } : {}) });
+    return { status: res.statusCode, body: res.json<Record<string, unknown>>() };
+  };
+  out('Call 2: a dispatch order for the water-supply company (供水公司)');
+  const dept = (await api('GET', '/api/v1/departments', DESK)).body as { departments: Array<{ id: string; name: unknown; categories: string[] }> };
+  const water = dept.departments.find((d) => d.id === 'water-supply');
+  if (!water) throw new Error('config/departments.json has no water-supply department');
+  const put = await api('PUT', '/api/v1/departments/water-supply', ADMIN, {
+    name: water.name,
+    categories: water.categories,
+    contacts: [
+      { id: 'duty-room', name: '值班室', number: '730', priority: 1 },
+      { id: 'backup', name: '备班', number: '70211', priority: 2 },
+    ],
+    policy: { attemptsPerContact: 1, ringTimeoutSeconds: 6, retryDelaySeconds: 2, chainLoops: 0, keyTimeoutSeconds: 6 },
+  });
+  out(`  PUT /api/v1/departments/water-supply (admin) → ${put.status}: duty room 730 (rings, never answers), backup 70211 (answers, presses 1 after 2 s); ring timeout 6 s`);
+  const created = await api('POST', '/api/v1/orders', DESK, {
+    externalId: `demo-${Date.now()}`,
+    category: 'water-main-burst',
+    summary: '主干道水管爆裂，路面积水',
+    address: '城关镇人民路12号',
+    reporterPhone: '13800138000',
+    urgency: 'urgent',
+  });
+  out(`  POST /api/v1/orders (desk) → ${created.status} ${JSON.stringify(created.body)}`);
+  const id = created.body.id as string;
+  const started = Date.now();
+  let shown = 0;
+  while (s.dispatcher.isLive(id) && Date.now() - started < 90_000) {
+    shown = printNewEvents((await api('GET', `/api/v1/orders/${id}`, DESK)).body as unknown as CaseRecord, shown, started, out);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  shown = printNewEvents((await api('GET', `/api/v1/orders/${id}`, DESK)).body as unknown as CaseRecord, shown, started, out);
+  for (const kind of ['arrived', 'completed'] as const) {
+    const fb = await api('POST', `/api/v1/orders/${id}/feedback`, DEPT, { kind, note: kind === 'arrived' ? '抢修队已到场' : '已修复' });
+    out(`  POST /api/v1/orders/${id}/feedback {kind: ${kind}} (department) → ${fb.status}`);
+  }
+  const record = (await api('GET', `/api/v1/orders/${id}`, DESK)).body as unknown as CaseRecord;
+  out('');
+  out(`Case record (GET /api/v1/orders/${id}):`);
+  out(`  code ${record.code}  status ${record.status}  department ${record.departmentId}  reporter ${record.reporterPhone}`);
+  for (const a of record.attempts) {
+    out(`  attempt ${a.seq} ${a.script} → ${a.contactId} (${a.number}): ${a.result}${a.cause ? `, cause ${a.cause.code}` : ''}${a.digits ? `, keys "${a.digits}"` : ''}`);
+  }
+  const ack = record.acknowledgement;
+  out(ack ? `  acknowledgement: ${ack.contactId} accepted at ${ack.acceptedAt}, ${ack.secondsToAccept.toFixed(1)} s after the order, disputed ${ack.disputed}` : '  acknowledgement: none');
+  out(`  feedback: ${record.feedback.map((f) => `${f.kind} at ${f.at}`).join('; ')}`);
+  out(`  timeline: ${record.events.length} events`);
+}
+
+function printNewEvents(record: CaseRecord, shown: number, started: number, out: Out): number {
+  for (const e of record.events.slice(shown)) {
+    const t = ((Date.parse(e.at) - started) / 1000).toFixed(1).padStart(5);
+    const detail = Object.entries(e.detail).filter(([, v]) => v !== null && v !== '').map(([k, v]) => `${k}=${String(v)}`).join(' ');
+    out(`  [${t} s] ${e.kind}${detail ? `  ${detail}` : ''}`);
+  }
+  return record.events.length;
+}
