@@ -3,7 +3,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../logging.js';
-import type { TelephonyHealth } from '../telephony/port.js';
 import { makeRoleGuard } from './auth.js';
 import { errorHandler } from './errors.js';
 import { healthRoutes, type HealthProbe } from './health.routes.js';
@@ -16,7 +15,6 @@ export interface AppDeps {
   readonly mediaRoutes?: FastifyPluginAsync;
   /** The /api/v1 routes; they use app.requireRole, decorated before they are registered. */
   readonly apiRoutes?: FastifyPluginAsync;
-  readonly telephonyHealth?: () => TelephonyHealth;
 }
 
 /** Largest request body, bytes: orders are small JSON; anything bigger is a mistake or an attack. */

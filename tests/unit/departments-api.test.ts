@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { openDatabase } from '../../src/db/database.js';
+import { loadCatalog } from '../../src/departments/catalog.js';
+import { DepartmentStore } from '../../src/departments/store.js';
+import { buildApp } from '../../src/http/app.js';
+import { departmentRoutes } from '../../src/http/departments.routes.js';
+import { createLogger } from '../../src/logging.js';
+
+const ADMIN = { authorization: 'Bearer dev-admin-token' };
+
+async function setup() {
+  const db = openDatabase(':memory:');
+  const departments = new DepartmentStore(db, loadCatalog());
+  const app = await buildApp({
+    config: loadConfig({}, 'dev'),
+    logger: createLogger('silent'),
+    health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
+    apiRoutes: async (i) => i.register(departmentRoutes, { departments }),
+  });
+  const current = departments.current().departmentsById.get('water-supply');
+  if (!current) throw new Error('water-supply missing from config');
+  const body = {
+    name: current.name,
+    categories: current.categories,
+    contacts: [{ id: 'duty', name: '值班室', number: '+8605770001', priority: 1 }],
+  };
+  return { app, db, departments, body };
+}
+
+describe('PUT /api/v1/departments/:id', () => {
+  it('updates contacts and policy, and logs who changed what', async () => {
+    const { app, db, departments, body } = await setup();
+    const res = await app.inject({ method: 'PUT', url: '/api/v1/departments/water-supply', headers: ADMIN, payload: { ...body, policy: { retryDelaySeconds: 30 } } });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(departments.current().departmentsById.get('water-supply')?.contacts.map((c) => c.number)).toEqual(['+8605770001']);
+    expect(departments.policyOf('water-supply').retryDelaySeconds).toBe(30);
+    expect(db.prepare('SELECT actor, action FROM audit_log').all()).toEqual([{ actor: 'api:admin', action: 'department.update' }]);
+    // The change survives a restart: a new store over the same database applies it again.
+    expect(new DepartmentStore(db, loadCatalog()).current().departmentsById.get('water-supply')?.contacts[0]?.id).toBe('duty');
+  });
+
+  it.each([
+    ['a number with @', { contacts: [{ id: 'd', name: 'x', number: '0577@evil', priority: 1 }] }, 400, 'contacts[0].number'],
+    ['a number with a line break', { contacts: [{ id: 'd', name: 'x', number: '0577\r\n1', priority: 1 }] }, 400, 'contacts[0].number'],
+    ['a policy out of bounds', { policy: { attemptsPerContact: 0 } }, 400, 'policy.attemptsPerContact'],
+    ['an unknown policy field', { policy: { turbo: 1 } }, 400, 'policy.turbo'],
+    ['an unknown field', { dutyClass: 'x' }, 400, 'dutyClass'],
+  ])('refuses %s, changing nothing', async (_label, patch, status, mentions) => {
+    const { app, db, body } = await setup();
+    const res = await app.inject({ method: 'PUT', url: '/api/v1/departments/water-supply', headers: ADMIN, payload: { ...body, ...patch } });
+    expect(res.statusCode).toBe(status);
+    expect(res.json<{ error: { message: string } }>().error.message).toContain(mentions);
+    expect(db.prepare('SELECT count(*) FROM department_changes').pluck().get()).toBe(0);
+  });
+
+  it('404 for an unknown department, 403 for a non-admin role, 401 without a token', async () => {
+    const { app, body } = await setup();
+    expect((await app.inject({ method: 'PUT', url: '/api/v1/departments/nope', headers: ADMIN, payload: body })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'PUT', url: '/api/v1/departments/water-supply', headers: { authorization: 'Bearer dev-desk-token' }, payload: body })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'PUT', url: '/api/v1/departments/water-supply', payload: body })).statusCode).toBe(401);
+  });
+
+  it('GET lists all departments with their effective policy', async () => {
+    const { app } = await setup();
+    const res = await app.inject({ method: 'GET', url: '/api/v1/departments', headers: { authorization: 'Bearer dev-viewer-token' } });
+    const body = res.json<{ departments: Array<{ id: string; policy: { attemptsPerContact: number } }>; categories: unknown[] }>();
+    expect(body.departments.length).toBeGreaterThanOrEqual(22);
+    expect(body.departments[0]?.policy.attemptsPerContact).toBe(2);
+    expect(body.categories.length).toBeGreaterThan(40);
+  });
+});
