@@ -11,6 +11,9 @@ import { departmentRoutes } from './http/departments.routes.js';
 import { orderRoutes } from './http/orders.routes.js';
 import { OrderRepository } from './orders/order-repository.js';
 import { OrderService } from './orders/order-service.js';
+import { surveyRoutes } from './http/survey.routes.js';
+import { SurveyRepository } from './survey/survey-repository.js';
+import { SurveyService } from './survey/survey-service.js';
 import { buildApp } from './http/app.js';
 import { createLogger, type Logger } from './logging.js';
 import { mediaRoute, openPrompts, type Prompts } from './prompts/index.js';
@@ -28,6 +31,7 @@ export interface Services {
   readonly departments: DepartmentStore;
   readonly dispatcher: Dispatcher;
   readonly orders: OrderService;
+  readonly surveys: SurveyService;
   readonly app: FastifyInstance;
   /** Connects to Asterisk and renders the static prompts; call after `app.listen`. */
   start(): Promise<void>;
@@ -53,6 +57,9 @@ export async function createServices(config: Config, options: ServiceOptions = {
     repo, departments, telephony, prompts, logger, webhook: createWebhook(config.webhookUrl), language: config.language, timezone: config.timezone,
   });
   const orders = new OrderService(repo, departments, dispatcher);
+  const surveys = new SurveyService({ config, surveys: new SurveyRepository(db), orders: repo, departments, telephony, prompts, logger });
+  orders.onCompleted = (orderId) => surveys.scheduleForOrder(orderId, 'callback');
+  orders.surveysOf = (orderId) => surveys.forOrder(orderId);
 
   const app = await buildApp({
     config,
@@ -69,6 +76,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     apiRoutes: async (instance) => {
       await instance.register(departmentRoutes, { departments });
       await instance.register(orderRoutes, { orders });
+      await instance.register(surveyRoutes, { surveys });
     },
   });
 
@@ -83,6 +91,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     departments,
     dispatcher,
     orders,
+    surveys,
     app,
     async start() {
       const warmed = await prompts.warm();
@@ -95,9 +104,11 @@ export async function createServices(config: Config, options: ServiceOptions = {
         dispatcher.resumeAll().catch((err: unknown) => logger.error({ err }, 'resuming orders after restart failed'));
       });
       telephony.start();
+      surveys.start();
     },
     async close() {
       dispatcher.stopAll();
+      surveys.stop();
       await app.close();
       await telephony.close();
       ami.close();

@@ -33,6 +33,17 @@ export interface Config {
     /** Whether the sim-phones context is rendered into the dialplan (never in production). */
     readonly simPhones: boolean;
   };
+  /** The three-satisfactions callback survey. Times in seconds; the window in `timezone`. */
+  readonly survey: {
+    readonly delaySeconds: number;
+    readonly window: { readonly from: string; readonly to: string };
+    readonly attempts: number;
+    readonly retrySeconds: number;
+    readonly ringTimeoutSeconds: number;
+    readonly keyTimeoutSeconds: number;
+    readonly followUpRule: 'any_unsatisfied' | 'quality_unsatisfied' | 'off';
+    readonly followUpDelaySeconds: number;
+  };
   /** Optional URL that receives a POST when an order ends unacknowledged. */
   readonly webhookUrl: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -153,6 +164,29 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
   if (!/^[0-9a-fA-F.:]+$/.test(asterisk.bindAddress)) problems.push(`ASTERISK_BIND must be an IP address, got "${asterisk.bindAddress}"`);
   if (profile === 'production' && asterisk.simPhones) problems.push('LIANDONG_SIM_PHONES must not be enabled in production');
 
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = src[name];
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^[0-9]+$/.test(raw) || n < min || n > max) problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+    return n;
+  };
+  const windowRaw = str('LIANDONG_SURVEY_WINDOW', '08:00-21:00');
+  const windowMatch = /^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$/.exec(windowRaw);
+  if (!windowMatch) problems.push(`LIANDONG_SURVEY_WINDOW must be HH:MM-HH:MM (24 h, in TZ), got "${windowRaw}"`);
+  const followUpRule = str('LIANDONG_FOLLOWUP_RULE', 'any_unsatisfied') as Config['survey']['followUpRule'];
+  if (!['any_unsatisfied', 'quality_unsatisfied', 'off'].includes(followUpRule)) problems.push(`LIANDONG_FOLLOWUP_RULE must be any_unsatisfied, quality_unsatisfied or off, got "${followUpRule}"`);
+  const survey = {
+    delaySeconds: int('LIANDONG_SURVEY_DELAY_SECONDS', 1800, 0, 30 * 86400),
+    window: { from: windowRaw.slice(0, 5), to: windowRaw.slice(6, 11) },
+    attempts: int('LIANDONG_SURVEY_ATTEMPTS', 3, 1, 10),
+    retrySeconds: int('LIANDONG_SURVEY_RETRY_SECONDS', 3600, 1, 7 * 86400),
+    ringTimeoutSeconds: int('LIANDONG_SURVEY_RING_SECONDS', 30, 2, 120),
+    keyTimeoutSeconds: int('LIANDONG_SURVEY_KEY_TIMEOUT_SECONDS', 6, 2, 30),
+    followUpRule,
+    followUpDelaySeconds: int('LIANDONG_FOLLOWUP_DELAY_SECONDS', 86400, 0, 30 * 86400),
+  };
+
   const webhookUrl = src.LIANDONG_WEBHOOK_URL;
   if (webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) problems.push(`LIANDONG_WEBHOOK_URL must be an http(s) URL, got "${webhookUrl}"`);
 
@@ -173,6 +207,7 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     language,
     media: { dir: mediaDir, baseUrl: mediaBaseUrl },
     asterisk,
+    survey,
     webhookUrl,
     logLevel,
   });

@@ -107,4 +107,53 @@ export const MIGRATIONS: readonly Migration[] = [
     CREATE INDEX order_events_order ON order_events (order_id, id);
     `,
   },
+  {
+    version: 3,
+    name: 'callback surveys (three satisfactions), opt-outs, flags for the linkage office',
+    sql: `
+    CREATE TABLE surveys (
+      id TEXT PRIMARY KEY,
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      kind TEXT NOT NULL CHECK (kind IN ('callback', 'follow_up')),
+      status TEXT NOT NULL CHECK (status IN ('scheduled', 'calling', 'completed', 'partial', 'unreachable', 'opted_out', 'cancelled')),
+      number TEXT NOT NULL,
+      due_at TEXT NOT NULL,        -- next call, already moved into the calling window
+      attempts INTEGER NOT NULL DEFAULT 0,
+      attitude TEXT CHECK (attitude IN ('satisfied', 'unsatisfied', 'no_answer')),
+      speed TEXT CHECK (speed IN ('satisfied', 'unsatisfied', 'no_answer')),
+      quality TEXT CHECK (quality IN ('satisfied', 'unsatisfied', 'no_answer')),
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      finished_at TEXT,
+      UNIQUE (order_id, kind)
+    );
+    CREATE INDEX surveys_due ON surveys (status, due_at);
+    CREATE TABLE survey_attempts (
+      id TEXT PRIMARY KEY,         -- also the Asterisk channel id
+      survey_id TEXT NOT NULL REFERENCES surveys (id),
+      seq INTEGER NOT NULL,
+      started_at TEXT NOT NULL,
+      answered_at TEXT,
+      ended_at TEXT,
+      result TEXT,
+      reason TEXT,
+      cause_code INTEGER,
+      cause_text TEXT,
+      UNIQUE (survey_id, seq)
+    );
+    CREATE TABLE survey_opt_outs (
+      number TEXT PRIMARY KEY,     -- never called for a survey again
+      survey_id TEXT NOT NULL,
+      at TEXT NOT NULL
+    );
+    CREATE TABLE flags (
+      id INTEGER PRIMARY KEY,
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      survey_id TEXT NOT NULL REFERENCES surveys (id),
+      reason TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      UNIQUE (survey_id)
+    );
+    `,
+  },
 ];

@@ -5,7 +5,7 @@ import type { Db } from '../db/database.js';
 
 export type Urgency = 'urgent' | 'normal';
 export type FeedbackKind = 'arrived' | 'progress' | 'completed';
-export type OrderStatus = 'dispatching' | 'accepted' | 'unacknowledged' | 'cancelled' | 'arrived' | 'completed';
+export type OrderStatus = 'dispatching' | 'accepted' | 'unacknowledged' | 'cancelled' | 'arrived' | 'completed' | 'surveyed';
 export type Script = 'dispatch' | 'alarm' | 'major';
 
 export interface NewOrder {
@@ -103,7 +103,7 @@ export interface OrderFilter {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-const STATUS_RANK: Readonly<Record<OrderStatus, number>> = { dispatching: 0, unacknowledged: 1, accepted: 2, arrived: 3, completed: 4, cancelled: 5 };
+const STATUS_RANK: Readonly<Record<OrderStatus, number>> = { dispatching: 0, unacknowledged: 1, accepted: 2, arrived: 3, completed: 4, surveyed: 5, cancelled: 6 };
 
 export class OrderRepository {
   constructor(

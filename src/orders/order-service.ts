@@ -23,6 +23,11 @@ export interface CreateOrderInput {
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 
 export class OrderService {
+  /** Set by the composition root: schedules the callback survey when a case is completed. */
+  onCompleted: (orderId: string) => void = () => undefined;
+  /** Set by the composition root: the surveys shown in the case record. */
+  surveysOf: (orderId: string) => unknown[] = () => [];
+
   constructor(
     private readonly repo: OrderRepository,
     private readonly departments: DepartmentStore,
@@ -66,7 +71,7 @@ export class OrderService {
   }
 
   caseRecord(id: string) {
-    return caseRecord(this.repo, this.mustGet(id));
+    return { ...caseRecord(this.repo, this.mustGet(id)), surveys: this.surveysOf(id) };
   }
 
   /**
@@ -80,7 +85,9 @@ export class OrderService {
       this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback' });
       this.dispatcher.acceptedElsewhere(orderId, via === 'api' ? 'http' : 'inbound');
     }
-    return this.repo.addFeedback(orderId, kind, note, via, actor);
+    const stored = this.repo.addFeedback(orderId, kind, note, via, actor);
+    if (kind === 'completed') this.onCompleted(orderId);
+    return stored;
   }
 
   cancel(orderId: string, reason: string) {

@@ -32,6 +32,10 @@ describe('loadConfig', () => {
     expect(c.asterisk.bindAddress).toBe('127.0.0.1');
     expect(c.asterisk.simPhones).toBe(false);
     expect(c.media.baseUrl).toBe('http://127.0.0.1:3000/media');
+    expect(c.survey).toEqual({
+      delaySeconds: 1800, window: { from: '08:00', to: '21:00' }, attempts: 3, retrySeconds: 3600,
+      ringTimeoutSeconds: 30, keyTimeoutSeconds: 6, followUpRule: 'any_unsatisfied', followUpDelaySeconds: 86400,
+    });
     expect(c.apiTokens).toEqual([
       { role: 'desk', token: 'desk-token-123456' },
       { role: 'admin', token: 'admin-token-123456' },
@@ -72,6 +76,11 @@ describe('loadConfig', () => {
     ['ASTERISK_BIND', 'example.org', 'ASTERISK_BIND must be an IP'],
     ['LIANDONG_SIM_PHONES', 'maybe', 'LIANDONG_SIM_PHONES must be true or false'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be a pino level'],
+    ['LIANDONG_SURVEY_WINDOW', '8-21', 'LIANDONG_SURVEY_WINDOW must be HH:MM-HH:MM'],
+    ['LIANDONG_SURVEY_WINDOW', '08:00-24:00', 'LIANDONG_SURVEY_WINDOW must be HH:MM-HH:MM'],
+    ['LIANDONG_SURVEY_ATTEMPTS', '0', 'LIANDONG_SURVEY_ATTEMPTS must be a whole number from 1 to 10'],
+    ['LIANDONG_SURVEY_DELAY_SECONDS', '-5', 'LIANDONG_SURVEY_DELAY_SECONDS must be a whole number'],
+    ['LIANDONG_FOLLOWUP_RULE', 'always', 'LIANDONG_FOLLOWUP_RULE must be'],
     ['ARI_USERNAME', 'a\nb', 'ARI_USERNAME must not contain line breaks'],
   ])('%s=%j is refused with a clear message', (name, value, message) => {
     const problems = problemsOf({ ...PROD_MIN, [name]: value });

@@ -1,0 +1,113 @@
+// The callback register (回访登记表): one row per finished survey, as JSON for the API and as
+// CSV for spreadsheet programs (UTF-8 with a BOM so the Chinese opens correctly).
+import type { Language } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { Catalog } from '../departments/catalog.js';
+import { maskPhone } from '../logging.js';
+import type { Answer } from './survey-repository.js';
+
+export interface RegisterRow {
+  orderId: string;
+  orderCode: string;
+  departmentId: string;
+  department: string;
+  category: string;
+  incidentAt: string;
+  callbackAt: string;
+  kind: string;
+  attempts: number;
+  attitude: Answer | null;
+  speed: Answer | null;
+  quality: Answer | null;
+  disposition: string;
+  reporterPhone: string;
+}
+
+interface Joined {
+  order_id: string; code: string; department_id: string; category: string; created_at: string;
+  finished_at: string; kind: string; attempts: number; attitude: Answer | null; speed: Answer | null; quality: Answer | null;
+  status: string; number: string;
+}
+
+export interface RegisterFilter {
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  readonly departmentId?: string | undefined;
+}
+
+/** Finished surveys whose callback time is in [from, to), oldest first. */
+export function callbackRegister(db: Db, catalog: Catalog, language: Language, filter: RegisterFilter): RegisterRow[] {
+  const where = ["s.status IN ('completed', 'partial', 'unreachable', 'opted_out')", 's.finished_at IS NOT NULL'];
+  const args: string[] = [];
+  if (filter.from) { where.push('s.finished_at >= ?'); args.push(new Date(filter.from).toISOString()); }
+  if (filter.to) { where.push('s.finished_at < ?'); args.push(new Date(filter.to).toISOString()); }
+  if (filter.departmentId) { where.push('o.department_id = ?'); args.push(filter.departmentId); }
+  const rows = db
+    .prepare(
+      `SELECT s.order_id, o.code, o.department_id, o.category, o.created_at, s.finished_at, s.kind, s.attempts,
+              s.attitude, s.speed, s.quality, s.status, s.number
+       FROM surveys s JOIN orders o ON o.id = s.order_id WHERE ${where.join(' AND ')} ORDER BY s.finished_at, s.id`,
+    )
+    .all(...args) as Joined[];
+  return rows.map((r) => ({
+    orderId: r.order_id,
+    orderCode: r.code,
+    departmentId: r.department_id,
+    department: catalog.departmentsById.get(r.department_id)?.name[language] ?? r.department_id,
+    category: catalog.categoriesById.get(r.category)?.name[language] ?? r.category,
+    incidentAt: r.created_at,
+    callbackAt: r.finished_at,
+    kind: r.kind,
+    attempts: r.attempts,
+    attitude: r.attitude,
+    speed: r.speed,
+    quality: r.quality,
+    disposition: r.status,
+    reporterPhone: maskPhone(r.number),
+  }));
+}
+
+const HEADERS: Record<Language, readonly string[]> = {
+  'zh-CN': ['单号', '处置单位', '类别', '报警时间', '回访时间', '回访类型', '回访次数', '服务态度', '处置速度', '处置质量', '回访结果', '报警人电话'],
+  en: ['Order code', 'Department', 'Category', 'Incident time', 'Callback time', 'Callback kind', 'Attempts', 'Attitude', 'Speed', 'Quality', 'Disposition', 'Reporter phone'],
+};
+const WORDS: Record<Language, Record<string, string>> = {
+  'zh-CN': {
+    satisfied: '满意', unsatisfied: '不满意', no_answer: '未回答', '': '',
+    completed: '完成', partial: '部分完成', unreachable: '未接通', opted_out: '拒绝回访',
+    callback: '回访', follow_up: '二次回访',
+  },
+  en: {
+    satisfied: 'satisfied', unsatisfied: 'not satisfied', no_answer: 'no answer', '': '',
+    completed: 'completed', partial: 'partial', unreachable: 'unreachable', opted_out: 'opted out',
+    callback: 'callback', follow_up: 'follow-up',
+  },
+};
+
+/** "2026-11-23 16:51" in the given zone. */
+export function localMinute(isoTime: string, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(isoTime));
+  const p = (t: string) => parts.find((x) => x.type === t)?.value ?? '';
+  return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}`;
+}
+
+/** RFC 4180 quoting; a leading = + - @ is defused so a spreadsheet never runs a formula. */
+export function csvField(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+export function registerCsv(rows: readonly RegisterRow[], language: Language, timeZone: string): string {
+  const w = WORDS[language];
+  const word = (v: string | null) => w[v ?? ''] ?? v ?? '';
+  const lines = [HEADERS[language].map(csvField).join(',')];
+  for (const r of rows) {
+    lines.push(
+      [r.orderCode, r.department, r.category, localMinute(r.incidentAt, timeZone), localMinute(r.callbackAt, timeZone), word(r.kind), String(r.attempts),
+        word(r.attitude), word(r.speed), word(r.quality), word(r.disposition), r.reporterPhone]
+        .map(csvField)
+        .join(','),
+    );
+  }
+  return `\uFEFF${lines.join('\r\n')}\r\n`;
+}
