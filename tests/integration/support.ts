@@ -10,10 +10,14 @@ import type { CallEvent } from '../../src/telephony/port.js';
 
 export const ARTIFACTS = path.resolve('tests/artifacts');
 
-/** The dev profile with a scratch database and media folder and its own HTTP port. */
+/**
+ * The dev profile with a scratch database and media folder, its own HTTP port, and its own
+ * Stasis app name, so two test runs on one machine never take each other's ARI events.
+ */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return configFromProcess('dev', {
-    LIANDONG_HTTP_PORT: '3901',
+    ARI_APP: `liandong-test-${process.pid}`,
+    LIANDONG_HTTP_PORT: String(3901 + (process.pid % 50)),
     LIANDONG_DB: ':memory:',
     LIANDONG_MEDIA_DIR: path.join(ARTIFACTS, 'media'),
     LOG_LEVEL: 'debug',

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { csvField, localMinute, registerCsv, type RegisterRow } from '../../src/survey/callback-register.js';
+
+const ROW: RegisterRow = {
+  orderId: 'o1', orderCode: '596688', departmentId: 'water-supply', department: '县自来水厂（水务集团）', category: '供水管道爆裂、漏水',
+  incidentAt: '2026-11-23T01:05:00.000Z', callbackAt: '2026-11-23T15:59:59.000Z', kind: 'callback', attempts: 2,
+  attitude: 'satisfied', speed: 'unsatisfied', quality: 'no_answer', disposition: 'completed', reporterPhone: '138****8000',
+};
+
+describe('callback register CSV', () => {
+  it('has exactly these bytes: BOM, Chinese headers, local Shanghai times, CRLF lines', () => {
+    const csv = registerCsv([ROW, { ...ROW, orderCode: '100200', kind: 'follow_up', attempts: 1, attitude: null, speed: null, quality: null, disposition: 'unreachable' }], 'zh-CN', 'Asia/Shanghai');
+    expect(csv).toBe(
+      '\uFEFF单号,处置单位,类别,报警时间,回访时间,回访类型,回访次数,服务态度,处置速度,处置质量,回访结果,报警人电话\r\n' +
+        '596688,县自来水厂（水务集团）,供水管道爆裂、漏水,2026-11-23 09:05,2026-11-23 23:59,回访,2,满意,不满意,未回答,完成,138****8000\r\n' +
+        '100200,县自来水厂（水务集团）,供水管道爆裂、漏水,2026-11-23 09:05,2026-11-23 23:59,二次回访,1,,,,未接通,138****8000\r\n',
+    );
+  });
+
+  it('English headers and words with LIANDONG_LANG=en', () => {
+    const csv = registerCsv([{ ...ROW, disposition: 'opted_out' }], 'en', 'Asia/Shanghai');
+    expect(csv.split('\r\n')[0]).toBe('\uFEFFOrder code,Department,Category,Incident time,Callback time,Callback kind,Attempts,Attitude,Speed,Quality,Disposition,Reporter phone');
+    expect(csv.split('\r\n')[1]).toBe('596688,县自来水厂（水务集团）,供水管道爆裂、漏水,2026-11-23 09:05,2026-11-23 23:59,callback,2,satisfied,not satisfied,no answer,opted out,138****8000');
+  });
+
+  it('quotes separators and defuses spreadsheet formulas', () => {
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('line\nbreak')).toBe('"line\nbreak"');
+    expect(csvField('=HYPERLINK("x")')).toBe('"\'=HYPERLINK(""x"")"');
+    expect(csvField('+86')).toBe("'+86");
+    expect(csvField('-1')).toBe("'-1");
+  });
+
+  it('local minute crosses midnight in Shanghai', () => {
+    expect(localMinute('2026-12-31T16:00:00.000Z', 'Asia/Shanghai')).toBe('2027-01-01 00:00');
+  });
+});
