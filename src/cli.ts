@@ -1,7 +1,15 @@
 // `liandong <command>`: the command line for telecom admins, the demo and the linkage office.
-import { runAsteriskCli } from './asterisk/cli.js';
-import { ConfigError, configFromProcess, type Profile } from './config.js';
-import { runDemo } from './demo/demo.js';
+import { ConfigError, configFromProcess, type Config, type Profile } from './config.js';
+
+type Out = (line: string) => void;
+/** A subcommand: its arguments after the command name → exit code. Loaded only when used. */
+type Command = (args: string[], config: Config, out: Out) => Promise<number>;
+
+/** Subcommands, each in its own module; adding one is one line here (and one in USAGE). */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  asterisk: () => import('./asterisk/cli.js').then((m) => m.runAsteriskCli),
+  demo: () => import('./demo/demo.js').then((m) => (_args: string[], config: Config, out: Out) => m.runDemo(config, out)),
+};
 
 const USAGE = `usage: liandong <command>
   asterisk up|down|status|render|cli   run the project's own Asterisk 22 (see 'liandong asterisk help')
@@ -33,15 +41,12 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  switch (command) {
-    case 'asterisk':
-      return runAsteriskCli(rest, config, out);
-    case 'demo':
-      return runDemo(config, out);
-    default:
-      process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
-      return 2;
+  const load = COMMANDS[command];
+  if (!load) {
+    process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+    return 2;
   }
+  return (await load())(rest, config, out);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,6 +1,6 @@
 // The composition root: the one place where real implementations (SQLite, ARI, AMI, TTS,
 // HTTP) are created and wired together. Machines receive them through `.provide()` here.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Config } from './config.js';
 import { databaseHealth, openDatabase, type Db } from './db/database.js';
 import { loadCatalog, type Catalog } from './departments/catalog.js';
@@ -19,6 +19,11 @@ import { createLogger, type Logger } from './logging.js';
 import { mediaRoute, openPrompts, type Prompts } from './prompts/index.js';
 import { AmiClient } from './telephony/ami.js';
 import { AriTelephony } from './telephony/ari/ari-telephony.js';
+
+/** What every feature's routes may use; passed to each feature plugin below. */
+export type CoreServices = Omit<Services, 'app' | 'start' | 'close'>;
+/** A feature's HTTP routes (reports, console, admin …), registered with the core services. */
+export type FeaturePlugin = FastifyPluginAsync<{ core: CoreServices }>;
 
 export interface Services {
   readonly config: Config;
@@ -44,6 +49,12 @@ export interface ServiceOptions {
   readonly catalog?: Catalog;
 }
 
+/**
+ * Feature route plugins, in registration order. Each lives in its own module and receives the
+ * core services; adding a feature is one line here.
+ */
+const FEATURES: ReadonlyArray<() => Promise<FeaturePlugin>> = [];
+
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const db = openDatabase(config.dbPath);
@@ -60,6 +71,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const surveys = new SurveyService({ config, surveys: new SurveyRepository(db), orders: repo, departments, telephony, prompts, logger });
   orders.onCompleted = (orderId) => surveys.scheduleForOrder(orderId, 'callback');
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
+  const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys };
 
   const app = await buildApp({
     config,
@@ -77,6 +89,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       await instance.register(departmentRoutes, { departments });
       await instance.register(orderRoutes, { orders });
       await instance.register(surveyRoutes, { surveys });
+      for (const load of FEATURES) await instance.register(await load(), { core });
     },
   });
 
