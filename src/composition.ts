@@ -14,6 +14,7 @@ import { OrderService } from './orders/order-service.js';
 import { surveyRoutes } from './http/survey.routes.js';
 import { SurveyRepository } from './survey/survey-repository.js';
 import { SurveyService } from './survey/survey-service.js';
+import { startFeedbackLine, type FeedbackLineOptions } from './feedback/inbound-line.js';
 import { buildApp } from './http/app.js';
 import { createLogger, type Logger } from './logging.js';
 import { mediaRoute, openPrompts, type Prompts } from './prompts/index.js';
@@ -47,6 +48,8 @@ export interface ServiceOptions {
   readonly logger?: Logger;
   /** The shipped department catalog (config/); tests and the demo may pass their own. */
   readonly catalog?: Catalog;
+  /** Options of the inbound feedback line (timeouts, tries; tests observe call outcomes). */
+  readonly feedbackLine?: FeedbackLineOptions;
 }
 
 /**
@@ -71,6 +74,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const surveys = new SurveyService({ config, surveys: new SurveyRepository(db), orders: repo, departments, telephony, prompts, logger });
   orders.onCompleted = (orderId) => surveys.scheduleForOrder(orderId, 'callback');
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
+  let stopFeedbackLine: () => void = () => undefined;
   const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys };
 
   const app = await buildApp({
@@ -116,12 +120,15 @@ export async function createServices(config: Config, options: ServiceOptions = {
         off();
         dispatcher.resumeAll().catch((err: unknown) => logger.error({ err }, 'resuming orders after restart failed'));
       });
+      // The feedback line answers inbound calls before the first one can arrive.
+      stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger }, options.feedbackLine);
       telephony.start();
       surveys.start();
     },
     async close() {
       dispatcher.stopAll();
       surveys.stop();
+      stopFeedbackLine();
       await app.close();
       await telephony.close();
       ami.close();

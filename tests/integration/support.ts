@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { configFromProcess, type Config } from '../../src/config.js';
-import { createServices, type Services } from '../../src/composition.js';
+import { createServices, type ServiceOptions, type Services } from '../../src/composition.js';
 import { createLogger } from '../../src/logging.js';
 import type { CallEvent } from '../../src/telephony/port.js';
 
@@ -25,11 +25,11 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   });
 }
 
-export async function startServices(name: string, overrides: Record<string, string> = {}): Promise<Services> {
+export async function startServices(name: string, overrides: Record<string, string> = {}, options: Omit<ServiceOptions, 'logger'> = {}): Promise<Services> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const config = testConfig(overrides);
   const logger = createLogger(config.logLevel, pino.destination({ dest: path.join(ARTIFACTS, `${name}.log`), sync: true }));
-  const services = await createServices(config, { logger });
+  const services = await createServices(config, { ...options, logger });
   await services.app.listen({ host: config.http.host, port: config.http.port });
   await services.start();
   await services.telephony.waitConnected(20_000);

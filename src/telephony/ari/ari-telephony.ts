@@ -16,6 +16,7 @@ import {
   type CallEventListener,
   type CollectOptions,
   type CollectResult,
+  type HangupCause,
   type InboundCall,
   type MediaUri,
   type OriginateRequest,
@@ -48,6 +49,12 @@ export class AriTelephony implements TelephonyPort {
   private readonly registry = new ChannelRegistry();
   private readonly playbackChannel = new Map<string, string>();
   private readonly inboundListeners = new Set<(call: InboundCall) => void>();
+  /**
+   * Inbound channels entered Stasis from the dialplan: the app is not subscribed to them, so
+   * Asterisk sends no ChannelDestroyed, only ChannelHangupRequest (with the cause) and StasisEnd.
+   * Value: the cause of the hangup request, once seen.
+   */
+  private readonly inbound = new Map<string, HangupCause | undefined>();
   /** Channel ids this process has asked Asterisk to create; a repeat is refused before any REST call. */
   private readonly placed = new Set<string>();
   private readonly connection: AriConnection;
@@ -219,7 +226,16 @@ export class AriTelephony implements TelephonyPort {
         else this.log.warn({ channelId, digit: String(e.digit).slice(0, 4) }, 'ignored a DTMF event with an unknown digit');
         break;
       case 'ChannelDestroyed':
+        this.inbound.delete(channelId ?? '');
         event = { type: 'hangup', cause: classifyHangup(e.cause, e.cause_txt), at };
+        break;
+      case 'ChannelHangupRequest':
+        if (channelId && this.inbound.has(channelId) && typeof e.cause === 'number') this.inbound.set(channelId, classifyHangup(e.cause, e.cause_txt));
+        return;
+      case 'StasisEnd':
+        if (!channelId || !this.inbound.has(channelId)) return;
+        event = { type: 'hangup', cause: this.inbound.get(channelId) ?? classifyHangup(16, 'Normal Clearing'), at };
+        this.inbound.delete(channelId);
         break;
       case 'PlaybackFinished': {
         const id = e.playback?.id;
@@ -246,6 +262,7 @@ export class AriTelephony implements TelephonyPort {
       at,
     };
     this.registry.register(channelId);
+    this.inbound.set(channelId, undefined);
     this.log.info({ channelId, from: call.callerNumber ? maskPhone(call.callerNumber) : 'unknown', dialled: call.dialled }, 'inbound call');
     if (this.inboundListeners.size === 0) {
       this.log.warn({ channelId }, 'inbound call with no handler; hanging up');
