@@ -20,7 +20,11 @@ export async function runDemo(config: Config, out: Out): Promise<number> {
   out(`Asterisk ${status.version ?? ''} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${status.pid}; logs ${status.logDir})`);
 
   const logger = createLogger('warn');
-  const services = await createServices(config, { logger });
+  // The demo calls the citizen back at once whatever the hour; production waits
+  // LIANDONG_SURVEY_DELAY_SECONDS and keeps to the calling window (default 08:00-21:00).
+  const demoConfig: Config = { ...config, survey: { ...config.survey, delaySeconds: 0, window: { from: '00:00', to: '00:00' } } };
+  out(`Callback survey: delay 0 s and calling window open all day for the demo (configured: ${config.survey.window.from}-${config.survey.window.to})`);
+  const services = await createServices(demoConfig, { logger });
   try {
     await services.app.listen({ host: config.http.host, port: config.http.port });
     await services.start();

@@ -32,7 +32,8 @@ export async function dispatchOrder(s: Services, out: Out): Promise<void> {
     category: 'water-main-burst',
     summary: '主干道水管爆裂，路面积水',
     address: '城关镇人民路12号',
-    reporterPhone: '13800138000',
+    // The simulated citizen who answers the callback survey 1, 2, 1.
+    reporterPhone: '7011121',
     urgency: 'urgent',
   });
   out(`  POST /api/v1/orders (desk) → ${created.status} ${JSON.stringify(created.body)}`);
@@ -59,6 +60,39 @@ export async function dispatchOrder(s: Services, out: Out): Promise<void> {
   out(ack ? `  acknowledgement: ${ack.contactId} accepted at ${ack.acceptedAt}, ${ack.secondsToAccept.toFixed(1)} s after the order, disputed ${ack.disputed}` : '  acknowledgement: none');
   out(`  feedback: ${record.feedback.map((f) => `${f.kind} at ${f.at}`).join('; ')}`);
   out(`  timeline: ${record.events.length} events`);
+  await surveyCallback(s, id, out, api);
+}
+
+type Api = (method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<string, string>, payload?: object) => Promise<{ status: number; body: Record<string, unknown> }>;
+
+/** Demo part 3: the completed case was put on the callback list; the citizen answers 1, 2, 1. */
+async function surveyCallback(s: Services, orderId: string, out: Out, api: Api): Promise<void> {
+  out('');
+  out('Call 3: the three-satisfactions callback to the citizen (simulated phone 7011121 answers 1, 2, 1)');
+  const started = Date.now();
+  type Survey = { kind: string; status: string; answers: Record<string, string | null>; dueAt: string };
+  const surveysOf = async () => ((await api('GET', `/api/v1/orders/${orderId}`, DESK)).body.surveys ?? []) as Survey[];
+  const finished = (x: Survey) => ['completed', 'partial', 'unreachable', 'opted_out'].includes(x.status);
+  while (!(await surveysOf()).some((x) => x.kind === 'callback' && finished(x)) && Date.now() - started < 90_000) {
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const events = ((await api('GET', `/api/v1/orders/${orderId}`, DESK)).body.events ?? []) as Array<{ at: string; kind: string; detail: Record<string, unknown> }>;
+  for (const e of events.filter((x) => x.kind.startsWith('survey') || x.kind.startsWith('flag'))) {
+    const detail = ['question', 'answer', 'disposition', 'kind', 'reason', 'dueAt'].filter((k) => e.detail[k] !== undefined).map((k) => `${k}=${String(e.detail[k])}`).join(' ');
+    out(`  [${((Date.parse(e.at) - started) / 1000).toFixed(1).padStart(5)} s] ${e.kind}  ${detail}`);
+  }
+  for (const x of await surveysOf()) out(`  survey ${x.kind}: ${x.status} ${JSON.stringify(x.answers)}${x.status === 'scheduled' ? ` due ${x.dueAt}` : ''}`);
+  const VIEWER = { authorization: 'Bearer dev-viewer-token' };
+  const register = (await api('GET', '/api/v1/reports/callbacks', VIEWER)).body.rows as Array<Record<string, unknown>>;
+  const row = register.filter((r) => r.orderId === orderId);
+  out('  callback register row (GET /api/v1/reports/callbacks):');
+  for (const r of row) out(`    ${JSON.stringify(r)}`);
+  const csv = await s.app.inject({ method: 'GET', url: '/api/v1/reports/callbacks.csv', headers: VIEWER });
+  const lines = csv.body.replace(/^\uFEFF/, '').split('\r\n');
+  const code = row[0]?.orderCode;
+  out('  the same row in /api/v1/reports/callbacks.csv (UTF-8 with BOM):');
+  out(`    ${lines[0] ?? ''}`);
+  for (const l of lines.filter((x) => typeof code === 'string' && x.startsWith(`${code},`))) out(`    ${l}`);
 }
 
 function printNewEvents(record: CaseRecord, shown: number, started: number, out: Out): number {
