@@ -1,14 +1,12 @@
 // Real effects of one call attempt, given to the pure call-attempt machine with .provide():
 // the telephony port for the call, prompts for what is said, the repository for what is kept.
-import { fromCallback, fromPromise } from 'xstate';
+import { fromPromise } from 'xstate';
 import {
   callAttemptMachine,
   type CallAttemptEvent,
-  type CallEventsInput,
   type CallScript,
   type CommitAcceptanceInput,
   type CommitAcceptanceOutput,
-  type OriginateInput,
   type PlayConfirmationInput,
   type PromptForKeyInput,
   type PromptOutcome,
@@ -16,6 +14,7 @@ import {
 import type { Logger } from '../logging.js';
 import type { OrderRepository, OrderRow } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
+import { callEventsActor, originateActor } from '../telephony/call-actors.js';
 import type { MediaUri, TelephonyPort } from '../telephony/port.js';
 
 export interface CallContext {
@@ -83,15 +82,8 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
 
   return callAttemptMachine.provide({
     actors: {
-      originate: fromPromise<void, OriginateInput>(async ({ input }) => {
-        await telephony.originate({ channelId: input.attemptId, number: input.number, ringTimeoutSeconds: input.ringTimeoutSeconds }, () => undefined);
-      }),
-      callEvents: fromCallback<CallAttemptEvent, CallEventsInput>(({ sendBack, input }) =>
-        telephony.subscribe(input.attemptId, (e) => {
-          if (e.type === 'answered') sendBack({ type: 'CALL.ANSWERED', at: e.at.getTime() });
-          else if (e.type === 'hangup') sendBack({ type: 'CALL.HANGUP', cause: e.cause, at: e.at.getTime() });
-        }),
-      ),
+      originate: originateActor(telephony),
+      callEvents: callEventsActor<CallAttemptEvent>(telephony),
       promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(({ input }) => promptForKey(input)),
       // Synchronous SQLite commit: it is durable before the confirmation is played.
       commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) =>

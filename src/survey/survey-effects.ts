@@ -1,20 +1,19 @@
 // Real effects of one survey call, given to the pure survey-call machine with .provide().
-import { fromCallback, fromPromise } from 'xstate';
+import { fromPromise } from 'xstate';
 import {
   surveyCallMachine,
+  type SurveyCallEvent,
   type AskQuestionInput,
-  type CallEventsInput,
   type CommitAnswerInput,
   type CommitOptOutInput,
   type GreetingOutcome,
-  type OriginateInput,
   type PlayClosingInput,
   type PlayGreetingInput,
   type QuestionOutcome,
-  type SurveyCallEvent,
 } from '../../machines/survey-call.machine.js';
 import type { Logger } from '../logging.js';
 import type { Prompts } from '../prompts/index.js';
+import { callEventsActor, originateActor } from '../telephony/call-actors.js';
 import type { TelephonyPort } from '../telephony/port.js';
 import type { SurveyRepository } from './survey-repository.js';
 
@@ -68,15 +67,8 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
 
   return surveyCallMachine.provide({
     actors: {
-      originate: fromPromise<void, OriginateInput>(async ({ input }) => {
-        await telephony.originate({ channelId: input.attemptId, number: input.number, ringTimeoutSeconds: input.ringTimeoutSeconds }, () => undefined);
-      }),
-      callEvents: fromCallback<SurveyCallEvent, CallEventsInput>(({ sendBack, input }) =>
-        telephony.subscribe(input.attemptId, (e) => {
-          if (e.type === 'answered') sendBack({ type: 'CALL.ANSWERED', at: e.at.getTime() });
-          else if (e.type === 'hangup') sendBack({ type: 'CALL.HANGUP', cause: e.cause, at: e.at.getTime() });
-        }),
-      ),
+      originate: originateActor(telephony),
+      callEvents: callEventsActor<SurveyCallEvent>(telephony),
       playGreeting: fromPromise<GreetingOutcome, PlayGreetingInput>(({ input }) => playGreeting(input)),
       askQuestion: fromPromise<QuestionOutcome, AskQuestionInput>(({ input }) => askQuestion(input)),
       // Synchronous SQLite commits: durable before the next question is asked.

@@ -1,0 +1,27 @@
+// The two actors every outbound call machine needs (call attempt, survey call), built once on
+// the telephony port: place the call, and turn the channel's events into machine events.
+import { fromCallback, fromPromise, type EventObject } from 'xstate';
+import type { HangupCause, TelephonyPort } from './port.js';
+
+export type OutboundCallEvent = { type: 'CALL.ANSWERED'; at: number } | { type: 'CALL.HANGUP'; cause: HangupCause; at: number };
+
+/** Originates with the attempt id as our own channel id: a repeat is refused, never placed twice. */
+export function originateActor(telephony: TelephonyPort) {
+  return fromPromise<void, { attemptId: string; number: string; ringTimeoutSeconds: number }>(async ({ input }) => {
+    await telephony.originate({ channelId: input.attemptId, number: input.number, ringTimeoutSeconds: input.ringTimeoutSeconds }, () => undefined);
+  });
+}
+
+/**
+ * Subscribed for the attempt's whole life (before originate), so no event is missed; sends
+ * OutboundCallEvents (times in epoch ms). TEvent: the events the machine itself accepts.
+ */
+export function callEventsActor<TEvent extends EventObject>(telephony: TelephonyPort) {
+  return fromCallback<TEvent, { attemptId: string }>(({ sendBack, input }) =>
+    telephony.subscribe(input.attemptId, (e) => {
+      const send = (event: OutboundCallEvent) => sendBack(event);
+      if (e.type === 'answered') send({ type: 'CALL.ANSWERED', at: e.at.getTime() });
+      else if (e.type === 'hangup') send({ type: 'CALL.HANGUP', cause: e.cause, at: e.at.getTime() });
+    }),
+  );
+}
