@@ -1,0 +1,92 @@
+// Reads, for every order created in [from, to), the few facts the assessment counts. One row
+// per order; the arithmetic on them is pure and lives in assessment.ts.
+import type { Db } from '../db/database.js';
+import type { Answer, SurveyStatus } from '../survey/survey-repository.js';
+
+export interface OrderFacts {
+  readonly id: string;
+  readonly departmentId: string;
+  /** ISO UTC */
+  readonly createdAt: string;
+  readonly status: string;
+  /** The dispatch chain ran out without an acceptance (or could not start): `chain_exhausted` or `dispatch_failed` was recorded. */
+  readonly exhausted: boolean;
+  /** The department's acceptance that counted (pressed 1 or 3, or feedback while dispatching); late ones are not it. */
+  readonly acceptance: { readonly secondsToAccept: number; readonly disputed: boolean; readonly via: 'phone' | 'feedback' } | null;
+  /** Calls placed to the department's contacts (script dispatch), whatever their result. */
+  readonly dispatchAttempts: number;
+  /** Some dispatch call went past the first contact of the first pass (contact_index > 0 or chain_loop > 0). */
+  readonly escalated: boolean;
+  /** ISO UTC of the first `arrived` feedback, if any. */
+  readonly arrivedAt: string | null;
+  /** ISO UTC of the first `completed` feedback, if any. */
+  readonly completedAt: string | null;
+  /** The callback survey (kind callback), if one was scheduled. */
+  readonly callback: { readonly status: SurveyStatus; readonly attitude: Answer | null; readonly speed: Answer | null; readonly quality: Answer | null } | null;
+  /** Follow-up surveys scheduled because a callback answer was "not satisfied". */
+  readonly followUps: number;
+  /** Flags raised for the linkage office by "not satisfied" answers. */
+  readonly flags: number;
+}
+
+interface OrderJoin {
+  id: string; department_id: string; created_at: string; status: string; exhausted: 0 | 1; dispatch_attempts: number; escalated: 0 | 1;
+  arrived_at: string | null; completed_at: string | null; follow_ups: number; flags: number;
+}
+interface AckJoin { order_id: string; seconds_to_accept: number; disputed: 0 | 1; via: 'phone' | 'feedback' }
+interface SurveyJoin { order_id: string; status: SurveyStatus; attitude: Answer | null; speed: Answer | null; quality: Answer | null }
+
+/** Facts of the orders created in [fromIso, toIso) (ISO UTC instants, as stored), oldest first. */
+export function loadOrderFacts(db: Db, fromIso: string, toIso: string): OrderFacts[] {
+  const range = [new Date(fromIso).toISOString(), new Date(toIso).toISOString()];
+  const orders = db
+    .prepare(
+      `SELECT o.id, o.department_id, o.created_at, o.status,
+         EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = o.id AND e.kind IN ('chain_exhausted', 'dispatch_failed')) AS exhausted,
+         (SELECT count(*) FROM attempts a WHERE a.order_id = o.id AND a.script = 'dispatch') AS dispatch_attempts,
+         EXISTS (SELECT 1 FROM attempts a WHERE a.order_id = o.id AND a.script = 'dispatch'
+                 AND (coalesce(a.contact_index, 0) > 0 OR coalesce(a.chain_loop, 0) > 0)) AS escalated,
+         (SELECT min(f.at) FROM feedback f WHERE f.order_id = o.id AND f.kind = 'arrived') AS arrived_at,
+         (SELECT min(f.at) FROM feedback f WHERE f.order_id = o.id AND f.kind = 'completed') AS completed_at,
+         (SELECT count(*) FROM surveys s WHERE s.order_id = o.id AND s.kind = 'follow_up') AS follow_ups,
+         (SELECT count(*) FROM flags g WHERE g.order_id = o.id) AS flags
+       FROM orders o WHERE o.created_at >= ? AND o.created_at < ? ORDER BY o.created_at, o.id`,
+    )
+    .all(...range) as OrderJoin[];
+  const acks = new Map<string, AckJoin>();
+  const ackRows = db
+    .prepare(
+      `SELECT k.order_id, k.seconds_to_accept, k.disputed, k.via FROM acknowledgements k JOIN orders o ON o.id = k.order_id
+       WHERE o.created_at >= ? AND o.created_at < ? AND k.script = 'dispatch' AND k.late = 0 ORDER BY k.id`,
+    )
+    .all(...range) as AckJoin[];
+  for (const a of ackRows) if (!acks.has(a.order_id)) acks.set(a.order_id, a);
+  const callbacks = new Map<string, SurveyJoin>();
+  const surveyRows = db
+    .prepare(
+      `SELECT s.order_id, s.status, s.attitude, s.speed, s.quality FROM surveys s JOIN orders o ON o.id = s.order_id
+       WHERE o.created_at >= ? AND o.created_at < ? AND s.kind = 'callback'`,
+    )
+    .all(...range) as SurveyJoin[];
+  for (const s of surveyRows) callbacks.set(s.order_id, s);
+
+  return orders.map((o) => {
+    const ack = acks.get(o.id);
+    const cb = callbacks.get(o.id);
+    return {
+      id: o.id,
+      departmentId: o.department_id,
+      createdAt: o.created_at,
+      status: o.status,
+      exhausted: o.exhausted === 1,
+      acceptance: ack ? { secondsToAccept: ack.seconds_to_accept, disputed: ack.disputed === 1, via: ack.via } : null,
+      dispatchAttempts: o.dispatch_attempts,
+      escalated: o.escalated === 1,
+      arrivedAt: o.arrived_at,
+      completedAt: o.completed_at,
+      callback: cb ? { status: cb.status, attitude: cb.attitude, speed: cb.speed, quality: cb.quality } : null,
+      followUps: o.follow_ups,
+      flags: o.flags,
+    };
+  });
+}

@@ -1,0 +1,179 @@
+// The quarterly assessment (监督考核) of every member department, and the 110 centre's ranked
+// transmittal to the linkage office and the supervision bureau (每季抄告). Pure arithmetic on
+// OrderFacts (assessment-facts.ts); every figure is defined in definitions.ts and docs/reports.md.
+//
+// Which orders count: those created in the quarter (Asia/Shanghai), routed to the department.
+// Everything that happened to such an order counts in that quarter, even if it happened later
+// (a callback in the first days of the next quarter belongs to the order's quarter), so a report
+// on a quarter that just ended can still grow; `generatedAt` says when it was read.
+import type { LocalizedText } from '../departments/types.js';
+import { QUESTIONS, type Question } from '../survey/survey-repository.js';
+import type { OrderFacts } from './assessment-facts.js';
+import type { Quarter } from './quarter.js';
+import { median, percentileNearestRank, rate, round } from './stats.js';
+
+export interface QuestionFigures {
+  readonly satisfied: number;
+  readonly unsatisfied: number;
+  /** satisfied ÷ (satisfied + unsatisfied); "no answer" is left out. */
+  readonly rate: number | null;
+}
+
+/** One department's (or the county's) figures; field meanings in definitions.ts. Rates are fractions 0–1. */
+export interface Figures {
+  readonly received: number;
+  readonly withdrawn: number;
+  readonly accepted: number;
+  readonly unacknowledged: number;
+  readonly pending: number;
+  readonly disputed: number;
+  readonly acceptanceRate: number | null;
+  readonly medianSecondsToAccept: number | null;
+  readonly p90SecondsToAccept: number | null;
+  readonly attemptsPerAcceptance: number | null;
+  readonly escalations: number;
+  readonly arrivalsReported: number;
+  readonly medianMinutesToArrival: number | null;
+  readonly completed: number;
+  readonly completionRate: number | null;
+  readonly callbacksFinished: number;
+  readonly callbacksAnswered: number;
+  readonly surveyResponseRate: number | null;
+  readonly satisfaction: Readonly<Record<Question, QuestionFigures>>;
+  readonly unsatisfiedFollowUps: number;
+  readonly flagged: number;
+}
+
+export interface DepartmentAssessment extends Figures {
+  /** 1 is best; equal keys share a rank (1, 2, 2, 4); null when the department had no answerable order. */
+  readonly rank: number | null;
+  readonly departmentId: string;
+  readonly name: LocalizedText;
+}
+
+export interface AssessmentReport {
+  readonly quarter: string;
+  readonly timezone: string;
+  /** ISO UTC, inclusive: local midnight starting the quarter. */
+  readonly from: string;
+  /** ISO UTC, exclusive. */
+  readonly to: string;
+  readonly generatedAt: string;
+  /** Ranked departments first (by rank), then those with nothing to rank, in catalog order. */
+  readonly departments: readonly DepartmentAssessment[];
+  /** The same figures over every order of the quarter. */
+  readonly totals: Figures;
+}
+
+/** Callback dispositions that are final (scheduled/calling are still under way; cancelled never called). */
+const FINISHED_CALLBACKS = new Set(['completed', 'partial', 'unreachable', 'opted_out']);
+/** The citizen keyed at least one answer. */
+const ANSWERED_CALLBACKS = new Set(['completed', 'partial']);
+
+/** Rounding of the published figures (the arithmetic itself is exact). */
+const RATE_DIGITS = 4;
+const SECONDS_DIGITS = 1;
+const MINUTES_DIGITS = 1;
+const ATTEMPTS_DIGITS = 2;
+
+/** Withdrawn by the desk while still being phoned (before the chain ran out): not the department's to answer for. */
+export function isWithdrawn(o: OrderFacts): boolean {
+  return o.status === 'cancelled' && !o.exhausted && o.acceptance === null;
+}
+
+/** The figures of a set of orders (one department's, or all of them). */
+export function figuresOf(orders: readonly OrderFacts[]): Figures {
+  const received = orders.filter((o) => !isWithdrawn(o));
+  const accepted = received.filter((o) => o.acceptance !== null);
+  const pending = received.filter((o) => o.acceptance === null && o.status === 'dispatching');
+  const unacknowledged = received.length - accepted.length - pending.length;
+  const answerable = accepted.length + unacknowledged;
+  const secondsToAccept = accepted.map((o) => o.acceptance?.secondsToAccept ?? 0);
+  const arrivals = received.filter((o) => o.arrivedAt !== null).map((o) => (Date.parse(o.arrivedAt as string) - Date.parse(o.createdAt)) / 60_000);
+  const completed = received.filter((o) => o.completedAt !== null).length;
+  const finished = received.filter((o) => o.callback !== null && FINISHED_CALLBACKS.has(o.callback.status));
+  const answered = finished.filter((o) => ANSWERED_CALLBACKS.has(o.callback?.status ?? ''));
+  const satisfaction = Object.fromEntries(
+    QUESTIONS.map((q) => {
+      const satisfied = answered.filter((o) => o.callback?.[q] === 'satisfied').length;
+      const unsatisfied = answered.filter((o) => o.callback?.[q] === 'unsatisfied').length;
+      return [q, { satisfied, unsatisfied, rate: round(rate(satisfied, satisfied + unsatisfied), RATE_DIGITS) }];
+    }),
+  ) as Record<Question, QuestionFigures>;
+  return {
+    received: received.length,
+    withdrawn: orders.length - received.length,
+    accepted: accepted.length,
+    unacknowledged,
+    pending: pending.length,
+    disputed: accepted.filter((o) => o.acceptance?.disputed === true).length,
+    acceptanceRate: round(rate(accepted.length, answerable), RATE_DIGITS),
+    medianSecondsToAccept: round(median(secondsToAccept), SECONDS_DIGITS),
+    p90SecondsToAccept: round(percentileNearestRank(secondsToAccept, 90), SECONDS_DIGITS),
+    attemptsPerAcceptance: round(rate(accepted.reduce((n, o) => n + o.dispatchAttempts, 0), accepted.length), ATTEMPTS_DIGITS),
+    escalations: received.filter((o) => o.escalated).length,
+    arrivalsReported: arrivals.length,
+    medianMinutesToArrival: round(median(arrivals), MINUTES_DIGITS),
+    completed,
+    completionRate: round(rate(completed, answerable), RATE_DIGITS),
+    callbacksFinished: finished.length,
+    callbacksAnswered: answered.length,
+    surveyResponseRate: round(rate(answered.length, finished.length), RATE_DIGITS),
+    satisfaction,
+    unsatisfiedFollowUps: received.reduce((n, o) => n + o.followUps, 0),
+    flagged: received.filter((o) => o.flags > 0).length,
+  };
+}
+
+/**
+ * The ranking of the transmittal: higher acceptance rate first; then fewer unacknowledged
+ * orders; then the shorter median time to accept. Negative when a ranks before b.
+ */
+export function compareForRanking(a: Figures, b: Figures): number {
+  return (b.acceptanceRate ?? -1) - (a.acceptanceRate ?? -1)
+    || a.unacknowledged - b.unacknowledged
+    || (a.medianSecondsToAccept ?? Infinity) - (b.medianSecondsToAccept ?? Infinity)
+    || 0;
+}
+
+export interface AssessInput {
+  readonly quarter: Quarter;
+  readonly facts: readonly OrderFacts[];
+  /** Every member department, in catalog order (those with no order are listed too). */
+  readonly departments: ReadonlyArray<{ readonly id: string; readonly name: LocalizedText }>;
+  readonly now: Date;
+}
+
+export function assessQuarter(input: AssessInput): AssessmentReport {
+  const byDepartment = new Map<string, OrderFacts[]>();
+  for (const d of input.departments) byDepartment.set(d.id, []);
+  for (const o of input.facts) {
+    const list = byDepartment.get(o.departmentId);
+    if (list) list.push(o);
+    else byDepartment.set(o.departmentId, [o]); // a department no longer in the catalog still answers for its orders
+  }
+  const names = new Map(input.departments.map((d) => [d.id, d.name]));
+  const rows = [...byDepartment].map(([departmentId, orders]) => ({
+    departmentId,
+    name: names.get(departmentId) ?? { 'zh-CN': departmentId, en: departmentId },
+    figures: figuresOf(orders),
+  }));
+  const rankable = rows.filter((r) => r.figures.accepted + r.figures.unacknowledged > 0);
+  rankable.sort((a, b) => compareForRanking(a.figures, b.figures) || a.departmentId.localeCompare(b.departmentId));
+  const ranked: DepartmentAssessment[] = [];
+  rankable.forEach((r, i) => {
+    const previous = ranked[i - 1];
+    const tied = previous !== undefined && compareForRanking(previous, r.figures) === 0;
+    ranked.push({ rank: tied ? previous.rank : i + 1, departmentId: r.departmentId, name: r.name, ...r.figures });
+  });
+  const unranked = rows.filter((r) => !rankable.includes(r)).map((r) => ({ rank: null, departmentId: r.departmentId, name: r.name, ...r.figures }));
+  return {
+    quarter: input.quarter.id,
+    timezone: input.quarter.timezone,
+    from: input.quarter.from,
+    to: input.quarter.to,
+    generatedAt: input.now.toISOString(),
+    departments: [...ranked, ...unranked],
+    totals: figuresOf(input.facts),
+  };
+}

@@ -1,0 +1,194 @@
+// Report arithmetic on fixtures in an in-memory database: the SQL that reads the facts and the
+// pure arithmetic on them, with the edge cases the supervision bureau would ask about.
+import { describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../src/departments/catalog.js';
+import { DepartmentStore } from '../../src/departments/store.js';
+import { assessQuarter, compareForRanking, figuresOf, type DepartmentAssessment } from '../../src/reports/assessment.js';
+import { AssessmentService } from '../../src/reports/assessment-service.js';
+import { loadOrderFacts } from '../../src/reports/assessment-facts.js';
+import { parseQuarter } from '../../src/reports/quarter.js';
+import { Fixture } from './reports-fixtures.js';
+
+const SH = 'Asia/Shanghai';
+const Q4 = parseQuarter('2026Q4', SH);
+const catalog = loadCatalog();
+const NOW = Date.parse('2027-01-05T02:00:00.000Z');
+
+function service(f: Fixture) {
+  return new AssessmentService({ db: f.db, departments: new DepartmentStore(f.db, catalog), config: { timezone: SH, language: 'zh-CN' }, now: () => NOW });
+}
+function department(report: { departments: readonly DepartmentAssessment[] }, id: string): DepartmentAssessment {
+  const d = report.departments.find((x) => x.departmentId === id);
+  if (!d) throw new Error(`no row for ${id}`);
+  return d;
+}
+
+describe('assessment with no orders', () => {
+  it('lists every department with zero counts, no rates and no rank', () => {
+    const report = service(new Fixture()).report(Q4);
+    expect(report.departments).toHaveLength(catalog.departments.length);
+    expect(report.departments.map((d) => d.departmentId)).toEqual(catalog.departments.map((d) => d.id));
+    for (const d of report.departments) {
+      expect(d).toMatchObject({ rank: null, received: 0, accepted: 0, unacknowledged: 0, acceptanceRate: null, medianSecondsToAccept: null, p90SecondsToAccept: null, attemptsPerAcceptance: null, completionRate: null, surveyResponseRate: null });
+      expect(d.satisfaction.quality).toEqual({ satisfied: 0, unsatisfied: 0, rate: null });
+    }
+    expect(report.totals.received).toBe(0);
+    expect(report).toMatchObject({ quarter: '2026Q4', timezone: SH, from: '2026-09-30T16:00:00.000Z', to: '2026-12-31T16:00:00.000Z', generatedAt: '2027-01-05T02:00:00.000Z' });
+  });
+});
+
+describe('assessment when nothing was acknowledged', () => {
+  it('counts every order unacknowledged: acceptance rate 0, no times, still ranked (last among ranked)', () => {
+    const f = new Fixture();
+    for (const id of ['u1', 'u2', 'u3']) {
+      f.order(id, 'tourism', '2026-11-0' + id.slice(1) + 'T02:00:00.000Z', 'unacknowledged').attempt(id, 'no_answer').attempt(id, 'busy', { contactIndex: 1 }).attempt(id, 'accepted', { script: 'alarm' }).event(id, 'chain_exhausted');
+      f.acceptance(id, 40, { script: 'alarm' }); // the command centre confirming the alarm is not the department accepting
+    }
+    f.order('ok', 'education', '2026-11-02T02:00:00.000Z').attempt('ok', 'accepted').acceptance('ok', 12);
+    const report = service(f).report(Q4);
+    expect(department(report, 'tourism')).toMatchObject({
+      rank: 2, received: 3, accepted: 0, unacknowledged: 3, pending: 0, acceptanceRate: 0, medianSecondsToAccept: null, p90SecondsToAccept: null,
+      attemptsPerAcceptance: null, escalations: 3, completed: 0, completionRate: 0,
+    });
+    expect(department(report, 'education')).toMatchObject({ rank: 1, acceptanceRate: 1, medianSecondsToAccept: 12, attemptsPerAcceptance: 1 });
+    expect(report.totals).toMatchObject({ received: 4, accepted: 1, unacknowledged: 3, acceptanceRate: 0.25 });
+  });
+});
+
+describe('quarter boundaries at Shanghai midnight', () => {
+  it('takes orders from 00:00 on 1 October to just before 00:00 on 1 January, Shanghai time', () => {
+    const f = new Fixture()
+      .order('q3-last', 'tourism', '2026-09-30T15:59:59.999Z') // 30 Sep 23:59:59.999 in Shanghai
+      .order('q4-first', 'tourism', '2026-09-30T16:00:00.000Z') // 1 Oct 00:00 in Shanghai
+      .order('q4-last', 'tourism', '2026-12-31T15:59:59.999Z')
+      .order('q1-first', 'tourism', '2026-12-31T16:00:00.000Z'); // 1 Jan 2027 00:00 in Shanghai, still 2026 in UTC
+    for (const id of ['q3-last', 'q4-first', 'q4-last', 'q1-first']) f.acceptance(id, 5);
+    expect(loadOrderFacts(f.db, Q4.from, Q4.to).map((o) => o.id)).toEqual(['q4-first', 'q4-last']);
+    expect(service(f).report(Q4).totals.received).toBe(2);
+    expect(service(f).report(parseQuarter('2027Q1', SH)).totals.received).toBe(1);
+    expect(service(f).report(parseQuarter('2026Q3', SH)).totals.received).toBe(1);
+  });
+});
+
+describe('medians and p90', () => {
+  it('even counts take the mean of the two middle values; p90 is the nearest rank', () => {
+    const f = new Fixture();
+    const seconds = [30, 10, 100, 20]; // sorted 10 20 30 100: median 25, p90 = sorted[ceil(3.6) - 1] = 100
+    seconds.forEach((s, i) => {
+      const id = `m${i}`;
+      f.order(id, 'water-supply', `2026-10-1${i}T00:00:00.000Z`).attempt(id, 'accepted').acceptance(id, s);
+    });
+    // Arrivals 10 and 15 minutes after the order: median 12.5 (two values).
+    f.feedback('m0', 'arrived', '2026-10-10T00:10:00.000Z').feedback('m1', 'arrived', '2026-10-11T00:15:00.000Z');
+    const d = department(service(f).report(Q4), 'water-supply');
+    expect(d).toMatchObject({ accepted: 4, medianSecondsToAccept: 25, p90SecondsToAccept: 100, arrivalsReported: 2, medianMinutesToArrival: 12.5 });
+  });
+});
+
+describe('every figure of one department', () => {
+  function fixture(): Fixture {
+    const f = new Fixture();
+    const at = (day: number) => `2026-11-${String(day).padStart(2, '0')}T01:00:00.000Z`;
+    // a: accepted on the first call, arrived after 20 min, completed, callback all satisfied.
+    f.order('a', 'water-supply', at(1), 'surveyed').attempt('a', 'accepted').acceptance('a', 8)
+      .feedback('a', 'arrived', '2026-11-01T01:20:00.000Z').feedback('a', 'completed', '2026-11-01T03:00:00.000Z')
+      .survey('a', 'callback', 'completed', { attitude: 'satisfied', speed: 'satisfied', quality: 'satisfied' });
+    // b: first contact no answer twice, backup accepted under dispute (key 3); callback unsatisfied on quality → flag + follow-up.
+    f.order('b', 'water-supply', at(2), 'surveyed').attempt('b', 'no_answer').attempt('b', 'no_answer').attempt('b', 'accepted', { contactIndex: 1 }).acceptance('b', 95, { disputed: true })
+      .feedback('b', 'arrived', '2026-11-02T02:00:00.000Z').feedback('b', 'completed', '2026-11-02T05:00:00.000Z')
+      .survey('b', 'callback', 'partial', { attitude: 'satisfied', speed: 'unsatisfied', quality: 'unsatisfied' }).flag('b').survey('b', 'follow_up', 'scheduled');
+    // c: accepted through feedback while still being phoned (no key), callback unreachable.
+    f.order('c', 'water-supply', at(3), 'completed').attempt('c', 'no_answer').acceptance('c', 300, { via: 'feedback' })
+      .feedback('c', 'completed', '2026-11-03T04:00:00.000Z').survey('c', 'callback', 'unreachable');
+    // d: chain exhausted (second pass too), a late acceptance afterwards does not count; cancelled afterwards still counts.
+    f.order('d', 'water-supply', at(4), 'cancelled').attempt('d', 'busy').attempt('d', 'busy', { loop: 1 }).event('d', 'chain_exhausted').acceptance('d', 900, { late: true });
+    // e: withdrawn by the desk while still being phoned: not the department's to answer for.
+    f.order('e', 'water-supply', at(5), 'cancelled').attempt('e', 'cancelled').event('e', 'cancelled');
+    // g: still being phoned when the report is read.
+    f.order('g', 'water-supply', at(6), 'dispatching').attempt('g', null);
+    // h: accepted, callback opted out; i: accepted, callback still scheduled (not finished, not counted).
+    f.order('h', 'water-supply', at(7)).attempt('h', 'accepted').acceptance('h', 20).survey('h', 'callback', 'opted_out');
+    f.order('i', 'water-supply', at(8)).attempt('i', 'accepted').acceptance('i', 30).survey('i', 'callback', 'scheduled');
+    // Another department's order never leaks into this one.
+    f.order('x', 'tourism', at(9)).attempt('x', 'accepted').acceptance('x', 1);
+    return f;
+  }
+
+  it('counts, rates, times, calls, escalations, feedback and the three satisfactions', () => {
+    const d = department(service(fixture()).report(Q4), 'water-supply');
+    expect(d).toEqual({
+      rank: 2,
+      departmentId: 'water-supply',
+      name: catalog.departmentsById.get('water-supply')?.name,
+      received: 7, // a b c d g h i (e withdrawn)
+      withdrawn: 1,
+      accepted: 5, // a b c h i
+      unacknowledged: 1, // d
+      pending: 1, // g
+      disputed: 1,
+      acceptanceRate: 0.8333, // 5 / 6
+      medianSecondsToAccept: 30, // 8 20 30 95 300
+      p90SecondsToAccept: 300, // ceil(4.5) = 5th
+      attemptsPerAcceptance: 1.4, // (1 + 3 + 1 + 1 + 1) / 5
+      escalations: 2, // b (backup), d (second pass)
+      arrivalsReported: 2,
+      medianMinutesToArrival: 40, // 20 and 60
+      completed: 3, // a b c
+      completionRate: 0.5, // 3 / 6
+      callbacksFinished: 4, // a completed, b partial, c unreachable, h opted out (i still scheduled)
+      callbacksAnswered: 2, // a, b
+      surveyResponseRate: 0.5,
+      satisfaction: {
+        attitude: { satisfied: 2, unsatisfied: 0, rate: 1 },
+        speed: { satisfied: 1, unsatisfied: 1, rate: 0.5 },
+        quality: { satisfied: 1, unsatisfied: 1, rate: 0.5 },
+      },
+      unsatisfiedFollowUps: 1,
+      flagged: 1,
+    });
+  });
+
+  it('totals are computed over all orders, not averaged over departments', () => {
+    const report = service(fixture()).report(Q4);
+    expect(report.totals).toMatchObject({ received: 8, accepted: 6, unacknowledged: 1, acceptanceRate: 0.8571, medianSecondsToAccept: 25 });
+    expect(department(report, 'tourism')).toMatchObject({ rank: 1, received: 1, accepted: 1, acceptanceRate: 1 });
+  });
+});
+
+describe('ranking', () => {
+  const base = figuresOf([]);
+  const fig = (acceptanceRate: number | null, unacknowledged: number, medianSecondsToAccept: number | null, accepted = 1) =>
+    ({ ...base, acceptanceRate, unacknowledged, medianSecondsToAccept, accepted });
+
+  it('orders by acceptance rate, then fewer unacknowledged, then the shorter median', () => {
+    expect(compareForRanking(fig(1, 0, 50), fig(0.9, 0, 5))).toBeLessThan(0);
+    expect(compareForRanking(fig(0.5, 1, 50), fig(0.5, 2, 5))).toBeLessThan(0);
+    expect(compareForRanking(fig(0.5, 1, 5), fig(0.5, 1, 50))).toBeLessThan(0);
+    expect(compareForRanking(fig(0.5, 1, 5), fig(0.5, 1, 5))).toBe(0);
+  });
+
+  it('equal departments share a rank and the next rank skips (1, 2, 2, 4); empty ones are unranked at the end', () => {
+    const f = new Fixture();
+    const add = (id: string, dept: string, seconds: number | null) => {
+      f.order(id, dept, '2026-10-20T00:00:00.000Z', seconds === null ? 'unacknowledged' : 'accepted');
+      if (seconds === null) f.event(id, 'chain_exhausted');
+      else f.acceptance(id, seconds);
+    };
+    add('t1', 'tourism', 5);
+    add('e1', 'education', 10);
+    add('c1', 'civil-affairs', 10);
+    add('w1', 'water-supply', 10);
+    add('w2', 'water-supply', null);
+    const report = assessQuarter({
+      quarter: Q4,
+      facts: loadOrderFacts(f.db, Q4.from, Q4.to),
+      departments: [{ id: 'water-supply', name: { 'zh-CN': '水', en: 'W' } }, { id: 'idle', name: { 'zh-CN': '闲', en: 'I' } }, { id: 'tourism', name: { 'zh-CN': '旅', en: 'T' } }],
+      now: new Date(NOW),
+    });
+    expect(report.departments.map((d) => [d.departmentId, d.rank])).toEqual([
+      ['tourism', 1], ['civil-affairs', 2], ['education', 2], ['water-supply', 4], ['idle', null],
+    ]);
+    // A department missing from the catalog still answers for its orders, under its id.
+    expect(department(report, 'education').name).toEqual({ 'zh-CN': 'education', en: 'education' });
+  });
+});
