@@ -31,6 +31,8 @@ if [ "$no_apt" -eq 0 ]; then
   [ "$no_asterisk" -eq 1 ] || command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
   command -v sox >/dev/null 2>&1 || missing+=(sox)
+  [ "$no_asterisk" -eq 1 ] || command -v baresip >/dev/null 2>&1 || missing+=(baresip) # admin integration tests: a real SIP phone (not for npm start)
+  [ "$no_asterisk" -eq 1 ] || { [ -x /usr/bin/chromium ] && [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; } || missing+=(chromium fonts-wqy-microhei) # console e2e test: headless browser and a CJK font (not for npm start)
 fi
 
 did=()

@@ -56,7 +56,11 @@ export interface ServiceOptions {
  * Feature route plugins, in registration order. Each lives in its own module and receives the
  * core services; adding a feature is one line here.
  */
-const FEATURES: ReadonlyArray<() => Promise<FeaturePlugin>> = [];
+const FEATURES: ReadonlyArray<() => Promise<FeaturePlugin>> = [
+  () => import('./http/report.routes.js').then((m) => m.reportRoutes),
+  () => import('./console/console.plugin.js').then((m) => m.consoleRoutes),
+  () => import('./http/admin.routes.js').then((m) => m.adminRoutes),
+];
 
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -67,11 +71,14 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const ami = new AmiClient({ ...config.ami, logger });
   const repo = new OrderRepository(db);
   const departments = new DepartmentStore(db, options.catalog ?? loadCatalog());
+  // Outbound calls take a line of the trunk first: calls per second and channels at once (pacing.ts).
+  const { PacedTelephony } = await import('./dispatch/pacing.js');
+  const lines = new PacedTelephony(telephony, config.pacing, logger);
   const dispatcher = new Dispatcher({
-    repo, departments, telephony, prompts, logger, webhook: createWebhook(config.webhookUrl), language: config.language, timezone: config.timezone,
+    repo, departments, telephony: lines, prompts, logger, webhook: createWebhook(config.webhookUrl), language: config.language, timezone: config.timezone,
   });
   const orders = new OrderService(repo, departments, dispatcher);
-  const surveys = new SurveyService({ config, surveys: new SurveyRepository(db), orders: repo, departments, telephony, prompts, logger });
+  const surveys = new SurveyService({ config, surveys: new SurveyRepository(db), orders: repo, departments, telephony: lines, prompts, logger });
   orders.onCompleted = (orderId) => surveys.scheduleForOrder(orderId, 'callback');
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
   let stopFeedbackLine: () => void = () => undefined;

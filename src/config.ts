@@ -46,6 +46,13 @@ export interface Config {
   };
   /** Optional URL that receives a POST when an order ends unacknowledged. */
   readonly webhookUrl: string | undefined;
+  /**
+   * Outbound trunk pacing, for every call liandong places (dispatch, alarm, leader, survey):
+   * call starts per second (spaced evenly) and channels up at once; never exceeded.
+   */
+  readonly pacing: { readonly callsPerSecond: number; readonly maxChannels: number };
+  /** API requests per client (bearer token, else address) per minute; /healthz and /media are exempt. */
+  readonly rateLimit: { readonly perMinute: number };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -187,6 +194,8 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     followUpDelaySeconds: int('LIANDONG_FOLLOWUP_DELAY_SECONDS', 86400, 0, 30 * 86400),
   };
 
+  const pacing = { callsPerSecond: int('LIANDONG_TRUNK_CALLS_PER_SECOND', 10, 1, 1000), maxChannels: int('LIANDONG_TRUNK_CHANNELS', 30, 1, 10_000) };
+  const rateLimit = { perMinute: int('LIANDONG_API_RATE_LIMIT', 600, 1, 1_000_000) };
   const webhookUrl = src.LIANDONG_WEBHOOK_URL;
   if (webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) problems.push(`LIANDONG_WEBHOOK_URL must be an http(s) URL, got "${webhookUrl}"`);
 
@@ -209,6 +218,8 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     asterisk,
     survey,
     webhookUrl,
+    pacing,
+    rateLimit,
     logLevel,
   });
 }

@@ -1,12 +1,15 @@
 // Demo part 2: a dispatch order through the HTTP API, the duty room not answering, the backup
 // accepting with 1, feedback, and the case record as the linkage office sees it.
 import type { Services } from '../composition.js';
+import { configFromProcess, type Role } from '../config.js';
 import type { CaseRecord } from '../orders/case-record.js';
 
 type Out = (line: string) => void;
-const DESK = { authorization: 'Bearer dev-desk-token' };
-const ADMIN = { authorization: 'Bearer dev-admin-token' };
-const DEPT = { authorization: 'Bearer dev-department-token' };
+// The demo signs in with the configured token of each role (the dev profile's unless overridden).
+const bearer = (role: Role) => ({ authorization: `Bearer ${configFromProcess('dev').apiTokens.find((t) => t.role === role)?.token ?? ''}` });
+const DESK = bearer('desk');
+const ADMIN = bearer('admin');
+const DEPT = bearer('department');
 
 export async function dispatchOrder(s: Services, out: Out): Promise<void> {
   const api = async (method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<string, string>, payload?: object) => {
@@ -82,7 +85,7 @@ async function surveyCallback(s: Services, orderId: string, out: Out, api: Api):
     out(`  [${((Date.parse(e.at) - started) / 1000).toFixed(1).padStart(5)} s] ${e.kind}  ${detail}`);
   }
   for (const x of await surveysOf()) out(`  survey ${x.kind}: ${x.status} ${JSON.stringify(x.answers)}${x.status === 'scheduled' ? ` due ${x.dueAt}` : ''}`);
-  const VIEWER = { authorization: 'Bearer dev-viewer-token' };
+  const VIEWER = bearer('viewer');
   const register = (await api('GET', '/api/v1/reports/callbacks', VIEWER)).body.rows as Array<Record<string, unknown>>;
   const row = register.filter((r) => r.orderId === orderId);
   out('  callback register row (GET /api/v1/reports/callbacks):');

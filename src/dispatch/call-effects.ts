@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../logging.js';
 import type { OrderRepository, OrderRow } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
+import { pacedCall } from './pacing.js';
 import { callEventsActor, originateActor } from '../telephony/call-actors.js';
 import type { MediaUri, TelephonyPort } from '../telephony/port.js';
 
@@ -80,7 +81,8 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
     if (played.status === 'failed') throw new Error(`confirmation failed: ${played.reason}`);
   }
 
-  return callAttemptMachine.provide({
+  // Waits for a line of the trunk before the call (and its ring timer) starts.
+  return pacedCall(telephony, callAttemptMachine.provide({
     actors: {
       originate: originateActor(telephony),
       callEvents: callEventsActor<CallAttemptEvent>(telephony),
@@ -106,5 +108,5 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
         log(p.attemptId).info({ keypad: k.kind, replay: p.replay }, 'keypad');
       },
     },
-  });
+  }), (_input, endedAt) => ({ result: 'cancelled' as const, reason: 'cancelled while waiting for a free line; no call was placed', digits: '', endedAt }));
 }

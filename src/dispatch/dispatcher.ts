@@ -131,14 +131,17 @@ export class Dispatcher {
   async resumeAll(): Promise<number> {
     const { repo, telephony } = this.deps;
     const orders = repo.dispatchingOrders().filter((o) => !this.live.has(o.id));
-    if (orders.length === 0) return 0;
+    // Every call left open, also of orders no longer dispatching (an acceptance committed while
+    // its confirmation played, a leader's call after the order was accepted): ended, hung up.
+    const open = repo.allOpenAttempts().filter((a) => !this.live.has(a.order_id));
+    if (orders.length === 0 && open.length === 0) return 0;
     const present = new Set(await telephony.listChannelIds());
+    for (const attempt of open) {
+      if (present.has(attempt.id)) await telephony.hangup(attempt.id);
+      repo.endAttempt(attempt.id, { result: 'interrupted', reason: 'service restarted during the call', digits: attempt.digits, endedAt: Date.now() });
+      repo.appendEvent(attempt.order_id, 'liandong', 'attempt_interrupted', { attemptId: attempt.id, channelStillUp: present.has(attempt.id) });
+    }
     for (const order of orders) {
-      for (const attempt of repo.openAttempts(order.id)) {
-        if (present.has(attempt.id)) await telephony.hangup(attempt.id);
-        repo.endAttempt(attempt.id, { result: 'interrupted', reason: 'service restarted during the call', digits: attempt.digits, endedAt: Date.now() });
-        repo.appendEvent(order.id, 'liandong', 'attempt_interrupted', { attemptId: attempt.id, channelStillUp: present.has(attempt.id) });
-      }
       const saved = order.resume ? (JSON.parse(order.resume) as OrderResume) : undefined;
       const nextAttemptSeq = Math.max(saved?.nextAttemptSeq ?? 1, repo.maxSeq(order.id) + 1);
       repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq });

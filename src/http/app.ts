@@ -34,6 +34,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const requireRole = makeRoleGuard(deps.config.apiTokens);
   app.decorate('requireRole', requireRole);
+  // Before any route, so every /api route is limited (rate-limit.ts).
+  await (await import('./rate-limit.js')).registerApiRateLimit(app, deps.config);
 
   await app.register(healthRoutes, { probe: deps.health });
   if (deps.mediaRoutes) await app.register(deps.mediaRoutes);

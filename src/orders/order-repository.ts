@@ -210,6 +210,11 @@ export class OrderRepository {
     return this.db.prepare('SELECT * FROM attempts WHERE order_id = ? AND ended_at IS NULL ORDER BY seq').all(orderId) as AttemptRow[];
   }
 
+  /** Attempts of every order that were never ended (after a restart: the calls that were live). */
+  allOpenAttempts(): AttemptRow[] {
+    return this.db.prepare('SELECT * FROM attempts WHERE ended_at IS NULL ORDER BY order_id, seq').all() as AttemptRow[];
+  }
+
   maxSeq(orderId: string): number {
     return (this.db.prepare('SELECT coalesce(max(seq), 0) FROM attempts WHERE order_id = ?').pluck().get(orderId) as number) ?? 0;
   }

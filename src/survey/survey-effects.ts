@@ -11,6 +11,7 @@ import {
   type PlayGreetingInput,
   type QuestionOutcome,
 } from '../../machines/survey-call.machine.js';
+import { pacedCall } from '../dispatch/pacing.js';
 import type { Logger } from '../logging.js';
 import type { Prompts } from '../prompts/index.js';
 import { callEventsActor, originateActor } from '../telephony/call-actors.js';
@@ -65,7 +66,8 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
     throw new Error(`question failed: ${result.reason}`);
   }
 
-  return surveyCallMachine.provide({
+  // Waits for a line of the trunk before the call (and its ring timer) starts.
+  return pacedCall(telephony, surveyCallMachine.provide({
     actors: {
       originate: originateActor(telephony),
       callEvents: callEventsActor<SurveyCallEvent>(telephony),
@@ -92,5 +94,5 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
         surveys.event(call.orderId, 'survey_key', { attemptId: p.attemptId, question: p.question, key: p.key, meaning: p.meaning });
       },
     },
-  });
+  }), (input, endedAt) => ({ result: 'failed' as const, reason: 'stopped while waiting for a free line; no call was placed', answers: input.answered, endedAt }));
 }

@@ -58,11 +58,28 @@ export class SurveyService {
   start(): void {
     if (this.running) return;
     this.running = true;
+    const leftovers: string[] = [];
     for (const s of this.deps.surveys.calling()) {
       for (const a of this.deps.surveys.openAttempts(s.id)) {
         this.deps.surveys.endAttempt(a.id, { result: 'interrupted', reason: 'service restarted during the call', endedAt: Date.now() });
+        leftovers.push(a.id);
       }
       this.settle(s, { result: 'interrupted', answers: answersOf(s), endedAt: Date.now() });
+    }
+    // Their channels may still be up in Asterisk (the citizen still hearing a question): hung up
+    // once Asterisk answers, so no call is left behind; a channel already gone is no error.
+    const hangUpLeftovers = () => {
+      for (const id of leftovers) {
+        this.deps.telephony.hangup(id).catch((err: unknown) => this.log.warn({ channelId: id, err: String(err) }, 'could not hang up a survey call left by a stopped service'));
+      }
+    };
+    if (leftovers.length > 0 && this.deps.telephony.health().connected) hangUpLeftovers();
+    else if (leftovers.length > 0) {
+      const off = this.deps.telephony.onHealthChange((h) => {
+        if (!h.connected) return;
+        off();
+        hangUpLeftovers();
+      });
     }
     this.wake();
   }

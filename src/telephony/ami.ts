@@ -100,6 +100,10 @@ export class AmiClient {
     if (this.manager?.isConnected()) return this.manager;
     this.reset();
     const m = new AsteriskManager(this.opts.port, this.opts.host, this.opts.username, this.opts.secret, false) as ManagerHandle;
+    // asterisk-manager logs in with `event: off`, a header Asterisk does not know (it is
+    // `Events`): every call's events would stream in and be parsed for nothing. Held until the
+    // login succeeds, then sent first.
+    m.action({ action: 'Events', eventmask: 'off' }, () => undefined);
     m.on('error', (err) => this.log.debug({ err: describeAmi(err) }, 'AMI socket error'));
     m.on('close', () => {
       if (this.manager === m) this.manager = undefined;

@@ -92,6 +92,15 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).not.toContain('supersecret');
   });
 
+  it('paces the trunk and limits the API by default, and takes other limits within bounds', () => {
+    expect(loadConfig(PROD_MIN)).toMatchObject({ pacing: { callsPerSecond: 10, maxChannels: 30 }, rateLimit: { perMinute: 600 } });
+    const c = loadConfig({ ...PROD_MIN, LIANDONG_TRUNK_CALLS_PER_SECOND: '50', LIANDONG_TRUNK_CHANNELS: '200', LIANDONG_API_RATE_LIMIT: '6000' });
+    expect(c).toMatchObject({ pacing: { callsPerSecond: 50, maxChannels: 200 }, rateLimit: { perMinute: 6000 } });
+    expect(problemsOf({ ...PROD_MIN, LIANDONG_TRUNK_CALLS_PER_SECOND: '0' }).join('\n')).toContain('LIANDONG_TRUNK_CALLS_PER_SECOND must be a whole number from 1 to 1000');
+    expect(problemsOf({ ...PROD_MIN, LIANDONG_TRUNK_CHANNELS: '2.5' }).join('\n')).toContain('LIANDONG_TRUNK_CHANNELS must be a whole number from 1 to 10000');
+    expect(problemsOf({ ...PROD_MIN, LIANDONG_API_RATE_LIMIT: 'lots' }).join('\n')).toContain('LIANDONG_API_RATE_LIMIT must be a whole number');
+  });
+
   it('refuses simulated phones in production', () => {
     expect(problemsOf({ ...PROD_MIN, LIANDONG_SIM_PHONES: 'true' })).toContain('LIANDONG_SIM_PHONES must not be enabled in production');
   });

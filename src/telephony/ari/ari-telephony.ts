@@ -117,7 +117,8 @@ export class AriTelephony implements TelephonyPort {
           app: this.opts.ari.app,
           appArgs: 'outbound',
           channelId,
-          ...(dial.startsWith('Local/') ? { otherChannelId: `${channelId}-peer` } : {}),
+          // A Local channel (simulated phones) talks G.711 µ-law like the carrier's trunk, not Asterisk's default slin.
+          ...(dial.startsWith('Local/') ? { otherChannelId: `${channelId}-peer`, formats: 'ulaw' } : {}),
           ...(callerId ? { callerId } : {}),
           timeout,
           variables: { variables },
@@ -272,15 +273,26 @@ export class AriTelephony implements TelephonyPort {
     for (const l of this.inboundListeners) l(call);
   }
 
-  /** After a (re)connection: channels we followed that Asterisk no longer has ended unseen. */
+  /** After a (re)connection: every channel we followed and had not seen end is settled now (events were missed). */
   private async reconcile(): Promise<void> {
     const live = this.registry.liveChannelIds();
     if (live.length === 0) return;
     try {
       const present = new Set(await this.listChannelIds());
-      for (const id of live) {
-        if (!present.has(id)) this.registry.dispatch(id, { type: 'hangup', cause: LOST_CAUSE, at: new Date() });
-      }
+      // A channel Asterisk still has may have had keys, playback ends or a hang-up request of
+      // ours (refused while disconnected) that we never saw: nobody can go on from a half-seen
+      // keypad, so it is hung up and reported lost too (its attempt ends `interrupted` and is
+      // retried per policy); otherwise it would stay up as an orphan.
+      const missed = { ...LOST_CAUSE, text: 'events missed while disconnected from Asterisk; hung up' };
+      // Reported first: the hang-up's own ChannelDestroyed (cause 16) must not pass for the callee's.
+      for (const id of live) this.registry.dispatch(id, { type: 'hangup', cause: present.has(id) ? missed : LOST_CAUSE, at: new Date() });
+      await Promise.all(
+        live.filter((id) => present.has(id)).map((id) =>
+          this.connection.rest((c) => c.channels.hangup({ channelId: id, reason: 'normal' })).catch((err: unknown) => {
+            if (!/not found/i.test(describe(err))) this.log.warn({ channelId: id, err: describe(err) }, 'could not hang up a channel after reconnecting');
+          }),
+        ),
+      );
     } catch (err) {
       this.log.warn({ err: describe(err) }, 'reconciliation after reconnect failed; will retry on next connection');
     }

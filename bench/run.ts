@@ -1,0 +1,273 @@
+// `npm run bench`: the cost of the controller against Asterisk alone, and the trunk pacing.
+//
+// For each size (default 50, 100, 200 dispatch orders) two runs with the same calls to the same
+// simulated phone over Local channels in µ-law, arriving at the same rate:
+//   controller  POST /api/v1/orders → liandong (production entry point, own process) → ARI;
+//   baseline    call files → a dialplan playing the same prompts with Read() → AstDB; no controller.
+// Measured from outside both: Asterisk's own event timestamps (an observer ARI application),
+// /proc CPU times of Asterisk and of the service (its espeak-ng/sox children apart), the
+// service's SQLite. Then the drain: 10,000 queued orders through a paced trunk.
+// Prints a table and writes bench/results/bench-<time>.json.
+//
+// Options: --sizes 50,100,200  --rate 20 (arrivals/s: 200 orders arrive within 10 s, inside one call's length, so all are up at once)  --number 70591 (sim phone: answers,
+// presses 1 after 5 s)  --drain 10000  --drain-cps 100  --drain-channels 50  --no-drain
+// --profile: run the service under `node --cpu-prof` and print where its CPU goes (the CPU
+// figures of that run then include the profiler's own cost).
+import fs from 'node:fs';
+import path from 'node:path';
+import { asteriskStatus, asteriskUp } from '../src/asterisk/index.js';
+import { configFromProcess } from '../src/config.js';
+import { loadCatalog } from '../src/departments/catalog.js';
+import { openPrompts } from '../src/prompts/index.js';
+import { ARTIFACTS, spawnService, TOKENS, type ServiceProcess } from '../tests/integration/faults-support.js';
+import { prepareBaseline, type BaselineMedia } from './lib/baseline.js';
+import { drainRun, type DrainResult } from './lib/drain.js';
+import { AriObserver } from './lib/observer.js';
+import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
+import { baselineRun, controllerRun, type RunResult, type RunSetup } from './lib/runs.js';
+import { round } from './lib/stats.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? (args[i + 1] as string) : fallback;
+};
+const SIZES = opt('sizes', '50,100,200').split(',').filter(Boolean).map(Number);
+const RATE = Number(opt('rate', '20'));
+const NUMBER = opt('number', '70591');
+const DRAIN = args.includes('--no-drain') ? 0 : Number(opt('drain', '10000'));
+const DRAIN_CPS = Number(opt('drain-cps', '100'));
+const DRAIN_CHANNELS = Number(opt('drain-channels', '50'));
+const PROFILE = args.includes('--profile');
+const PROFILE_DIR = path.join(import.meta.dirname, 'results', 'profiles');
+/** Seconds the controller and the baseline wait for a key after the menu. */
+const KEY_TIMEOUT_S = 12;
+const MEDIA_DIR = path.join(ARTIFACTS, 'media');
+const SUMMARY = '城关镇人民路水管爆裂，路面积水';
+const ADDRESS = '城关镇人民路';
+
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+async function configureService(svc: ServiceProcess, contact: string, commandCentre: string, policy: Record<string, number>): Promise<void> {
+  const directory = { commandCentre: { id: 'command-centre', name: { 'zh-CN': '指挥中心', en: 'Command centre' }, number: commandCentre }, leaders: [] };
+  const dir = await svc.api('PUT', '/api/v1/directory', TOKENS.admin, directory);
+  if (dir.status !== 200) throw new Error(`PUT directory: ${dir.status} ${JSON.stringify(dir.body)}`);
+  const list = await svc.api<{ departments: Array<{ id: string; name: unknown; categories: string[] }> }>('GET', '/api/v1/departments', TOKENS.desk);
+  const d = list.body.departments.find((x) => x.id === 'tourism');
+  if (!d) throw new Error('no tourism department');
+  const res = await svc.api('PUT', '/api/v1/departments/tourism', TOKENS.admin, { name: d.name, categories: d.categories, contacts: [{ id: 'duty', name: '值班室', number: contact, priority: 1 }], policy });
+  if (res.status !== 200) throw new Error(`PUT department: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/** The very prompts a controller call plays (a sample order code), as files for the baseline. */
+async function baselineMedia(): Promise<BaselineMedia> {
+  const config = configFromProcess('dev', { LIANDONG_MEDIA_DIR: MEDIA_DIR });
+  const prompts = openPrompts(config);
+  const category = loadCatalog().categoriesById.get('water-main-burst')?.name[config.language] ?? 'water-main-burst';
+  const file = async (uris: Promise<string[]>) => path.join(MEDIA_DIR, path.basename((await uris)[0] as string));
+  return {
+    order: await file(prompts.media('dispatch-order', { code: '596688', category, address: ADDRESS, summary: SUMMARY })),
+    menu: await file(prompts.media('dispatch-menu')),
+    accepted: await file(prompts.media('dispatch-accepted', { code: '596688' })),
+    goodbye: await file(prompts.media('goodbye')),
+  };
+}
+
+async function quiet(observer: AriObserver, ms = 3000): Promise<void> {
+  // Every channel seen so far has ended, then a short pause so nothing spills into the next run.
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && [...observer.channels.values()].some((c) => c.destroyedAt === undefined && Date.now() - c.createdAt < 300_000)) {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+function table(results: Array<{ size: number; controller: RunResult; baseline: RunResult }>): string[] {
+  const rows = [
+    '| orders | side | calls/s | lost | max concurrent | Asterisk CPU s | controller CPU s (% of Asterisk) | TTS CPU s | controller peak RSS MB | POST→originate p50 / p95 ms | key→ack committed p50 / p95 ms |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const { size, controller: c, baseline: b } of results) {
+    const share = c.controllerCpuSeconds !== undefined ? round((100 * c.controllerCpuSeconds) / c.asteriskCpuSeconds) : Number.NaN;
+    rows.push(`| ${size} | controller | ${c.callsPerSecond} | ${c.lost} | ${c.maxConcurrent} | ${c.asteriskCpuSeconds} | ${c.controllerCpuSeconds} (${share} %) | ${c.ttsCpuSeconds} | ${c.controllerPeakRssMb} | ${c.postToOriginateMs.p50} / ${c.postToOriginateMs.p95} | ${c.keyToAckMs.p50} / ${c.keyToAckMs.p95} |`);
+    rows.push(`| ${size} | baseline | ${b.callsPerSecond} | ${b.lost} | ${b.maxConcurrent} | ${b.asteriskCpuSeconds} | – | – | – | ${b.postToOriginateMs.p50} / ${b.postToOriginateMs.p95} (call file) | ${b.keyToAckMs.p50} / ${b.keyToAckMs.p95} (AstDB) |`);
+  }
+  return rows;
+}
+
+function targets(results: Array<{ size: number; controller: RunResult; baseline: RunResult }>, drain: DrainResult | undefined): string[] {
+  const lines: string[] = [];
+  const check = (ok: boolean, text: string) => lines.push(`${ok ? 'MET    ' : 'NOT MET'}  ${text}`);
+  for (const { size, controller: c, baseline: b } of results) {
+    const share = (100 * (c.controllerCpuSeconds ?? 0)) / c.asteriskCpuSeconds;
+    const withTts = (100 * ((c.controllerCpuSeconds ?? 0) + (c.ttsCpuSeconds ?? 0))) / c.asteriskCpuSeconds;
+    check(share <= 15, `${size}: controller CPU ${round(share)} % of Asterisk's (≤ 15 %); with its TTS children ${round(withTts)} %`);
+    check(c.callsPerSecond >= 0.9 * b.callsPerSecond, `${size}: calls/s ${c.callsPerSecond} vs baseline ${b.callsPerSecond} (≥ 0.9 ×: ${round(c.callsPerSecond / b.callsPerSecond, 2)})`);
+    check(c.keyToAckMs.p95 < 20, `${size}: key→ack committed p95 ${c.keyToAckMs.p95} ms (< 20 ms)`);
+    check(c.postToOriginateMs.p95 < 30, `${size}: POST→originate p95 ${c.postToOriginateMs.p95} ms (< 30 ms)`);
+  }
+  const biggest = results.find((r) => r.size === 200);
+  if (biggest) check(biggest.controller.lost === 0 && biggest.controller.maxConcurrent >= 200, `200 concurrent with none lost: lost ${biggest.controller.lost}, max concurrent ${biggest.controller.maxConcurrent}`);
+  if (drain) {
+    check(drain.maxCallsInAnySecond <= drain.callsPerSecondSet && drain.maxConcurrent <= drain.channelsSet, `pacing never exceeded: at most ${drain.maxCallsInAnySecond} call starts in any second (set ${drain.callsPerSecondSet}), at most ${drain.maxConcurrent} channels (set ${drain.channelsSet})`);
+    check(drain.meanCallsPerSecond >= 0.95 * drain.callsPerSecondSet && drain.stuck === 0 && drain.lost === 0, `${drain.orders} queued orders drained at ${drain.meanCallsPerSecond} calls/s (set ${drain.callsPerSecondSet}); stuck ${drain.stuck}, lost ${drain.lost}`);
+  }
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const config = configFromProcess('dev');
+  out(`liandong bench: sizes ${SIZES.join(', ')} at ${RATE} arrivals/s to sim phone ${NUMBER}; drain ${DRAIN} orders at ${DRAIN_CPS} calls/s, ${DRAIN_CHANNELS} channels`);
+  await asteriskUp(config, (line) => out(`  ${line}`));
+  const status = await asteriskStatus(config);
+  if (!status.pid) throw new Error('Asterisk is not running');
+  const observer = new AriObserver(config.ari);
+  await observer.start();
+  await prepareBaseline(config, await baselineMedia(), KEY_TIMEOUT_S);
+
+  const policy = { attemptsPerContact: 1, retryDelaySeconds: 1, ringTimeoutSeconds: 15, chainLoops: 0, loopDelaySeconds: 1, maxReplays: 0, keyTimeoutSeconds: KEY_TIMEOUT_S };
+  const svc = await spawnService('bench', {
+    LOG_LEVEL: 'info',
+    LIANDONG_MEDIA_DIR: MEDIA_DIR,
+    // Not the limit under test here: the controller's own cost is.
+    LIANDONG_TRUNK_CALLS_PER_SECOND: '1000',
+    LIANDONG_TRUNK_CHANNELS: '1000',
+    LIANDONG_API_RATE_LIMIT: '1000000',
+  }, PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []);
+  const results: Array<{ size: number; controller: RunResult; baseline: RunResult }> = [];
+  let drain: DrainResult | undefined;
+  try {
+    await configureService(svc, NUMBER, '740', policy);
+    const setup: RunSetup = { config, observer, asteriskPid: status.pid, number: NUMBER, rate: RATE };
+    if (SIZES.length > 0) {
+      out('warm-up: 10 calls each way');
+      await controllerRun(setup, svc, 10, `warm-${Date.now()}`);
+      await baselineRun(setup, 10, `warm-${Date.now()}`, 15, KEY_TIMEOUT_S);
+      await quiet(observer);
+    }
+    for (const size of SIZES) {
+      out(`${size} orders: controller`);
+      const controller = await controllerRun(setup, svc, size, `c${size}-${Date.now()}`);
+      await quiet(observer);
+      out(`${size} orders: baseline`);
+      const baseline = await baselineRun(setup, size, `b${size}-${Date.now()}`, 15, KEY_TIMEOUT_S);
+      await quiet(observer);
+      results.push({ size, controller, baseline });
+      out(`  controller ${JSON.stringify(controller)}`);
+      out(`  baseline   ${JSON.stringify(baseline)}`);
+    }
+  } finally {
+    await svc.stop();
+    svc.removeDatabase();
+  }
+  let profile: ProfileSummary | undefined;
+  let drainProfile: ProfileSummary | undefined;
+  if (PROFILE) {
+    // tsx's module loader runs in a worker thread with its own (small) profile: the main thread's is the largest.
+    const largest = fs.readdirSync(PROFILE_DIR).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(PROFILE_DIR, f)).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
+    if (largest) profile = summarizeProfile(largest);
+    fs.rmSync(PROFILE_DIR, { recursive: true, force: true });
+  }
+
+  if (DRAIN > 0) {
+    out(`drain: ${DRAIN} orders through a trunk paced at ${DRAIN_CPS} calls/s and ${DRAIN_CHANNELS} channels`);
+    const paced = await spawnService('bench-drain', {
+      LOG_LEVEL: 'warn',
+      LIANDONG_MEDIA_DIR: MEDIA_DIR,
+      LIANDONG_TRUNK_CALLS_PER_SECOND: String(DRAIN_CPS),
+      LIANDONG_TRUNK_CHANNELS: String(DRAIN_CHANNELS),
+      LIANDONG_API_RATE_LIMIT: '1000000',
+    }, PROFILE ? ['--cpu-prof', '--cpu-prof-dir', `${PROFILE_DIR}-drain`] : []);
+    try {
+      await configureService(paced, '740', '741', { attemptsPerContact: 1, retryDelaySeconds: 0, ringTimeoutSeconds: 10, chainLoops: 0, loopDelaySeconds: 0, maxReplays: 0, keyTimeoutSeconds: 6 });
+      drain = await drainRun(paced, observer, status.pid, DRAIN, DRAIN_CPS, DRAIN_CHANNELS, `d-${Date.now()}`);
+      out(`  drain ${JSON.stringify(drain)}`);
+    } finally {
+      await paced.stop();
+      paced.removeDatabase();
+    }
+    if (PROFILE) {
+      const dir = `${PROFILE_DIR}-drain`;
+      const largest = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f)).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
+      if (largest) drainProfile = summarizeProfile(largest);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  // The channel limit binding: calls that last (answer, hang up at once, ~0.6 s) at an unlimited
+  // pace through a 10-channel trunk; never more than 10 up, every order still settled.
+  let cap: DrainResult | undefined;
+  if (DRAIN > 0) {
+    out('channel cap: 300 orders (600 calls) through a trunk of 10 channels at up to 1000 calls/s');
+    const capped = await spawnService('bench-cap', {
+      LOG_LEVEL: 'warn',
+      LIANDONG_MEDIA_DIR: MEDIA_DIR,
+      LIANDONG_TRUNK_CALLS_PER_SECOND: '1000',
+      LIANDONG_TRUNK_CHANNELS: '10',
+      LIANDONG_API_RATE_LIMIT: '1000000',
+    });
+    try {
+      await configureService(capped, '720', '721', { attemptsPerContact: 1, retryDelaySeconds: 0, ringTimeoutSeconds: 10, chainLoops: 0, loopDelaySeconds: 0, maxReplays: 0, keyTimeoutSeconds: 6 });
+      cap = await drainRun(capped, observer, status.pid, 300, 1000, 10, `cap-${Date.now()}`);
+      out(`  cap ${JSON.stringify(cap)}`);
+    } finally {
+      await capped.stop();
+      capped.removeDatabase();
+    }
+  }
+  observer.close();
+
+  const lines = [
+    `## liandong bench, ${new Date().toISOString()}`,
+    `Asterisk ${status.version ?? '?'}, Node ${process.version}, ${(await import('node:os')).cpus().length} CPU; ${RATE} arrivals/s; sim phone ${NUMBER} (answers, presses 1 after 5 s); Local channels in µ-law.`,
+    '',
+    ...table(results),
+    '',
+    ...(drain
+      ? [
+          `Drain: ${drain.orders} orders posted in ${drain.postSeconds} s (${drain.postsPerSecond}/s); ${drain.calls} calls started over ${drain.drainSeconds} s = ${drain.meanCallsPerSecond} calls/s (set ${drain.callsPerSecondSet}); most in any second ${drain.maxCallsInAnySecond}; most channels at once ${drain.maxConcurrent} (set ${drain.channelsSet}); while orders were still being posted ${drain.rateWhilePosting} calls/s, after ${drain.rateAfterPosting} calls/s; stuck ${drain.stuck}, lost ${drain.lost}; controller CPU ${drain.controllerCpuSeconds} s, Asterisk CPU ${drain.asteriskCpuSeconds} s, controller peak RSS ${drain.controllerPeakRssMb} MB.`,
+          '',
+        ]
+      : []),
+    ...(cap
+      ? [
+          `Channel cap: ${cap.orders} orders, ${cap.calls} calls (answered, hung up at once) at up to ${cap.callsPerSecondSet} calls/s through ${cap.channelsSet} channels: most channels at once ${cap.maxConcurrent}; ${cap.meanCallsPerSecond} calls/s over ${cap.drainSeconds} s; stuck ${cap.stuck}, lost ${cap.lost}.`,
+          '',
+        ]
+      : []),
+    'Targets:',
+    ...targets(results, drain),
+    ...(cap ? [`${cap.maxConcurrent <= cap.channelsSet && cap.stuck === 0 && cap.lost === 0 ? 'MET    ' : 'NOT MET'}  channel limit never exceeded: at most ${cap.maxConcurrent} channels (set ${cap.channelsSet}), all ${cap.orders} orders settled`] : []),
+    ...(profile
+      ? [
+          '',
+          `Where the controller's CPU goes (node --cpu-prof, all runs above, ${profile.totalMs} ms busy):`,
+          ...profile.areas.map((a) => `  ${String(a.percent).padStart(5)} %  ${String(a.ms).padStart(6)} ms  ${a.area}`),
+          'Top functions by self time:',
+          ...profile.functions.map((f) => `  ${String(f.percent).padStart(5)} %  ${String(f.ms).padStart(6)} ms  ${f.fn}`),
+        ]
+      : []),
+    ...(drainProfile
+      ? [
+          '',
+          `Where the controller's CPU goes in the drain (${drainProfile.totalMs} ms busy):`,
+          ...drainProfile.areas.map((a) => `  ${String(a.percent).padStart(5)} %  ${String(a.ms).padStart(6)} ms  ${a.area}`),
+          'Top functions by self time:',
+          ...drainProfile.functions.map((f) => `  ${String(f.percent).padStart(5)} %  ${String(f.ms).padStart(6)} ms  ${f.fn}`),
+        ]
+      : []),
+  ];
+  out();
+  for (const l of lines) out(l);
+  fs.mkdirSync(path.join(import.meta.dirname, 'results'), { recursive: true });
+  const file = path.join(import.meta.dirname, 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), asterisk: status.version, node: process.version, rate: RATE, number: NUMBER, results, drain, cap, profile, drainProfile, profiled: PROFILE, report: lines }, null, 2)}\n`);
+  out(`\nwritten ${path.relative(process.cwd(), file)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
