@@ -6,6 +6,7 @@ import { databaseHealth, openDatabase, type Db } from './db/database.js';
 import { loadCatalog, type Catalog } from './departments/catalog.js';
 import { DepartmentStore } from './departments/store.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
+import { PacedTelephony } from './dispatch/pacing.js';
 import { createWebhook } from './dispatch/webhook.js';
 import { departmentRoutes } from './http/departments.routes.js';
 import { orderRoutes } from './http/orders.routes.js';
@@ -72,7 +73,6 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const repo = new OrderRepository(db);
   const departments = new DepartmentStore(db, options.catalog ?? loadCatalog());
   // Outbound calls take a line of the trunk first: calls per second and channels at once (pacing.ts).
-  const { PacedTelephony } = await import('./dispatch/pacing.js');
   const lines = new PacedTelephony(telephony, config.pacing, logger);
   const dispatcher = new Dispatcher({
     repo, departments, telephony: lines, prompts, logger, webhook: createWebhook(config.webhookUrl), language: config.language, timezone: config.timezone,

@@ -6,6 +6,7 @@ import type { Logger } from '../logging.js';
 import { makeRoleGuard } from './auth.js';
 import { errorHandler } from './errors.js';
 import { healthRoutes, type HealthProbe } from './health.routes.js';
+import { registerApiRateLimit } from './rate-limit.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -35,7 +36,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const requireRole = makeRoleGuard(deps.config.apiTokens);
   app.decorate('requireRole', requireRole);
   // Before any route, so every /api route is limited (rate-limit.ts).
-  await (await import('./rate-limit.js')).registerApiRateLimit(app, deps.config);
+  await registerApiRateLimit(app, deps.config);
 
   await app.register(healthRoutes, { probe: deps.health });
   if (deps.mediaRoutes) await app.register(deps.mediaRoutes);
