@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { DEV_DEFAULTS, type Config } from '../../src/config.js';
+import { configFromProcess, DEV_DEFAULTS, type Config } from '../../src/config.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
@@ -45,7 +45,12 @@ export async function freePort(): Promise<number> {
 
 /** The production profile's environment for a service on the dev Asterisk: credentials as the dev profile renders them. */
 export function serviceEnv(name: string, port: number, overrides: Record<string, string> = {}): Record<string, string> {
+  // The same Asterisk as the tests' own config (ARI_URL, AMI_* may be set for this machine).
+  const dev = configFromProcess('dev');
   return {
+    ARI_URL: dev.ari.url,
+    AMI_HOST: dev.ami.host,
+    AMI_PORT: String(dev.ami.port),
     ARI_USERNAME: DEV_DEFAULTS.ARI_USERNAME as string,
     ARI_PASSWORD: DEV_DEFAULTS.ARI_PASSWORD as string,
     AMI_USERNAME: DEV_DEFAULTS.AMI_USERNAME as string,
