@@ -25,7 +25,8 @@ export async function adminApi<T>(config: Config, method: 'GET' | 'POST', path: 
   } catch (err) {
     throw new Error(`the liandong service does not answer at ${url} (${(err as Error).cause ? String((err as Error & { cause: unknown }).cause) : (err as Error).message}); calls are placed by the running service: start it (npm start, or npm run demo in dev)`);
   }
-  const json = (await res.json().catch(() => ({}))) as T & { error?: { code: string; message: string } };
+  // A proxy's HTML error page is not JSON: report the status with no message rather than a parse error.
+  const json = (await res.json().catch((): Record<string, never> => ({}))) as T & { error?: { code: string; message: string } };
   if (!res.ok) throw new Error(`${res.status} ${json.error?.code ?? ''}: ${json.error?.message ?? 'no message'}`);
   return json;
 }

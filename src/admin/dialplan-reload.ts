@@ -59,7 +59,8 @@ let queue: Promise<unknown> = Promise.resolve();
 /** One reload at a time in this process. */
 export function reloadDialplan(config: Config, deps: ReloadDeps, options: ReloadOptions = {}): Promise<ReloadReport> {
   const next = queue.then(() => reload(config, deps, options));
-  queue = next.catch(() => undefined);
+  // The caller gets next's failure; the queue only keeps the order, so it must not stop on it.
+  queue = next.then(() => undefined, () => undefined);
   return next;
 }
 

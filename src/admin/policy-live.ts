@@ -82,7 +82,11 @@ export class LiveDryRuns {
         this.runs.set(runId, done);
         onDone(done);
       })
-      .catch(() => undefined);
+      .catch((err: unknown) => {
+        // Only onDone can throw here (execute's failure is the 'failed' run above).
+        this.running = false;
+        this.deps.logger.error({ runId, err: err instanceof Error ? err.message : String(err) }, 'live dry run: recording the result failed');
+      });
     return run;
   }
 

@@ -126,7 +126,7 @@ export async function runTestCall(deps: TestCallDeps, target: TestCallTarget, op
   }
   const outcome = await firstOutcome;
   if (outcome !== 'answered') {
-    if (outcome === 'timeout') await deps.telephony.hangup(channelId).catch(() => undefined);
+    if (outcome === 'timeout') await deps.telephony.hangup(channelId).catch((err: unknown) => log.warn({ err: String(err) }, 'hangup after no answer failed'));
     const cause = hangup as HangupCause | null;
     const kind = cause?.kind;
     const result: TestCallResult = outcome === 'timeout' || kind === 'no_answer' || kind === 'normal' ? 'no_answer'

@@ -87,7 +87,8 @@ export function asteriskDown(config: Config, log: Log): Promise<AsteriskStatus> 
 let queue: Promise<unknown> = Promise.resolve();
 function serial<T>(fn: () => Promise<T>): Promise<T> {
   const next = queue.then(fn, fn);
-  queue = next.catch(() => undefined);
+  // The caller gets next's failure; the queue only keeps the order, so it must not stop on it.
+  queue = next.then(() => undefined, () => undefined);
   return next;
 }
 

@@ -218,7 +218,10 @@ async function sweepStaleTemps(dir: string): Promise<void> {
   for (const name of await fs.readdir(dir)) {
     if (!TEMP_RE.test(name)) continue;
     const p = path.join(dir, name);
-    const stat = await fs.stat(p).catch(() => undefined);
+    const stat = await fs.stat(p).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined; // another sweep or the render itself removed it
+      throw err;
+    });
     if (stat && stat.mtimeMs < cutoff) await fs.rm(p, { force: true });
   }
 }

@@ -153,7 +153,7 @@ describe('a real SIP phone on the extension', () => {
     phone.answerWithKey('1');
     const passed = await api<TestCallReport>('POST', '/api/v1/admin/test-call', { target: EXTENSION, expectKey: '1' });
     expect(passed.status).toBe(200);
-    expect(passed.body).toMatchObject({ result: 'passed', passed: true, key: '1', expectKey: '1', number: '**91' });
+    expect(passed.body, JSON.stringify(passed.body)).toMatchObject({ result: 'passed', passed: true, key: '1', expectKey: '1', number: '**91' });
     const t = passed.body.timings;
     expect(t.answeredMs).toBeGreaterThan(0);
     expect(t.promptStartedMs).toBeGreaterThanOrEqual(t.answeredMs ?? 0);

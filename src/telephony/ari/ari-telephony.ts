@@ -219,8 +219,9 @@ export class AriTelephony implements TelephonyPort {
         event = { type: 'answered', at };
         break;
       case 'ChannelStateChange':
-        if (e.channel?.state === 'Up') event = { type: 'answered', at };
-        else if (e.channel?.state === 'Ringing') event = { type: 'ringing', at };
+        // Not 'Up' → answered: Asterisk can report the state change before StasisStart, and a
+        // play sent in between is refused (422, channel not in Stasis). Answered means in Stasis.
+        if (e.channel?.state === 'Ringing') event = { type: 'ringing', at };
         break;
       case 'ChannelDtmfReceived':
         if (isKey(e.digit)) event = { type: 'key', key: e.digit, at };
