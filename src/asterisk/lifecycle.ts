@@ -5,10 +5,18 @@ import type { Config } from '../config.js';
 import { sleep, tailFile } from './exec.js';
 import { preflight } from './preflight.js';
 import { findOurAsterisk, isAlive, probeAri, rx, shortVersion, signalOurs, startAsterisk, waitGone } from './process.js';
+import { purgeMediaCache } from './media-cache.js';
 import { renderAsteriskConfigs } from './render.js';
 import { ensureRoot, readStamp } from './root.js';
 import type { AsteriskPaths, AsteriskStatus, Log } from './types.js';
 import { ProvisionError, asteriskPaths } from './types.js';
+
+/** Bytes above which a log is moved aside when Asterisk starts (64 MiB). */
+const LOG_ROTATE_BYTES = 64 * 1024 * 1024;
+
+function rotateIfLarger(file: string, maxBytes: number): void {
+  if (fs.existsSync(file) && fs.statSync(file).size > maxBytes) fs.renameSync(file, `${file}.1`);
+}
 
 /** Seconds `up` waits for a started Asterisk to be fully booted with ARI answering. */
 const BOOT_TIMEOUT_S = 60;
@@ -63,6 +71,8 @@ async function up(config: Config, log: Log): Promise<AsteriskStatus> {
     await preflight(config, { debootstrap: false, ports: true });
     installConfigs(paths, rendered);
     prepareRuntime(paths, config.timezone);
+    const purged = purgeMediaCache(paths);
+    if (purged.items > 0 || purged.files > 0) log(`asterisk: cleared its media cache (${purged.items} cached prompt URLs, ${purged.files} files): Asterisk re-reads every entry at boot`);
     const started = startAsterisk(paths);
     log(`asterisk: started pid ${started}; waiting for it to boot (console: ${paths.consoleLog})`);
     return waitReady(config, paths, started, log);
@@ -178,6 +188,8 @@ function prepareRuntime(paths: AsteriskPaths, timezone: string): void {
     fs.mkdirSync(dir, { recursive: true });
     fs.chownSync(dir, uid, gid);
   }
+  // Asterisk never trims these itself; at each start the big ones move to <name>.1 (one kept).
+  for (const log of [path.join(paths.logDir, 'messages'), paths.consoleLog]) rotateIfLarger(log, LOG_ROTATE_BYTES);
   const hosts = path.join(paths.root, 'etc/hosts');
   if (!fs.existsSync(hosts)) fs.writeFileSync(hosts, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
   // Asterisk's logger ignores $TZ and reads /etc/localtime: point it at the configured zone so
