@@ -18,7 +18,7 @@ import { SurveyService } from './survey/survey-service.js';
 import { startFeedbackLine, type FeedbackLineOptions } from './feedback/inbound-line.js';
 import { buildApp } from './http/app.js';
 import { createLogger, type Logger } from './logging.js';
-import { mediaRoute, openPrompts, type Prompts } from './prompts/index.js';
+import { asteriskMediaCache, mediaRoute, openPrompts, startMediaRetention, type Prompts } from './prompts/index.js';
 import { AmiClient } from './telephony/ami.js';
 import { AriTelephony } from './telephony/ari/ari-telephony.js';
 
@@ -82,6 +82,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   orders.onCompleted = (orderId) => surveys.scheduleForOrder(orderId, 'callback');
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
   let stopFeedbackLine: () => void = () => undefined;
+  let stopMediaRetention: () => void = () => undefined;
   const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys };
 
   const app = await buildApp({
@@ -131,11 +132,20 @@ export async function createServices(config: Config, options: ServiceOptions = {
       stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger }, options.feedbackLine);
       telephony.start();
       surveys.start();
+      const { media } = config;
+      stopMediaRetention = startMediaRetention({
+        dir: media.dir,
+        baseUrl: media.baseUrl,
+        retentionMs: media.retentionDays * 86_400_000,
+        asteriskKeepMs: media.asteriskCacheHours * 3_600_000,
+        intervalMs: media.sweepMinutes * 60_000,
+      }, asteriskMediaCache(ami), logger);
     },
     async close() {
       dispatcher.stopAll();
       surveys.stop();
       stopFeedbackLine();
+      stopMediaRetention();
       await app.close();
       await telephony.close();
       ami.close();

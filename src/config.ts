@@ -23,7 +23,12 @@ export interface Config {
   readonly callerId: string;
   readonly timezone: string;
   readonly language: Language;
-  readonly media: { readonly dir: string; readonly baseUrl: string };
+  /**
+   * Rendered prompts. retentionDays: a WAV unused that long is deleted (rendered again on demand);
+   * asteriskCacheHours: Asterisk's cached copy of a prompt unused that long is deleted from its
+   * media cache; sweepMinutes: time between the two sweeps (media-retention.ts).
+   */
+  readonly media: { readonly dir: string; readonly baseUrl: string; readonly retentionDays: number; readonly asteriskCacheHours: number; readonly sweepMinutes: number };
   readonly asterisk: {
     /** Folder outside the repo holding the Debian sid root, logs and pid file. */
     readonly cacheDir: string;
@@ -214,7 +219,13 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     callerId,
     timezone,
     language,
-    media: { dir: mediaDir, baseUrl: mediaBaseUrl },
+    media: {
+      dir: mediaDir,
+      baseUrl: mediaBaseUrl,
+      retentionDays: int('LIANDONG_MEDIA_RETENTION_DAYS', 30, 1, 3650),
+      asteriskCacheHours: int('LIANDONG_MEDIA_ASTERISK_CACHE_HOURS', 6, 1, 24 * 365),
+      sweepMinutes: int('LIANDONG_MEDIA_SWEEP_MINUTES', 60, 1, 24 * 60),
+    },
     asterisk,
     survey,
     webhookUrl,

@@ -39,6 +39,7 @@ export {
   type Voice,
 } from './renderer.js';
 export { mediaRoute, MEDIA_FILE_RE, type MediaRouteOptions } from './media-route.js';
+export { asteriskMediaCache, parseMediaCacheList, startMediaRetention, sweepMedia, type AsteriskMediaCache, type MediaSweepReport } from './media-retention.js';
 
 /** Arguments after the name: prompts with slots require their values; static prompts take none. */
 export type MediaArgs<N extends PromptName> = [keyof PromptVars<N>] extends [never]
@@ -68,7 +69,7 @@ export interface Prompts {
   readonly renderer: Renderer;
 }
 
-export type PromptsConfig = Pick<Config, 'language' | 'timezone' | 'media'>;
+export type PromptsConfig = Pick<Config, 'language' | 'timezone'> & { readonly media: Pick<Config['media'], 'dir' | 'baseUrl'> };
 
 export function createPrompts(config: PromptsConfig, catalog: Catalog, renderer: Renderer): Prompts {
   const base = config.media.baseUrl.replace(/\/+$/, '');

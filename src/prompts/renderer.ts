@@ -155,7 +155,7 @@ export function createRenderer(options: RendererOptions): Renderer {
   const produce = async (hash: string, text: string, voice: Voice): Promise<RenderedMedia> => {
     const file = `${hash}.wav`;
     const final = path.join(dir, file);
-    if (await isFile(final)) return { hash, file, path: final, cached: true };
+    if (await touchFile(final)) return { hash, file, path: final, cached: true };
     await limit(async () => {
       await fs.mkdir(dir, { recursive: true });
       if (!swept) {
@@ -226,11 +226,15 @@ async function sweepStaleTemps(dir: string): Promise<void> {
   }
 }
 
-async function isFile(p: string): Promise<boolean> {
+/** A cache hit: marks the file used now (its mtime), which the media sweep reads as its last use. */
+async function touchFile(p: string): Promise<boolean> {
   try {
+    const now = new Date();
+    await fs.utimes(p, now, now);
     return (await fs.stat(p)).isFile();
-  } catch {
-    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false; // not rendered yet, or swept
+    throw err;
   }
 }
 
