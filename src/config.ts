@@ -200,6 +200,13 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
   };
 
   const pacing = { callsPerSecond: int('LIANDONG_TRUNK_CALLS_PER_SECOND', 10, 1, 1000), maxChannels: int('LIANDONG_TRUNK_CHANNELS', 30, 1, 10_000) };
+  const media = {
+    dir: mediaDir,
+    baseUrl: mediaBaseUrl,
+    retentionDays: int('LIANDONG_MEDIA_RETENTION_DAYS', 30, 1, 3650),
+    asteriskCacheHours: int('LIANDONG_MEDIA_ASTERISK_CACHE_HOURS', 6, 1, 24 * 365),
+    sweepMinutes: int('LIANDONG_MEDIA_SWEEP_MINUTES', 60, 1, 24 * 60),
+  };
   const rateLimit = { perMinute: int('LIANDONG_API_RATE_LIMIT', 600, 1, 1_000_000) };
   const webhookUrl = src.LIANDONG_WEBHOOK_URL;
   if (webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) problems.push(`LIANDONG_WEBHOOK_URL must be an http(s) URL, got "${webhookUrl}"`);
@@ -219,13 +226,7 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     callerId,
     timezone,
     language,
-    media: {
-      dir: mediaDir,
-      baseUrl: mediaBaseUrl,
-      retentionDays: int('LIANDONG_MEDIA_RETENTION_DAYS', 30, 1, 3650),
-      asteriskCacheHours: int('LIANDONG_MEDIA_ASTERISK_CACHE_HOURS', 6, 1, 24 * 365),
-      sweepMinutes: int('LIANDONG_MEDIA_SWEEP_MINUTES', 60, 1, 24 * 60),
-    },
+    media,
     asterisk,
     survey,
     webhookUrl,

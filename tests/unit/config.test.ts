@@ -32,6 +32,7 @@ describe('loadConfig', () => {
     expect(c.asterisk.bindAddress).toBe('127.0.0.1');
     expect(c.asterisk.simPhones).toBe(false);
     expect(c.media.baseUrl).toBe('http://127.0.0.1:3000/media');
+    expect(c.media).toMatchObject({ retentionDays: 30, asteriskCacheHours: 6, sweepMinutes: 60 });
     expect(c.survey).toEqual({
       delaySeconds: 1800, window: { from: '08:00', to: '21:00' }, attempts: 3, retrySeconds: 3600,
       ringTimeoutSeconds: 30, keyTimeoutSeconds: 6, followUpRule: 'any_unsatisfied', followUpDelaySeconds: 86400,
@@ -71,6 +72,9 @@ describe('loadConfig', () => {
     ['TZ', 'Mars/Olympus', 'TZ is not an IANA time zone'],
     ['LIANDONG_LANG', 'fr', 'LIANDONG_LANG must be one of'],
     ['LIANDONG_MEDIA_BASE_URL', 'http://10.0.0.1:3000/audio', 'LIANDONG_MEDIA_BASE_URL must be an http(s) URL ending in /media'],
+    ['LIANDONG_MEDIA_RETENTION_DAYS', '0', 'LIANDONG_MEDIA_RETENTION_DAYS must be a whole number from 1 to 3650'],
+    ['LIANDONG_MEDIA_ASTERISK_CACHE_HOURS', '6h', 'LIANDONG_MEDIA_ASTERISK_CACHE_HOURS must be a whole number'],
+    ['LIANDONG_MEDIA_SWEEP_MINUTES', '-5', 'LIANDONG_MEDIA_SWEEP_MINUTES must be a whole number from 1 to 1440'],
     ['LIANDONG_API_TOKENS', 'boss:abcdefghijklmn', 'LIANDONG_API_TOKENS entries must be role:token'],
     ['LIANDONG_API_TOKENS', 'desk:short', 'the desk token must be at least 12'],
     ['ASTERISK_BIND', 'example.org', 'ASTERISK_BIND must be an IP'],
