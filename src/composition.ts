@@ -146,6 +146,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       surveys.stop();
       stopFeedbackLine();
       stopMediaRetention();
+      prompts.renderer.close();
       await app.close();
       await telephony.close();
       ami.close();

@@ -8,17 +8,41 @@ export const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toSt
 export interface CpuTimes {
   /** Seconds of CPU (user + system) of the process itself, all threads. */
   readonly self: number;
-  /** Seconds of CPU of its children that have exited and were waited for (e.g. espeak-ng, sox). */
+  /**
+   * Seconds of CPU of its children: those that exited and were waited for, plus the live ones with
+   * everything they waited for (the render helpers: bash loops whose espeak-ng and sox are theirs).
+   */
   readonly children: number;
 }
 
-export function cpuTimes(pid: number): CpuTimes {
+interface StatFields {
+  readonly ppid: number;
+  readonly self: number;
+  readonly waited: number;
+}
+
+function readStat(pid: number): StatFields {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may hold spaces; the fields after its closing ')' are plain.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
   // After ')': state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17), here 0-based from field 3.
   const at = (field: number) => f[field - 3] ?? 0;
-  return { self: (at(14) + at(15)) / TICKS_PER_SECOND, children: (at(16) + at(17)) / TICKS_PER_SECOND };
+  return { ppid: at(4), self: (at(14) + at(15)) / TICKS_PER_SECOND, waited: (at(16) + at(17)) / TICKS_PER_SECOND };
+}
+
+export function cpuTimes(pid: number): CpuTimes {
+  const own = readStat(pid);
+  let live = 0;
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === pid) continue;
+    try {
+      const s = readStat(Number(name));
+      if (s.ppid === pid) live += s.self + s.waited;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // exited meanwhile
+    }
+  }
+  return { self: own.self, children: own.waited + live };
 }
 
 export function rssKb(pid: number): number {

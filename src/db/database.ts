@@ -15,7 +15,31 @@ export function openDatabase(file: string): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000'); // ms: the CLI may read while the service writes
   migrate(db);
+  cacheStatements(db);
   return db;
+}
+
+/** Prepared statements kept at most (the SQL texts are fixed strings; a few are built from filters). */
+const STATEMENT_CACHE_MAX = 500;
+
+/**
+ * Makes db.prepare reuse the statement prepared earlier for the same SQL text: preparing cost
+ * ~2.4 % of the service's CPU in the benchmark (node --cpu-prof), every repository call preparing
+ * anew. A reused statement gets its result modes reset, so `.pluck()` at one call site never
+ * leaks into another.
+ */
+function cacheStatements(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    let stmt = cache.get(sql);
+    if (stmt === undefined) {
+      if (cache.size >= STATEMENT_CACHE_MAX) cache.clear();
+      stmt = prepare(sql);
+      cache.set(sql, stmt);
+    } else if (stmt.reader) stmt.pluck(false).expand(false).raw(false);
+    return stmt;
+  }) as Db['prepare'];
 }
 
 /** Applies pending migrations in order, each in its own transaction. */

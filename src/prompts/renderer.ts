@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Language } from '../config.js';
+import { createExecPool, ExecPoolError } from './exec-pool.js';
 
 /**
  * Part of every cache key: bump it whenever the command lines below change the audio, so old
@@ -60,6 +61,8 @@ export interface Renderer {
   hashOf(text: string, lang: Language): string;
   /** Checks that espeak-ng, its voices and sox are installed; rejects with a RenderError naming the remedy. */
   check(): Promise<void>;
+  /** Stops the render helpers (exec-pool.ts); renders after this fail. */
+  close(): void;
 }
 
 export class RenderError extends Error {
@@ -75,7 +78,8 @@ export class RenderError extends Error {
 export interface RendererOptions {
   /** Folder the WAV files go to (config.media.dir); created on first render. */
   readonly dir: string;
-  /** Process runner; tests inject a counting one. */
+  /** Process runner for renders and checks; tests inject a counting one. Default: renders go through
+   * long-lived helper shells (exec-pool.ts), checks through runProcess. */
   readonly run?: RunFn;
   /** Per-process time limit in milliseconds; default 20000. */
   readonly timeoutMs?: number;
@@ -137,12 +141,18 @@ export const runProcess: RunFn = (command, args, { stdin, timeoutMs }) =>
 
 export function createRenderer(options: RendererOptions): Renderer {
   const dir = options.dir;
-  const run = options.run ?? runProcess;
+  const maxConcurrent = options.maxConcurrent ?? 2;
+  const pool = options.run ? undefined : createExecPool(maxConcurrent);
+  const probe = options.run ?? runProcess;
+  const run: RunFn = options.run ?? ((command, args, o) => (pool as NonNullable<typeof pool>).run(command, args, o).catch((err: unknown) => {
+    if (!(err instanceof ExecPoolError)) throw err;
+    throw new RenderError(err.code === 'not_found' ? 'missing_tool' : err.code, err.code === 'not_found' ? `${err.message}; ${REMEDY}` : err.message);
+  }));
   const timeoutMs = options.timeoutMs ?? 20_000;
   const voices: Record<Language, Voice> = { ...DEFAULT_VOICES, ...options.voices };
   const espeak = options.espeakCommand ?? 'espeak-ng';
   const sox = options.soxCommand ?? 'sox';
-  const limit = limiter(options.maxConcurrent ?? 2);
+  const limit = limiter(maxConcurrent);
   // One promise per text being rendered, so concurrent requests for the same text share one render.
   const inflight = new Map<string, Promise<RenderedMedia>>();
   let swept = false;
@@ -202,12 +212,15 @@ export function createRenderer(options: RendererOptions): Renderer {
       return p;
     },
     async check(): Promise<void> {
-      await run(espeak, ['--version'], { timeoutMs });
-      await run(sox, ['--version'], { timeoutMs });
-      const listed = (await run(espeak, ['--voices'], { timeoutMs })).toLowerCase();
+      await probe(espeak, ['--version'], { timeoutMs });
+      await probe(sox, ['--version'], { timeoutMs });
+      const listed = (await probe(espeak, ['--voices'], { timeoutMs })).toLowerCase();
       for (const v of Object.values(voices)) {
         if (!listed.includes(` ${v.voice.toLowerCase()} `)) throw new RenderError('missing_voice', `espeak-ng has no voice "${v.voice}"; ${REMEDY} (espeak-ng-data)`);
       }
+    },
+    close() {
+      pool?.close();
     },
   };
 }

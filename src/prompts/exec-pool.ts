@@ -1,0 +1,171 @@
+// Runs the renderer's espeak-ng and sox from a few long-lived helper shells instead of forking
+// the service for each: a fork of the ~200 MB service process cost ~5.6 ms of event-loop CPU
+// (node --cpu-prof in the benchmark: ChildProcess.spawn was 26 % of the controller's CPU, two
+// forks per order). A helper is a bash loop reading one job at a time on its stdin:
+//   <argc> NUL <arg> NUL … <stdin file> NUL <stderr file> NUL   →   "<exit status>\n" on stdout
+// Arguments travel NUL-separated and are run as an array ("${args[@]}"), never parsed by a shell,
+// and the text to speak goes through a file: nothing a caller typed can become a command.
+// The command's stdout is discarded, so this runner suits commands that write files (renders);
+// probes that read stdout (`--version`, `--voices`) use runProcess.
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fsSync from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import type { Socket } from 'node:net';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { RunFn } from './renderer.js';
+
+const HELPER_SCRIPT = `
+set -u
+while IFS= read -r -d '' argc; do
+  args=()
+  for ((i = 0; i < argc; i++)); do IFS= read -r -d '' a; args+=("$a"); done
+  IFS= read -r -d '' input
+  IFS= read -r -d '' errfile
+  "\${args[@]}" < "$input" > /dev/null 2> "$errfile"
+  printf '%s\\n' "$?"
+done
+`;
+/** bash's status for a command it could not find. */
+const NOT_FOUND_STATUS = 127;
+const STDERR_MAX_CHARS = 2000;
+
+type HelperProcess = ChildProcessByStdio<Writable, Readable, null>;
+
+interface Helper {
+  readonly child: HelperProcess;
+  /** Resolves with the next status line the helper prints. */
+  next(): Promise<number>;
+}
+
+export class ExecPoolError extends Error {
+  constructor(readonly code: 'not_found' | 'failed' | 'timeout', message: string) {
+    super(message);
+    this.name = 'ExecPoolError';
+  }
+}
+
+export interface ExecPool {
+  /** RunFn for file-writing commands: resolves '' on exit 0; rejects with ExecPoolError otherwise. */
+  readonly run: RunFn;
+  /** Ends the helpers (their loops stop at end of input; a stuck one is killed). */
+  close(): void;
+}
+
+/** `size` helpers at most, started on first use; a private temp folder holds each job's stdin and stderr files. */
+export function createExecPool(size: number): ExecPool {
+  let tmpDir: string | undefined;
+  const idle: Helper[] = [];
+  const waiting: Array<(h: Helper) => void> = [];
+  const all = new Set<Helper>();
+  let closed = false;
+  let lastError: string | undefined;
+  const kill = (child: HelperProcess): void => {
+    if (child.exitCode !== null || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // ESRCH: gone meanwhile
+    }
+  };
+
+  const start = (): Helper => {
+    // detached: its own process group, so a timeout kills the helper and the command it runs.
+    const child = spawn('bash', ['-c', HELPER_SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    // An idle helper must not keep a CLI (demo, report) alive: a job's own timer does while it runs.
+    child.unref();
+    (child.stdin as unknown as Socket).unref();
+    (child.stdout as unknown as Socket).unref();
+    const statuses: number[] = [];
+    const readers: Array<(s: number) => void> = [];
+    let buffered = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      buffered += d;
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const status = Number(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+        const reader = readers.shift();
+        if (reader) reader(status);
+        else statuses.push(status);
+      }
+    });
+    // A helper that dies (killed, bash missing) answers its pending job with status -1.
+    child.once('exit', () => readers.splice(0).forEach((r) => r(-1)));
+    // EPIPE after the helper died: its exit (status -1 to the pending job) is what is reported.
+    child.stdin.on('error', (err) => void (lastError = err.message));
+    const helper: Helper = {
+      child,
+      next: () => (statuses.length > 0 ? Promise.resolve(statuses.shift() as number) : new Promise((r) => readers.push(r))),
+    };
+    all.add(helper);
+    return helper;
+  };
+  const acquire = (): Promise<Helper> => {
+    const h = idle.pop();
+    if (h) return Promise.resolve(h);
+    if (all.size < size) return Promise.resolve(start());
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const release = (h: Helper): void => {
+    const w = waiting.shift();
+    if (w) w(h);
+    else idle.push(h);
+  };
+  const discard = (h: Helper): void => {
+    all.delete(h);
+    kill(h.child);
+    // A waiter takes a fresh helper in its place.
+    const w = waiting.shift();
+    if (w) w(start());
+  };
+
+  const run: RunFn = async (command, args, { stdin, timeoutMs }) => {
+    if (closed) throw new ExecPoolError('failed', 'the render helpers are closed');
+    const tag = `.exec-${process.pid}-${randomBytes(4).toString('hex')}`;
+    tmpDir ??= await fs.mkdtemp(path.join(os.tmpdir(), 'liandong-render-'));
+    const input = path.join(tmpDir, `${tag}.in`);
+    const errFile = path.join(tmpDir, `${tag}.err`);
+    await fs.writeFile(input, stdin ?? '');
+    const helper = await acquire();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      helper.child.stdin.write(`${[String(args.length + 1), command, ...args, input, errFile].join('\0')}\0`);
+      const status = await Promise.race([
+        helper.next(),
+        new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
+      ]);
+      if (status === 'timeout' || status === -1) {
+        discard(helper);
+        if (status === 'timeout') throw new ExecPoolError('timeout', `${command} took longer than ${timeoutMs} ms and was killed`);
+        throw new ExecPoolError('failed', `${command}: the render helper (bash) exited${lastError ? ` (${lastError})` : ''}`);
+      }
+      release(helper);
+      if (status === NOT_FOUND_STATUS) throw new ExecPoolError('not_found', `${command} is not installed (not found on PATH)`);
+      if (status !== 0) {
+        const stderr = (await fs.readFile(errFile, 'utf8').catch((err: NodeJS.ErrnoException) => `(no stderr: ${err.code ?? err.message})`)).slice(0, STDERR_MAX_CHARS);
+        throw new ExecPoolError('failed', `${command} ${args.join(' ')} failed (exit ${status}): ${stderr.trim().slice(0, 500)}`);
+      }
+      return '';
+    } finally {
+      clearTimeout(timer);
+      await Promise.all([fs.rm(input, { force: true }), fs.rm(errFile, { force: true })]);
+    }
+  };
+
+  return {
+    run,
+    close() {
+      closed = true;
+      for (const h of all) {
+        h.child.stdin.end();
+        // A helper still running a command after 5 s is killed with it.
+        setTimeout(() => kill(h.child), 5000).unref();
+      }
+      all.clear();
+      idle.length = 0;
+      if (tmpDir) fsSync.rmSync(tmpDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// The render helpers (src/prompts/exec-pool.ts): real bash, real commands. Arguments and input
+// pass through literally (no shell parsing), failures come back typed, a stuck command is killed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createExecPool, type ExecPool } from '../../src/prompts/exec-pool.js';
+
+const dirs: string[] = [];
+const pools: ExecPool[] = [];
+afterEach(() => {
+  pools.splice(0).forEach((p) => p.close());
+  dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
+});
+function setup(size = 2) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'liandong-exec-'));
+  dirs.push(dir);
+  const pool = createExecPool(size);
+  pools.push(pool);
+  return { dir, pool };
+}
+
+describe('exec pool', () => {
+  it('runs a command with its stdin; arguments with shell syntax arrive as they are', async () => {
+    const { dir, pool } = setup();
+    const name = path.join(dir, 'a; touch pwned $(id) `id` \'q" & b\nc|d');
+    const text = '工单 901112：城关镇人民路 $(rm -rf /) ; `id`\n第二行';
+    await expect(pool.run('tee', [name], { stdin: text, timeoutMs: 5000 })).resolves.toBe('');
+    expect(fs.readFileSync(name, 'utf8')).toBe(text);
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('pwned') || n === 'touch')).toEqual([]);
+    const jobDirs = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('liandong-render-')).map((n) => path.join(os.tmpdir(), n));
+    // Each job's files are removed after it (names carry the pid: other test files' jobs are not ours).
+    expect(jobDirs.flatMap((d) => fs.readdirSync(d)).filter((n) => n.startsWith(`.exec-${process.pid}-`))).toEqual([]);
+  });
+
+  it('a failing command reports its exit status and stderr; a missing one is not_found; the pool goes on', async () => {
+    const { pool } = setup();
+    await expect(pool.run('sh', ['-c', 'echo "bad voice" >&2; exit 3'], { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'failed', message: expect.stringContaining('(exit 3): bad voice') as string });
+    await expect(pool.run('no-such-command-liandong', [], { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(pool.run('true', [], { timeoutMs: 5000 })).resolves.toBe('');
+  });
+
+  it('kills a command past its time limit, with its helper, and the next job gets a new helper', async () => {
+    const { dir, pool } = setup(1);
+    const started = Date.now();
+    await expect(pool.run('sleep', ['30'], { timeoutMs: 300 })).rejects.toMatchObject({ code: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    const out = path.join(dir, 'after.txt');
+    await pool.run('tee', [out], { stdin: 'still working', timeoutMs: 5000 });
+    expect(fs.readFileSync(out, 'utf8')).toBe('still working');
+  });
+
+  it('runs at most `size` jobs at once and queues the rest', async () => {
+    const { dir, pool } = setup(2);
+    const log = path.join(dir, 'log');
+    // Each job appends "start", waits 0.3 s, appends "end": with two helpers never three starts in a row.
+    const job = () => pool.run('sh', ['-c', `echo start >> '${log}'; sleep 0.3; echo end >> '${log}'`], { timeoutMs: 5000 });
+    await Promise.all([job(), job(), job(), job()]);
+    const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines.filter((l) => l === 'start')).toHaveLength(4);
+    let open = 0;
+    let most = 0;
+    for (const l of lines) {
+      open += l === 'start' ? 1 : -1;
+      most = Math.max(most, open);
+    }
+    expect(most).toBe(2);
+  });
+
+  it('refuses jobs after close', async () => {
+    const { pool } = setup();
+    pool.close();
+    await expect(pool.run('true', [], { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'failed' });
+  });
+});
