@@ -36,6 +36,8 @@ type HelperProcess = ChildProcessByStdio<Writable, Readable, null>;
 
 interface Helper {
   readonly child: HelperProcess;
+  /** Exited (killed from outside, or bash missing): never given a job again. */
+  readonly dead: () => boolean;
   /** Resolves with the next status line the helper prints. */
   next(): Promise<number>;
 }
@@ -91,19 +93,35 @@ export function createExecPool(size: number): ExecPool {
         else statuses.push(status);
       }
     });
-    // A helper that dies (killed, bash missing) answers its pending job with status -1.
-    child.once('exit', () => readers.splice(0).forEach((r) => r(-1)));
+    // A helper that dies (killed, bash missing) answers its pending job, and any later one, with status -1.
+    let exited = false;
+    const onExit = (): void => {
+      exited = true;
+      all.delete(helper);
+      readers.splice(0).forEach((r) => r(-1));
+    };
+    child.once('exit', onExit);
+    child.once('error', (err) => {
+      lastError = err.message;
+      onExit();
+    });
     // EPIPE after the helper died: its exit (status -1 to the pending job) is what is reported.
     child.stdin.on('error', (err) => void (lastError = err.message));
     const helper: Helper = {
       child,
-      next: () => (statuses.length > 0 ? Promise.resolve(statuses.shift() as number) : new Promise((r) => readers.push(r))),
+      dead: () => exited,
+      next: () => {
+        if (statuses.length > 0) return Promise.resolve(statuses.shift() as number);
+        if (exited) return Promise.resolve(-1);
+        return new Promise((r) => readers.push(r));
+      },
     };
     all.add(helper);
     return helper;
   };
   const acquire = (): Promise<Helper> => {
-    const h = idle.pop();
+    let h = idle.pop();
+    while (h?.dead()) h = idle.pop();
     if (h) return Promise.resolve(h);
     if (all.size < size) return Promise.resolve(start());
     return new Promise((resolve) => waiting.push(resolve));

@@ -67,6 +67,25 @@ describe('exec pool', () => {
     expect(most).toBe(2);
   });
 
+  it('a helper killed from outside while idle is replaced; the job after it runs', async () => {
+    const { dir, pool } = setup(1);
+    await pool.run('true', [], { timeoutMs: 5000 });
+    const helpers = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${n}/stat`, 'utf8');
+        return stat.includes('(bash)') && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+      } catch {
+        return false; // exited while we looked
+      }
+    });
+    expect(helpers).toHaveLength(1);
+    process.kill(Number(helpers[0]), 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    const out = path.join(dir, 'after-kill.txt');
+    await pool.run('tee', [out], { stdin: 'new helper', timeoutMs: 5000 });
+    expect(fs.readFileSync(out, 'utf8')).toBe('new helper');
+  });
+
   it('refuses jobs after close', async () => {
     const { pool } = setup();
     pool.close();
