@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { SimulatedClock, createActor, fromCallback, fromPromise } from 'xstate';
+import { SimulatedClock, createActor, fromCallback } from 'xstate';
 import type { HangupKind } from '../src/telephony/port.js';
 import {
   callAttemptMachine,
@@ -17,18 +17,7 @@ import {
   type RecordAnsweredParams,
   type RecordKeyParams,
 } from './call-attempt.machine.js';
-import { deferred, flush, stateRecorder, type Deferred } from './test-support.js';
-
-/** What a fake effect does when called: resolve with a value, reject, or wait for the test. */
-type Step<T> = { value: T } | Error | Deferred<T>;
-
-function run<T>(steps: Array<Step<T>>, name: string): Promise<T> {
-  const step = steps.shift();
-  if (step === undefined) return Promise.reject(new Error(`test did not script ${name}`));
-  if (step instanceof Error) return Promise.reject(step);
-  if ('promise' in step) return step.promise;
-  return Promise.resolve(step.value);
-}
+import { callEventFeed, deferred, flush, lineControls, ok, scripted, stateRecorder, type Step } from './test-support.js';
 
 const INPUT: CallAttemptInput = {
   orderId: 'o1',
@@ -47,7 +36,6 @@ interface Script {
   confirm?: Array<Step<void>>;
 }
 
-const ok = <T>(value: T): { value: T } => ({ value });
 const key = (k: string): { value: PromptOutcome } => ({ value: { status: 'key', key: k } });
 const noKey = { value: { status: 'timeout' } } as const;
 const cause = (kind: HangupKind, code = 16, text: string = kind) => ({ code, kind, text });
@@ -64,22 +52,18 @@ function start(script: Script = {}, input: Partial<CallAttemptInput> = {}) {
     recordAnswered: [] as RecordAnsweredParams[],
     recordKey: [] as RecordKeyParams[],
   };
-  let sendBack: ((event: CallAttemptEvent) => void) | undefined;
+  const feed = callEventFeed<CallAttemptEvent>(log);
   const originate = script.originate ?? [ok(undefined)];
   const prompts = script.prompts ?? [];
   const commit = script.commit ?? [ok({ late: false })];
   const confirm = script.confirm ?? [ok(undefined)];
   const machine = callAttemptMachine.provide({
     actors: {
-      originate: fromPromise(({ input: i }: { input: OriginateInput }) => (log.push('originate'), calls.originate.push(i), run(originate, 'originate'))),
-      callEvents: fromCallback(({ sendBack: send }) => {
-        log.push('callEvents.subscribe');
-        sendBack = send;
-        return () => log.push('callEvents.unsubscribe');
-      }),
-      promptForKey: fromPromise(({ input: i }: { input: PromptForKeyInput }) => (log.push(`prompt:${i.part}`), calls.prompts.push(i), run(prompts, 'prompt'))),
-      commitAcceptance: fromPromise(({ input: i }: { input: CommitAcceptanceInput }) => (log.push('commit'), calls.commits.push(i), run(commit, 'commit'))),
-      playConfirmation: fromPromise(({ input: i }: { input: PlayConfirmationInput }) => (log.push('confirm'), calls.confirmations.push(i), run(confirm, 'confirm'))),
+      originate: scripted(originate, 'originate', (i: OriginateInput) => (log.push('originate'), calls.originate.push(i))),
+      callEvents: fromCallback(feed.subscribe),
+      promptForKey: scripted(prompts, 'prompt', (i: PromptForKeyInput) => (log.push(`prompt:${i.part}`), calls.prompts.push(i))),
+      commitAcceptance: scripted(commit, 'commit', (i: CommitAcceptanceInput) => (log.push('commit'), calls.commits.push(i))),
+      playConfirmation: scripted(confirm, 'confirm', (i: PlayConfirmationInput) => (log.push('confirm'), calls.confirmations.push(i))),
     },
     actions: {
       hangUp: (_, p) => (log.push('hangUp'), calls.hangUp.push(p)),
@@ -91,18 +75,8 @@ function start(script: Script = {}, input: Partial<CallAttemptInput> = {}) {
   const actor = createActor(machine, { input: { ...INPUT, ...input }, clock, inspect: recorder.inspect });
   recorder.bind(actor);
   actor.start();
-  const emit = (event: CallAttemptEvent): void => {
-    if (!sendBack) throw new Error('callEvents not subscribed');
-    sendBack(event);
-  };
-  const answer = async (at = clock.now()): Promise<void> => {
-    emit({ type: 'CALL.ANSWERED', at });
-    await flush();
-  };
-  const hangup = async (kind: HangupKind, code = 16, text: string = kind): Promise<void> => {
-    emit({ type: 'CALL.HANGUP', cause: { code, kind, text }, at: clock.now() });
-    await flush();
-  };
+  const { emit } = feed;
+  const { answer, hangup } = lineControls(emit, () => clock.now());
   return { actor, clock, log, calls, emit, answer, hangup, states: recorder.states, output: () => actor.getSnapshot().output };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { SimulatedClock, createActor, fromCallback, fromPromise } from 'xstate';
+import { SimulatedClock, createActor, fromCallback } from 'xstate';
 import {
   classifyFeedbackKey,
   classifyKindOutcome,
@@ -18,18 +18,7 @@ import {
   type PromptForCodeInput,
   type PromptForKindInput,
 } from './feedback-ivr.machine.js';
-import { deferred, flush, stateRecorder, type Deferred } from './test-support.js';
-
-/** What a fake effect does when called: resolve with a value, reject, or wait for the test. */
-type Step<T> = { value: T } | Error | Deferred<T>;
-
-function run<T>(steps: Array<Step<T>>, name: string): Promise<T> {
-  const step = steps.shift();
-  if (step === undefined) return Promise.reject(new Error(`test did not script ${name}`));
-  if (step instanceof Error) return Promise.reject(step);
-  if ('promise' in step) return step.promise;
-  return Promise.resolve(step.value);
-}
+import { callEventFeed, deferred, flush, ok, scripted, stateRecorder, type Step } from './test-support.js';
 
 const INPUT: FeedbackIvrInput = { channelId: 'in-1', callerNumber: '05770001234', maxTries: 3 };
 const ORDER: FindOrderOutput = { found: true, orderId: 'o1', code: '123456' };
@@ -44,7 +33,6 @@ interface Script {
   goodbye?: Array<Step<void>>;
 }
 
-const ok = <T>(value: T): { value: T } => ({ value });
 const code = (digits: string): { value: CodePromptOutcome } => ({ value: { status: 'digits', digits } });
 const key = (k: string): { value: KindPromptOutcome } => ({ value: { status: 'key', key: k } });
 const timeout = { value: { status: 'timeout' } } as const;
@@ -65,7 +53,7 @@ function start(script: Script = {}, input: Partial<FeedbackIvrInput> = {}) {
     goodbye: [] as PlayGoodbyeInput[],
     hangUp: [] as HangUpParams[],
   };
-  let sendBack: ((event: FeedbackIvrEvent) => void) | undefined;
+  const feed = callEventFeed<FeedbackIvrEvent>(log);
   const answer = script.answer ?? [ok(undefined)];
   const codes = script.codes ?? [];
   const lookups = script.lookups ?? [];
@@ -75,18 +63,14 @@ function start(script: Script = {}, input: Partial<FeedbackIvrInput> = {}) {
   const goodbye = script.goodbye ?? [ok(undefined)];
   const machine = feedbackIvrMachine.provide({
     actors: {
-      callEvents: fromCallback(({ sendBack: send }) => {
-        log.push('callEvents.subscribe');
-        sendBack = send;
-        return () => log.push('callEvents.unsubscribe');
-      }),
-      answer: fromPromise(({ input: i }: { input: AnswerInput }) => (log.push('answer'), calls.answer.push(i), run(answer, 'answer'))),
-      promptForCode: fromPromise(({ input: i }: { input: PromptForCodeInput }) => (log.push(`code:${i.part}`), calls.codes.push(i), run(codes, 'promptForCode'))),
-      findOrder: fromPromise(({ input: i }: { input: FindOrderInput }) => (log.push(`find:${i.digits}`), calls.lookups.push(i), run(lookups, 'findOrder'))),
-      promptForKind: fromPromise(({ input: i }: { input: PromptForKindInput }) => (log.push(`kind:${i.part}`), calls.keys.push(i), run(keys, 'promptForKind'))),
-      commitFeedback: fromPromise(({ input: i }: { input: CommitFeedbackInput }) => (log.push(`commit:${i.kind}`), calls.commits.push(i), run(commit, 'commitFeedback'))),
-      playRecorded: fromPromise(({ input: i }: { input: PlayRecordedInput }) => (log.push('recorded'), calls.recorded.push(i), run(recorded, 'playRecorded'))),
-      playGoodbye: fromPromise(({ input: i }: { input: PlayGoodbyeInput }) => (log.push(`goodbye:${i.after}`), calls.goodbye.push(i), run(goodbye, 'playGoodbye'))),
+      callEvents: fromCallback(feed.subscribe),
+      answer: scripted(answer, 'answer', (i: AnswerInput) => (log.push('answer'), calls.answer.push(i))),
+      promptForCode: scripted(codes, 'promptForCode', (i: PromptForCodeInput) => (log.push(`code:${i.part}`), calls.codes.push(i))),
+      findOrder: scripted(lookups, 'findOrder', (i: FindOrderInput) => (log.push(`find:${i.digits}`), calls.lookups.push(i))),
+      promptForKind: scripted(keys, 'promptForKind', (i: PromptForKindInput) => (log.push(`kind:${i.part}`), calls.keys.push(i))),
+      commitFeedback: scripted(commit, 'commitFeedback', (i: CommitFeedbackInput) => (log.push(`commit:${i.kind}`), calls.commits.push(i))),
+      playRecorded: scripted(recorded, 'playRecorded', (i: PlayRecordedInput) => (log.push('recorded'), calls.recorded.push(i))),
+      playGoodbye: scripted(goodbye, 'playGoodbye', (i: PlayGoodbyeInput) => (log.push(`goodbye:${i.after}`), calls.goodbye.push(i))),
     },
     actions: {
       hangUp: (_, p) => (log.push('hangUp'), calls.hangUp.push(p)),
@@ -97,8 +81,7 @@ function start(script: Script = {}, input: Partial<FeedbackIvrInput> = {}) {
   recorder.bind(actor);
   actor.start();
   const hangup = async (): Promise<void> => {
-    if (!sendBack) throw new Error('callEvents not subscribed');
-    sendBack({ type: 'CALL.HANGUP' });
+    feed.emit({ type: 'CALL.HANGUP' });
     await flush();
   };
   return { actor, clock, log, calls, hangup, states: recorder.states, output: () => actor.getSnapshot().output, status: () => actor.getSnapshot().status };

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { SimulatedClock, createActor, fromCallback, fromPromise } from 'xstate';
+import { SimulatedClock, createActor, fromCallback } from 'xstate';
 import type { HangupKind } from '../src/telephony/port.js';
 import {
   classifySurveyKey,
@@ -21,18 +21,7 @@ import {
   type SurveyCallEvent,
   type SurveyCallInput,
 } from './survey-call.machine.js';
-import { deferred, flush, stateRecorder, type Deferred } from './test-support.js';
-
-/** What a fake effect does when called: resolve with a value, reject, or wait for the test. */
-type Step<T> = { value: T } | Error | Deferred<T>;
-
-function run<T>(steps: Array<Step<T>>, name: string): Promise<T> {
-  const step = steps.shift();
-  if (step === undefined) return Promise.reject(new Error(`test did not script ${name}`));
-  if (step instanceof Error) return Promise.reject(step);
-  if ('promise' in step) return step.promise;
-  return Promise.resolve(step.value);
-}
+import { callEventFeed, deferred, flush, lineControls, ok, scripted, stateRecorder, type Step } from './test-support.js';
 
 const INPUT: SurveyCallInput = {
   surveyId: 's1',
@@ -51,7 +40,6 @@ interface Script {
   closing?: Array<Step<void>>;
 }
 
-const ok = <T>(value: T): { value: T } => ({ value });
 const done = ok(undefined);
 const finished = ok<GreetingOutcome>({ status: 'finished' });
 const greetKey = (k: string) => ok<GreetingOutcome>({ status: 'key', key: k });
@@ -73,7 +61,7 @@ function start(script: Script = {}, input: Partial<SurveyCallInput> = {}) {
     recordAnswered: [] as RecordAnsweredParams[],
     recordKey: [] as RecordSurveyKeyParams[],
   };
-  let sendBack: ((event: SurveyCallEvent) => void) | undefined;
+  const feed = callEventFeed<SurveyCallEvent>(log);
   const originate = script.originate ?? [done];
   const greeting = script.greeting ?? [finished];
   const questions = script.questions ?? [];
@@ -83,17 +71,13 @@ function start(script: Script = {}, input: Partial<SurveyCallInput> = {}) {
   const closing = script.closing ?? [done];
   const machine = surveyCallMachine.provide({
     actors: {
-      originate: fromPromise(({ input: i }: { input: OriginateInput }) => (log.push('originate'), calls.originate.push(i), run(originate, 'originate'))),
-      callEvents: fromCallback(({ sendBack: send }) => {
-        log.push('callEvents.subscribe');
-        sendBack = send;
-        return () => log.push('callEvents.unsubscribe');
-      }),
-      playGreeting: fromPromise(({ input: i }: { input: PlayGreetingInput }) => (log.push('greeting'), calls.greeting.push(i), run(greeting, 'greeting'))),
-      askQuestion: fromPromise(({ input: i }: { input: AskQuestionInput }) => (log.push(`ask:${i.question}:${i.part}`), calls.questions.push(i), run(questions, 'question'))),
-      commitAnswer: fromPromise(({ input: i }: { input: CommitAnswerInput }) => (log.push(`commit:${i.question}=${i.answer}`), calls.commits.push(i), run(commit, 'commit'))),
-      commitOptOut: fromPromise(({ input: i }: { input: CommitOptOutInput }) => (log.push('optOut'), calls.optOuts.push(i), run(optOut, 'optOut'))),
-      playClosing: fromPromise(({ input: i }: { input: PlayClosingInput }) => (log.push(`closing:${i.kind}`), calls.closings.push(i), run(closing, 'closing'))),
+      originate: scripted(originate, 'originate', (i: OriginateInput) => (log.push('originate'), calls.originate.push(i))),
+      callEvents: fromCallback(feed.subscribe),
+      playGreeting: scripted(greeting, 'greeting', (i: PlayGreetingInput) => (log.push('greeting'), calls.greeting.push(i))),
+      askQuestion: scripted(questions, 'question', (i: AskQuestionInput) => (log.push(`ask:${i.question}:${i.part}`), calls.questions.push(i))),
+      commitAnswer: scripted(commit, 'commit', (i: CommitAnswerInput) => (log.push(`commit:${i.question}=${i.answer}`), calls.commits.push(i))),
+      commitOptOut: scripted(optOut, 'optOut', (i: CommitOptOutInput) => (log.push('optOut'), calls.optOuts.push(i))),
+      playClosing: scripted(closing, 'closing', (i: PlayClosingInput) => (log.push(`closing:${i.kind}`), calls.closings.push(i))),
     },
     actions: {
       hangUp: (_, p) => (log.push('hangUp'), calls.hangUp.push(p)),
@@ -105,18 +89,8 @@ function start(script: Script = {}, input: Partial<SurveyCallInput> = {}) {
   const actor = createActor(machine, { input: { ...INPUT, ...input }, clock, inspect: recorder.inspect });
   recorder.bind(actor);
   actor.start();
-  const emit = (event: SurveyCallEvent): void => {
-    if (!sendBack) throw new Error('callEvents not subscribed');
-    sendBack(event);
-  };
-  const answer = async (at = clock.now()): Promise<void> => {
-    emit({ type: 'CALL.ANSWERED', at });
-    await flush();
-  };
-  const hangup = async (kind: HangupKind, code = 16, text: string = kind): Promise<void> => {
-    emit({ type: 'CALL.HANGUP', cause: { code, kind, text }, at: clock.now() });
-    await flush();
-  };
+  const { emit } = feed;
+  const { answer, hangup } = lineControls(emit, () => clock.now());
   const asked = (): string[] => calls.questions.map((q) => `${q.question}:${q.part}`);
   return { actor, clock, log, calls, emit, answer, hangup, asked, states: recorder.states, output: () => actor.getSnapshot().output };
 }
