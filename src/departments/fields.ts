@@ -167,22 +167,8 @@ export function contacts(v: unknown, field: string, report: Report): Contact[] |
     report(field, `must have at most ${MAX_CONTACTS} contacts, got ${v.length}`);
     return undefined;
   }
-  const out: Contact[] = [];
   const seen = new Map<string, number>();
-  let ok = true;
-  v.forEach((raw: unknown, i) => {
-    const f = sub(field, i);
-    const o = object(raw, f, report);
-    if (!o) {
-      ok = false;
-      return;
-    }
-    let bad = false;
-    const r: Report = (fl, m) => {
-      bad = true;
-      report(fl, m);
-    };
-    checkKeys(o, f, ['id', 'name', 'number', 'priority'], ['id', 'name', 'number', 'priority'], r);
+  return entries(v, field, ['id', 'name', 'number', 'priority'], report, (o, f, r, i) => {
     const c = {
       id: id(o.id, sub(f, 'id'), r),
       name: text(o.name, sub(f, 'name'), r),
@@ -194,8 +180,33 @@ export function contacts(v: unknown, field: string, report: Report): Contact[] |
       if (first !== undefined) r(sub(f, 'id'), `"${c.id}" is already used by ${sub(field, first)}; contact ids must be unique within a department`);
       else seen.set(c.id, i);
     }
+    return c as Contact;
+  });
+}
+
+/**
+ * Reads each entry of a list of objects with exactly `keys`; `read` reports through `r`. Every
+ * problem of every entry is reported; the list is undefined when any entry had one.
+ */
+function entries<T>(list: readonly unknown[], field: string, keys: readonly string[], report: Report, read: (o: Obj, f: string, r: Report, i: number) => T): T[] | undefined {
+  const out: T[] = [];
+  let ok = true;
+  list.forEach((raw, i) => {
+    const f = sub(field, i);
+    const o = object(raw, f, report);
+    if (!o) {
+      ok = false;
+      return;
+    }
+    let bad = false;
+    const r: Report = (fl, m) => {
+      bad = true;
+      report(fl, m);
+    };
+    checkKeys(o, f, keys, keys, r);
+    const entry = read(o, f, r, i);
     if (bad) ok = false;
-    else out.push(c as Contact);
+    else out.push(entry);
   });
   return ok ? out : undefined;
 }
@@ -225,21 +236,7 @@ export function rosters(v: unknown, field: string, contactIds: ReadonlySet<strin
     report(field, `must have at most ${MAX_ROSTERS} entries, got ${v.length}`);
     return undefined;
   }
-  const out: RosterEntry[] = [];
-  let ok = true;
-  v.forEach((raw: unknown, i) => {
-    const f = sub(field, i);
-    const o = object(raw, f, report);
-    if (!o) {
-      ok = false;
-      return;
-    }
-    let bad = false;
-    const r: Report = (fl, m) => {
-      bad = true;
-      report(fl, m);
-    };
-    checkKeys(o, f, ['contactId', 'weekdays', 'from', 'to'], ['contactId', 'weekdays', 'from', 'to'], r);
+  return entries(v, field, ['contactId', 'weekdays', 'from', 'to'], report, (o, f, r) => {
     const contactId = id(o.contactId, sub(f, 'contactId'), r);
     if (contactId !== undefined && contactIds && !contactIds.has(contactId)) {
       r(sub(f, 'contactId'), `"${contactId}" is not one of the department's contacts (${[...contactIds].join(', ') || 'none'})`);
@@ -247,10 +244,8 @@ export function rosters(v: unknown, field: string, contactIds: ReadonlySet<strin
     const weekdays = weekdayList(o.weekdays, sub(f, 'weekdays'), r);
     const from = time(o.from, sub(f, 'from'), false, r);
     const to = time(o.to, sub(f, 'to'), true, r);
-    if (bad) ok = false;
-    else out.push({ contactId: contactId as string, weekdays: weekdays as Weekday[], from: from as string, to: to as string });
+    return { contactId: contactId as string, weekdays: weekdays as Weekday[], from: from as string, to: to as string };
   });
-  return ok ? out : undefined;
 }
 
 function weekdayList(v: unknown, field: string, report: Report): Weekday[] | undefined {
