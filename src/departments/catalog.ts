@@ -16,7 +16,7 @@ import {
   checkKeys, contacts, id, idList, isObj, localized, localizedList, object, phoneNumber, rosters, show, sub, text,
   type Obj, type Report,
 } from './fields.js';
-import { DUTY_CLASSES, type Catalog, type Category, type Contact, type Department, type DutyClass, type Endpoint, type LocalizedText, type RosterEntry } from './types.js';
+import { DUTY_CLASSES, type Catalog, type Category, type Department, type DutyClass, type Endpoint } from './types.js';
 
 export type { Catalog, Category, Contact, Department, DutyClass, Endpoint, LocalizedList, LocalizedText, RosterEntry, Weekday } from './types.js';
 export { DUTY_CLASSES } from './types.js';
@@ -174,15 +174,11 @@ export function routeCategory(catalog: Catalog, categoryId: string): Department 
 // ---------------------------------------------------------------------------------------------
 // PUT /api/v1/departments/:id
 
-/** The editable part of a department: body of PUT /api/v1/departments/:id. */
-export interface DepartmentUpdate {
-  readonly name: LocalizedText;
-  /** Every category routed to the department after the update (may be empty). */
-  readonly categories: readonly string[];
-  readonly contacts: readonly Contact[];
-  /** Omitted in the body means no roster: contacts are called by priority alone. */
-  readonly rosters: readonly RosterEntry[];
-}
+/**
+ * The editable part of a department: body of PUT /api/v1/departments/:id. `categories` is every
+ * category routed to it after the update (may be empty); `rosters` omitted in the body is none.
+ */
+export type DepartmentUpdate = Pick<Department, 'name' | 'categories' | 'contacts' | 'rosters'>;
 
 /** A category that the update moves to this department from another one. */
 export interface CategoryReassignment {
