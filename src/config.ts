@@ -57,7 +57,11 @@ export interface Config {
    */
   readonly pacing: { readonly callsPerSecond: number; readonly maxChannels: number };
   /** API requests per client (bearer token, else address) per minute; /healthz and /media are exempt. */
-  readonly rateLimit: { readonly perMinute: number };
+  readonly rateLimit: {
+    readonly perMinute: number;
+    /** Refused tokens per client address per minute; then every token request from it gets 429. */
+    readonly authFailuresPerMinute: number;
+  };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -207,7 +211,10 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     asteriskCacheHours: int('LIANDONG_MEDIA_ASTERISK_CACHE_HOURS', 6, 1, 24 * 365),
     sweepMinutes: int('LIANDONG_MEDIA_SWEEP_MINUTES', 60, 1, 24 * 60),
   };
-  const rateLimit = { perMinute: int('LIANDONG_API_RATE_LIMIT', 600, 1, 1_000_000) };
+  const rateLimit = {
+    perMinute: int('LIANDONG_API_RATE_LIMIT', 600, 1, 1_000_000),
+    authFailuresPerMinute: int('LIANDONG_AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
+  };
   const webhookUrl = src.LIANDONG_WEBHOOK_URL;
   if (webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) problems.push(`LIANDONG_WEBHOOK_URL must be an http(s) URL, got "${webhookUrl}"`);
 

@@ -10,10 +10,22 @@ export const REDACT_PATHS = [
   'number', 'phone', 'reporterPhone', 'callerId', 'token', 'password', 'secret', 'authorization',
   '*.number', '*.phone', '*.reporterPhone', '*.callerId', '*.token', '*.password', '*.secret', '*.authorization',
   'req.headers.authorization', 'headers.authorization',
+  // URLs keep their path; the query string (a `?token=`, a number in a filter) is dropped.
+  'url', '*.url',
 ];
 
+/** "/api/v1/orders?token=abc" → "/api/v1/orders?[redacted]": a query string never reaches a log. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : `${url.slice(0, q)}?[redacted]`;
+}
+
+function censor(value: unknown, path: string[]): unknown {
+  return path[path.length - 1] === 'url' && typeof value === 'string' ? redactUrl(value) : '[redacted]';
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'liandong' } }, destination);
+  return pino({ level, redact: { paths: REDACT_PATHS, censor }, base: { service: 'liandong' } }, destination);
 }
 
 /** "13812345678" → "138****5678"; short numbers keep only their last two digits. */

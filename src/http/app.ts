@@ -4,9 +4,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPlug
 import type { Config } from '../config.js';
 import type { Logger } from '../logging.js';
 import { makeRoleGuard } from './auth.js';
-import { errorHandler } from './errors.js';
+import { clientErrorHandler, errorHandler } from './errors.js';
 import { healthRoutes, type HealthProbe } from './health.routes.js';
-import { registerApiRateLimit } from './rate-limit.js';
+import { isExemptRoute, registerApiRateLimit } from './rate-limit.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -28,12 +28,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance,
     bodyLimit: BODY_LIMIT_BYTES,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // Router and HTTP-parser failures (bad percent-encoding, over-long segment, oversized
+    // headers, garbage request lines) get the one error shape too, without echoing the path.
+    frameworkErrors: (err, request, reply) => errorHandler(err, request, reply),
+    clientErrorHandler,
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+    void reply.status(404).send({ error: { code: 'not_found', message: `no route for ${request.method} on this path` } });
   });
-  const requireRole = makeRoleGuard(deps.config.apiTokens);
+  // Only JSON bodies: Fastify's built-in text/plain parser would turn a text body into a 400
+  // from schema validation; without it the answer is the documented 415.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    // API answers hold case records and tokens' data: never cached. Static console files and
+    // prompt audio keep their own caching.
+    if (!isExemptRoute(request.routeOptions.url) && !reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
+    return Promise.resolve();
+  });
+  const requireRole = makeRoleGuard(deps.config.apiTokens, { authFailuresPerMinute: deps.config.rateLimit.authFailuresPerMinute });
   app.decorate('requireRole', requireRole);
   // Before any route, so every /api route is limited (rate-limit.ts).
   await registerApiRateLimit(app, deps.config);

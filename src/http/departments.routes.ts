@@ -29,21 +29,23 @@ const directorySchema = {
 type Endpoint = { id: string; name: { 'zh-CN': string; en: string }; number: string };
 
 export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore }> = async (app, { departments }) => {
-  const view = (d: Department) => ({
+  // Numbers are shown in clear only to the admin, who manages them; every other role sees them
+  // masked (138****8000), as the API reference says.
+  const view = (d: Department, reveal: boolean) => ({
     id: d.id,
     name: d.name,
     dutyClass: d.dutyClass,
     categories: d.categories,
-    contacts: d.contacts.map((c) => ({ id: c.id, name: c.name, number: c.number, priority: c.priority })),
+    contacts: d.contacts.map((c) => ({ id: c.id, name: c.name, number: reveal ? c.number : maskPhone(c.number), priority: c.priority })),
     rosters: d.rosters,
     policy: departments.policyOf(d.id),
     ownPolicy: departments.hasOwnPolicy(d.id),
   });
 
-  app.get('/api/v1/departments', { onRequest: app.requireRole('desk', 'viewer', 'department') }, async () => {
+  app.get('/api/v1/departments', { onRequest: app.requireRole('desk', 'viewer', 'department') }, async (request) => {
     const catalog = departments.current();
     return {
-      departments: catalog.departments.map(view),
+      departments: catalog.departments.map((d) => view(d, request.role === 'admin')),
       categories: catalog.categories.map((c) => ({ id: c.id, name: c.name, departmentId: c.departmentId, major: c.major })),
     };
   });
@@ -63,13 +65,14 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
       departments.updateDepartment(request.params.id, result.value, policy as Partial<DispatchPolicy> | undefined, `api:${request.role ?? 'unknown'}`);
       request.log.info({ departmentId: request.params.id, contacts: result.value.contacts.map((c) => maskPhone(c.number)) }, 'department updated');
       const updated = departments.current().departmentsById.get(request.params.id);
-      return { ...view(updated as Department), reassignedCategories: result.reassigned };
+      return { ...view(updated as Department, true), reassignedCategories: result.reassigned };
     },
   );
 
-  app.get('/api/v1/directory', { onRequest: app.requireRole('desk', 'viewer') }, async () => {
+  app.get('/api/v1/directory', { onRequest: app.requireRole('desk', 'viewer') }, async (request) => {
     const c = departments.current();
-    return { commandCentre: c.commandCentre, leaders: c.leaders };
+    const shown = <E extends { number: string }>(e: E): E => (request.role === 'admin' ? e : { ...e, number: maskPhone(e.number) });
+    return { commandCentre: shown(c.commandCentre), leaders: c.leaders.map(shown) };
   });
 
   app.put<{ Body: { commandCentre: Endpoint; leaders: Endpoint[] } }>(

@@ -10,6 +10,11 @@ import { HttpError } from './errors.js';
 
 /** Streams open at once; a console is one stream, so this is generous for a county. */
 const MAX_STREAMS = 100;
+/**
+ * Streams one credential may hold at once (a few browser tabs), so that one token — leaked, or
+ * a runaway script — cannot take every slot of MAX_STREAMS and lock the other consoles out.
+ */
+export const MAX_STREAMS_PER_TOKEN = 5;
 /** A comment line this often keeps proxies and idle timers from closing the stream, ms. */
 const HEARTBEAT_MS = 15_000;
 /** A console that reads slower than this much queued output is cut off (it reconnects and catches up), bytes. */
@@ -54,6 +59,8 @@ const frame = (m: FeedMessage): string => `id: ${m.eventId}\nevent: order\ndata:
 
 export const eventRoutes: FastifyPluginAsync<{ db: Db; feed: OrderFeed }> = async (app, { db, feed }) => {
   const streams = new Set<() => void>();
+  /** Open streams per credential id (auth.ts); an entry is removed when its count reaches 0. */
+  const perToken = new Map<string, number>();
 
   app.get<{ Querystring: { limit?: string } }>(
     '/api/v1/board',
@@ -65,6 +72,8 @@ export const eventRoutes: FastifyPluginAsync<{ db: Db; feed: OrderFeed }> = asyn
     '/api/v1/events/orders',
     { logLevel: 'warn', onRequest: [tokenFromQuery, app.requireRole('desk', 'viewer')], schema: { querystring: streamQuery } },
     async (request, reply) => {
+      const owner = request.credentialId ?? 'unknown';
+      if ((perToken.get(owner) ?? 0) >= MAX_STREAMS_PER_TOKEN) throw new HttpError(429, 'too_many_streams_for_token', `at most ${MAX_STREAMS_PER_TOKEN} live consoles per token; close one first`);
       if (streams.size >= MAX_STREAMS) throw new HttpError(503, 'too_many_streams', `at most ${MAX_STREAMS} live consoles at once`);
       const after = resumePoint(request);
       reply.hijack();
@@ -76,12 +85,16 @@ export const eventRoutes: FastifyPluginAsync<{ db: Db; feed: OrderFeed }> = asyn
         'x-content-type-options': 'nosniff',
       });
       let open = true;
+      perToken.set(owner, (perToken.get(owner) ?? 0) + 1);
       const close = () => {
         if (!open) return;
         open = false;
         clearInterval(heartbeat);
         subscription.unsubscribe();
         streams.delete(close);
+        const left = (perToken.get(owner) ?? 1) - 1;
+        if (left > 0) perToken.set(owner, left);
+        else perToken.delete(owner);
         res.end();
       };
       const send = (messages: readonly FeedMessage[]) => {

@@ -3,6 +3,10 @@
 // system keeps its budget whatever address it comes from), else its address (so guessing tokens
 // is limited too). /healthz, /media (Asterisk fetching prompts mid-call) and the console's
 // static files are not limited.
+// Which requests are limited is decided on the route the router MATCHED, never on the raw URL:
+// the router decodes `/%61pi/v1/session` and takes the path of an absolute-form request line
+// (`GET http://host/api/v1/session`), so a raw-URL test let both through unlimited. A request
+// that matches no route is limited too (it is keyed by address like any unknown client).
 import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -18,6 +22,11 @@ export function rateLimitKey(known: ReadonlySet<string>, request: Pick<FastifyRe
   return hashed && known.has(hashed) ? `token:${hashed}` : `ip:${request.ip}`;
 }
 
+/** Matched route patterns that are never limited (see the header); undefined = no route matched. */
+export function isExemptRoute(route: string | undefined): boolean {
+  return route !== undefined && /^\/(healthz$|media\/|console(\/|$))/.test(route);
+}
+
 export async function registerApiRateLimit(app: FastifyInstance, config: Pick<Config, 'rateLimit' | 'apiTokens'>): Promise<void> {
   const known = new Set(config.apiTokens.map((t) => digest(t.token)));
   await app.register(rateLimit, {
@@ -26,7 +35,7 @@ export async function registerApiRateLimit(app: FastifyInstance, config: Pick<Co
     global: false,
     max: config.rateLimit.perMinute,
     timeWindow: 60_000,
-    allowList: (request) => !request.url.startsWith('/api/'),
+    allowList: (request) => isExemptRoute(request.routeOptions.url),
     keyGenerator: (request) => rateLimitKey(known, request),
     errorResponseBuilder: (_request, context) =>
       new HttpError(429, 'rate_limited', `more than ${context.max} requests a minute; retry in ${context.after}`),

@@ -91,10 +91,21 @@ export function localMinute(isoTime: string, timeZone: string): string {
   return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}`;
 }
 
-/** RFC 4180 quoting; a leading = + - @ is defused so a spreadsheet never runs a formula. */
+/** Invisible format characters (zero-width space/joiners, BOM, bidi marks …): Unicode category Cf. */
+const INVISIBLE = /\p{Cf}/gu;
+
+/**
+ * One CSV cell, safe to open in a spreadsheet. Invisible characters are removed (they hide what
+ * a cell starts with); then, if the cell — with full-width forms folded to ASCII (NFKC, so
+ * `＝` is `=`) and leading blanks skipped — starts with = + - @ or a tab/CR, it is prefixed with
+ * `'` so no spreadsheet runs it as a formula. The text itself keeps its full-width characters.
+ * RFC 4180 quoting, also for `;` (the field separator of spreadsheets in many locales).
+ */
 export function csvField(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  const visible = value.replace(INVISIBLE, '');
+  const probe = visible.normalize('NFKC');
+  const safe = /^[\t\r]/.test(probe) || /^\s*[=+\-@]/u.test(probe) ? `'${visible}` : visible;
+  return /[",;\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 export function registerCsv(rows: readonly RegisterRow[], language: Language, timeZone: string): string {

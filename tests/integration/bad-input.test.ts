@@ -130,7 +130,7 @@ beforeAll(async () => {
     { label: 'a JSON array', method: 'POST', url: orders, authorization: DESK, body: '[]', status: 400 },
     { label: 'JSON null', method: 'POST', url: orders, authorization: DESK, body: 'null', status: 400 },
     { label: 'a form instead of JSON', method: 'POST', url: orders, authorization: DESK, body: 'externalId=x&category=y', contentType: 'application/x-www-form-urlencoded', status: 415, code: 'unsupported_media_type' },
-    { label: 'plain text instead of JSON', method: 'POST', url: orders, authorization: DESK, body: 'hello', contentType: 'text/plain', status: 400, code: 'invalid_request' },
+    { label: 'plain text instead of JSON', method: 'POST', url: orders, authorization: DESK, body: 'hello', contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
     // Oversize bodies (64 KiB limit), valid JSON and not.
     { label: 'an oversize order (100 KiB summary)', method: 'POST', url: orders, authorization: DESK, body: { ...ORDER, externalId: 'big', summary: '水'.repeat(35_000) }, status: 413, code: 'body_too_large' },
     { label: 'an oversize department change', method: 'PUT', url: '/api/v1/departments/water-supply', authorization: ADMIN, body: put({ padding: 'x'.repeat(70_000) }), status: 413, code: 'body_too_large' },

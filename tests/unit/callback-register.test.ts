@@ -32,6 +32,20 @@ describe('callback register CSV', () => {
     expect(csvField('-1')).toBe("'-1");
   });
 
+  it('defuses formulas hidden behind invisible characters or written full-width, and quotes a ;', () => {
+    expect(csvField('\u200b=1+1')).toBe("'=1+1"); // zero-width space stripped, then defused
+    expect(csvField('\u2060\ufeff@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvField('\u200e-2+3')).toBe("'-2+3"); // bidi mark
+    expect(csvField('＝1+1')).toBe("'＝1+1"); // full-width equals: defused, kept as written
+    expect(csvField('＋86')).toBe("'＋86");
+    expect(csvField('\u3000=1+1')).toBe("'\u3000=1+1"); // ideographic space before =
+    expect(csvField(' =1+1')).toBe("' =1+1");
+    expect(csvField('a;b')).toBe('"a;b"');
+    expect(csvField('=1;2')).toBe('"\'=1;2"');
+    // Ordinary text keeps its full-width punctuation and is not touched.
+    expect(csvField('县自来水厂（水务集团）')).toBe('县自来水厂（水务集团）');
+  });
+
   it('local minute crosses midnight in Shanghai', () => {
     expect(localMinute('2026-12-31T16:00:00.000Z', 'Asia/Shanghai')).toBe('2027-01-01 00:00');
   });

@@ -50,7 +50,9 @@ export function routesOf(app: FastifyInstance): Array<{ method: string; path: st
 
 let services: Services;
 beforeAll(async () => {
-  services = await createServices(loadConfig({ LIANDONG_DB: ':memory:', LOG_LEVEL: 'silent' }, 'dev'), { logger: createLogger('silent') });
+  // Every route is probed with refused tokens from one address: the failed-authentication limit
+  // (tested in security-redteam.test.ts) is raised so these probes see 401, not 429.
+  services = await createServices(loadConfig({ LIANDONG_DB: ':memory:', LOG_LEVEL: 'silent', LIANDONG_AUTH_FAILURES_PER_MINUTE: '100000' }, 'dev'), { logger: createLogger('silent') });
   await services.app.ready();
 });
 afterAll(async () => {
