@@ -7,6 +7,9 @@ export type Role = (typeof ROLES)[number];
 export const LANGUAGES = ['zh-CN', 'en'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
+/** A token from LIANDONG_API_TOKENS: `role:token`, or `department/<unitId>:token` for one unit. */
+export interface ApiToken { readonly role: Role; readonly token: string; readonly unitId?: string }
+
 /** `production` demands every secret explicitly; `dev` (demo and tests) embeds loopback defaults. */
 export type Profile = 'production' | 'dev';
 
@@ -14,7 +17,9 @@ export interface Config {
   readonly profile: Profile;
   readonly http: { readonly host: string; readonly port: number };
   readonly dbPath: string;
-  readonly apiTokens: ReadonlyArray<{ readonly role: Role; readonly token: string }>;
+  readonly apiTokens: ReadonlyArray<ApiToken>;
+  /** Per-person tokens (hashes only), managed by `liandong tokens`; re-read when it changes. */
+  readonly tokensFile: string;
   readonly ari: { readonly url: string; readonly username: string; readonly password: string; readonly app: string };
   readonly ami: { readonly host: string; readonly port: number; readonly username: string; readonly secret: string };
   /** How a contact's number becomes a dial string; `{number}` is replaced by validated digits. */
@@ -124,6 +129,7 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
   const dbRaw = str('LIANDONG_DB', './data/liandong.db');
   const dbPath = dbRaw === ':memory:' ? dbRaw : path.resolve(dbRaw);
   const apiTokens = parseTokens(str('LIANDONG_API_TOKENS'), problems);
+  const tokensFile = path.resolve(str('LIANDONG_TOKENS_FILE', './data/tokens.json'));
 
   const ariUrl = str('ARI_URL', 'http://127.0.0.1:8088');
   let parsedAri: URL | undefined;
@@ -227,6 +233,7 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     http: { host: httpHost, port: httpPort },
     dbPath,
     apiTokens,
+    tokensFile,
     ari,
     ami,
     dialTemplate,
@@ -258,20 +265,23 @@ export function isDialableNumber(value: unknown): value is string {
 
 function parseTokens(raw: string, problems: string[]): Config['apiTokens'] {
   if (!raw) return [];
-  const out: Array<{ role: Role; token: string }> = [];
+  const out: ApiToken[] = [];
   for (const item of raw.split(',')) {
     const i = item.indexOf(':');
-    const role = item.slice(0, i).trim() as Role;
+    const head = item.slice(0, i).trim();
+    // `department/<unitId>`: a department token that acts for that one unit only.
+    const unit = /^department\/([a-z0-9][a-z0-9-]{0,63})$/.exec(head);
+    const role = (unit ? 'department' : head) as Role;
     const token = item.slice(i + 1).trim();
     if (i < 1 || !ROLES.includes(role)) {
-      problems.push(`LIANDONG_API_TOKENS entries must be role:token with role one of ${ROLES.join(', ')}; entry ${out.length + 1} is not (the token itself is not shown)`);
+      problems.push(`LIANDONG_API_TOKENS entries must be role:token with role one of ${ROLES.join(', ')}, or department/<unitId>:token; entry ${out.length + 1} is not (the token itself is not shown)`);
       continue;
     }
     if (token.length < 12 || !/^[\x21-\x7e]+$/.test(token)) {
       problems.push(`LIANDONG_API_TOKENS: the ${role} token must be at least 12 printable ASCII characters`);
       continue;
     }
-    out.push({ role, token });
+    out.push(unit?.[1] ? { role, token, unitId: unit[1] } : { role, token });
   }
   if (new Set(out.map((t) => t.token)).size !== out.length) problems.push('LIANDONG_API_TOKENS: a token is listed twice');
   return out;

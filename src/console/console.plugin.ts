@@ -75,7 +75,8 @@ export const consoleStatic: FastifyPluginAsync<{ files: ReadonlyMap<string, Stat
 
   // The console asks who the token belongs to, to show only what that role may see.
   app.get('/api/v1/session', { onRequest: app.requireRole('desk', 'viewer', 'department') }, (request, reply) => {
-    void reply.send({ role: request.role, timezone: config.timezone, language: config.language });
+    const { unitId, person } = request.credential ?? {};
+    void reply.send({ role: request.role, ...(unitId ? { unitId } : {}), ...(person ? { person } : {}), timezone: config.timezone, language: config.language });
   });
   return Promise.resolve();
 };

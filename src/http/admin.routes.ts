@@ -15,6 +15,7 @@ import { loadTelephonyConfig, TELEPHONY_FILE, TelephonyConfigError } from '../ad
 import { resolveTestCallTarget, runTestCall } from '../admin/test-call.js';
 import type { CoreServices, FeaturePlugin } from '../composition.js';
 import type { Key } from '../telephony/port.js';
+import { actorOf } from './auth.js';
 import { HttpError } from './errors.js';
 
 export interface AdminRouteOptions {
@@ -68,7 +69,7 @@ export function createAdminRoutes(options: AdminRouteOptions = {}): FeaturePlugi
   const plugin: FastifyPluginAsync<{ core: CoreServices }> = async (app, { core }) => {
     const audit = new AuditLog(core.db);
     const admin = { onRequest: app.requireRole('admin') };
-    const actor = (request: FastifyRequest): string => `api:${request.role ?? 'unknown'}`;
+    const actor = (request: FastifyRequest): string => actorOf(request);
     const departmentIds = (): Set<string> => new Set(core.departments.current().departments.map((d) => d.id));
     const sources = { templatesDir: options.templatesDir, telephonyFile: options.telephonyFile };
     const catalog = () => loadAsteriskCatalog((c) => core.ami.command(c));

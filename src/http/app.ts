@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPlug
 import type { Config } from '../config.js';
 import type { Logger } from '../logging.js';
 import { makeRoleGuard } from './auth.js';
+import { CredentialStore } from './credentials.js';
 import { clientErrorHandler, errorHandler } from './errors.js';
 import { healthRoutes, type HealthProbe } from './health.routes.js';
 import { isExemptRoute, registerApiRateLimit } from './rate-limit.js';
@@ -47,10 +48,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!isExemptRoute(request.routeOptions.url) && !reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
     return Promise.resolve();
   });
-  const requireRole = makeRoleGuard(deps.config.apiTokens, { authFailuresPerMinute: deps.config.rateLimit.authFailuresPerMinute });
+  // LIANDONG_API_TOKENS and the token file (followed while the app runs).
+  const credentials = new CredentialStore(deps.config.apiTokens, deps.config.tokensFile, deps.logger);
+  credentials.watch();
+  app.addHook('onClose', async () => {
+    credentials.close();
+    return Promise.resolve();
+  });
+  app.decorate('credentials', credentials);
+  const requireRole = makeRoleGuard(credentials, { authFailuresPerMinute: deps.config.rateLimit.authFailuresPerMinute });
   app.decorate('requireRole', requireRole);
   // Before any route, so every /api route is limited (rate-limit.ts).
-  await registerApiRateLimit(app, deps.config);
+  await registerApiRateLimit(app, deps.config, credentials);
 
   await app.register(healthRoutes, { probe: deps.health });
   if (deps.mediaRoutes) await app.register(deps.mediaRoutes);
@@ -61,5 +70,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 declare module 'fastify' {
   interface FastifyInstance {
     requireRole: ReturnType<typeof makeRoleGuard>;
+    credentials: CredentialStore;
   }
 }

@@ -1,21 +1,21 @@
 // Bearer-token roles. Tokens are compared in constant time (on SHA-256 digests, so lengths
-// never leak); a route states the roles it admits with `requireRole(...)`. Refused tokens are
-// counted per client address (auth-failures.ts): past the limit the address gets 429.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// never leak; credentials.ts); a route states the roles it admits with `requireRole(...)`.
+// Refused tokens are counted per client address (auth-failures.ts): past the limit the address
+// gets 429. A department token bound to a unit acts for that unit's orders only (unitScope).
 import type { FastifyRequest } from 'fastify';
-import type { Role } from '../config.js';
+import type { ApiToken, Role } from '../config.js';
 import { FailedAuthLimiter } from './auth-failures.js';
+import { CredentialStore, type Credential } from './credentials.js';
 import { HttpError } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     role?: Role;
-    /** Which credential authenticated the request: the first 16 hex digits of its SHA-256 (never the token). */
+    /** Which credential authenticated the request (its id, never the token). */
     credentialId?: string;
+    credential?: Credential;
   }
 }
-
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
 export interface RoleGuardOptions {
   /** Refused tokens per client address per minute before 429 (default 20). */
@@ -23,25 +23,31 @@ export interface RoleGuardOptions {
   readonly now?: () => number;
 }
 
-export function makeRoleGuard(tokens: ReadonlyArray<{ readonly role: Role; readonly token: string }>, options: RoleGuardOptions = {}) {
-  const known = tokens.map((t) => ({ role: t.role, digest: digest(t.token) }));
-  const failures = new FailedAuthLimiter(options.authFailuresPerMinute ?? 20, 60_000, options.now);
+/** Who did it, as recorded in events, feedback and the audit log: the person, else `api:<role>`. */
+export function actorOf(request: FastifyRequest): string {
+  return request.credential?.person ?? `api:${request.role ?? 'unknown'}`;
+}
 
-  /** The known token a bearer header carries, checking every known token so timing says nothing. */
-  function credentialOf(header: string | undefined): { role: Role; id: string } | undefined {
-    const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? '');
-    if (!m?.[1]) return undefined;
-    const presented = digest(m[1]);
-    let found: Role | undefined;
-    for (const k of known) if (timingSafeEqual(k.digest, presented)) found = k.role;
-    return found ? { role: found, id: presented.toString('hex').slice(0, 16) } : undefined;
-  }
+/** The unit a request is confined to (a unit-bound department token), else undefined. */
+export function unitScope(request: FastifyRequest): string | undefined {
+  return request.credential?.unitId;
+}
+
+/** 403 unless the request may act on an order dispatched to `departmentId`. */
+export function assertUnit(request: FastifyRequest, departmentId: string): void {
+  const unit = unitScope(request);
+  if (unit !== undefined && unit !== departmentId) throw new HttpError(403, 'other_unit', `this token acts for ${unit} only; the order is ${departmentId}'s`);
+}
+
+export function makeRoleGuard(tokens: ReadonlyArray<ApiToken> | CredentialStore, options: RoleGuardOptions = {}) {
+  const store = tokens instanceof CredentialStore ? tokens : new CredentialStore(tokens);
+  const failures = new FailedAuthLimiter(options.authFailuresPerMinute ?? 20, 60_000, options.now);
 
   return function requireRole(...roles: Role[]) {
     return async (request: FastifyRequest): Promise<void> => {
       const wait = failures.blockedFor(request.ip);
       if (wait > 0) throw new HttpError(429, 'too_many_auth_failures', `too many refused tokens from this address; retry in ${wait} s`, { 'retry-after': String(wait) });
-      const credential = credentialOf(request.headers.authorization);
+      const credential = store.find(request.headers.authorization);
       if (!credential) {
         failures.recordFailure(request.ip);
         throw new HttpError(401, 'unauthorized', 'missing or unknown bearer token');
@@ -51,6 +57,7 @@ export function makeRoleGuard(tokens: ReadonlyArray<{ readonly role: Role; reado
       if (role !== 'admin' && !roles.includes(role)) throw new HttpError(403, 'forbidden', `role ${role} may not ${request.method} ${request.routeOptions.url ?? request.url}`);
       request.role = role;
       request.credentialId = credential.id;
+      request.credential = credential;
       return Promise.resolve();
     };
   };

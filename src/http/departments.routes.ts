@@ -7,6 +7,7 @@ import { validateDepartmentUpdate, type Department } from '../departments/catalo
 import type { DepartmentStore } from '../departments/store.js';
 import { policyProblems, type DispatchPolicy } from '../dispatch/policy.js';
 import { maskPhone } from '../logging.js';
+import { actorOf } from './auth.js';
 import { HttpError } from './errors.js';
 
 const endpointSchema = {
@@ -62,7 +63,7 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
         const status = problems.some((p) => p.includes('does not exist')) ? 404 : 400;
         throw new HttpError(status, status === 404 ? 'department_not_found' : 'invalid_request', problems.join('; '));
       }
-      departments.updateDepartment(request.params.id, result.value, policy as Partial<DispatchPolicy> | undefined, `api:${request.role ?? 'unknown'}`);
+      departments.updateDepartment(request.params.id, result.value, policy as Partial<DispatchPolicy> | undefined, actorOf(request));
       request.log.info({ departmentId: request.params.id, contacts: result.value.contacts.map((c) => maskPhone(c.number)) }, 'department updated');
       const updated = departments.current().departmentsById.get(request.params.id);
       return { ...view(updated as Department, true), reassignedCategories: result.reassigned };
@@ -83,7 +84,7 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
       const bad = all.find((e) => !isDialableNumber(e.number));
       if (bad) throw new HttpError(400, 'invalid_number', `${bad.id}: number must be 3 to 20 ASCII digits with an optional leading +`);
       if (new Set(all.map((e) => e.id)).size !== all.length) throw new HttpError(400, 'invalid_request', 'ids in the directory must be unique');
-      departments.setDirectory(request.body, `api:${request.role ?? 'unknown'}`);
+      departments.setDirectory(request.body, actorOf(request));
       return request.body;
     },
   );

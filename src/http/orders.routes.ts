@@ -2,7 +2,8 @@
 // with a role reads the case record. Thin: validation by JSON schema, work in OrderService.
 import type { FastifyPluginAsync } from 'fastify';
 import type { OrderService } from '../orders/order-service.js';
-import { errorBodySchema } from './errors.js';
+import { actorOf, assertUnit, unitScope } from './auth.js';
+import { errorBodySchema, HttpError } from './errors.js';
 
 const PHONE_PATTERN = '^\\+?[0-9]{3,20}$';
 
@@ -82,21 +83,28 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
     { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { querystring: listQuery } },
     async (request) => {
       const { limit, offset, ...filter } = request.query;
-      return orders.list({ ...filter, limit: limit ? Number(limit) : 50, offset: offset ? Number(offset) : 0 });
+      // A unit-bound token lists its own unit's orders only.
+      const unit = unitScope(request);
+      if (unit !== undefined && filter.departmentId !== undefined && filter.departmentId !== unit) throw new HttpError(403, 'other_unit', `this token acts for ${unit} only`);
+      return orders.list({ ...filter, ...(unit === undefined ? {} : { departmentId: unit }), limit: limit ? Number(limit) : 50, offset: offset ? Number(offset) : 0 });
     },
   );
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/orders/:id',
     { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { params: idParams } },
-    async (request) => orders.caseRecord(request.params.id),
+    async (request) => {
+      assertUnit(request, orders.departmentOf(request.params.id));
+      return orders.caseRecord(request.params.id);
+    },
   );
 
   app.post<{ Params: { id: string }; Body: { kind: 'arrived' | 'progress' | 'completed'; note?: string } }>(
     '/api/v1/orders/:id/feedback',
     { onRequest: app.requireRole('department'), schema: { params: idParams, body: feedbackBody } },
     async (request, reply) => {
-      const feedback = orders.feedback(request.params.id, request.body.kind, request.body.note ?? null, 'api', `api:${request.role ?? 'unknown'}`);
+      assertUnit(request, orders.departmentOf(request.params.id));
+      const feedback = orders.feedback(request.params.id, request.body.kind, request.body.note ?? null, 'api', actorOf(request));
       void reply.status(201);
       return feedback;
     },
@@ -105,7 +113,7 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
   app.post<{ Params: { id: string }; Body: { reason: string } }>(
     '/api/v1/orders/:id/cancel',
     { onRequest: app.requireRole('desk'), schema: { params: idParams, body: cancelBody } },
-    async (request) => orders.cancel(request.params.id, request.body.reason),
+    async (request) => orders.cancel(request.params.id, request.body.reason, request.credential?.person ?? 'desk'),
   );
   return Promise.resolve();
 };

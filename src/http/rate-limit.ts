@@ -11,12 +11,13 @@ import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import type { CredentialStore } from './credentials.js';
 import { HttpError } from './errors.js';
 
 const digest = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
 /** The bucket a request counts against: `token:<sha256>` for a known token, else `ip:<address>`. */
-export function rateLimitKey(known: ReadonlySet<string>, request: Pick<FastifyRequest, 'headers' | 'ip'>): string {
+export function rateLimitKey(known: { has(hexDigest: string): boolean }, request: Pick<FastifyRequest, 'headers' | 'ip'>): string {
   const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(request.headers.authorization ?? '');
   const hashed = m?.[1] ? digest(m[1]) : undefined;
   return hashed && known.has(hashed) ? `token:${hashed}` : `ip:${request.ip}`;
@@ -27,8 +28,11 @@ export function isExemptRoute(route: string | undefined): boolean {
   return route !== undefined && /^\/(healthz$|media\/|console(\/|$))/.test(route);
 }
 
-export async function registerApiRateLimit(app: FastifyInstance, config: Pick<Config, 'rateLimit' | 'apiTokens'>): Promise<void> {
-  const known = new Set(config.apiTokens.map((t) => digest(t.token)));
+export async function registerApiRateLimit(app: FastifyInstance, config: Pick<Config, 'rateLimit' | 'apiTokens'>, credentials?: CredentialStore): Promise<void> {
+  // The token file's credentials change at run time: ask the store when there is one.
+  const known = credentials
+    ? { has: (hex: string) => credentials.all().some((c) => c.digest.toString('hex') === hex) }
+    : new Set(config.apiTokens.map((t) => digest(t.token)));
   await app.register(rateLimit, {
     // Not per route: a route's own onRequest (the role check) would run first and a refused
     // token would never be counted. As an app-wide hook it runs before every route's hooks.

@@ -70,6 +70,11 @@ export class OrderService {
     return { total, limit: q.limit, offset: q.offset, orders: rows.map(orderSummary) };
   }
 
+  /** The unit an order was dispatched to (404 when there is no such order). */
+  departmentOf(id: string): string {
+    return this.mustGet(id).department_id;
+  }
+
   caseRecord(id: string) {
     return { ...caseRecord(this.repo, this.mustGet(id)), surveys: this.surveysOf(id) };
   }
@@ -90,14 +95,14 @@ export class OrderService {
     return stored;
   }
 
-  cancel(orderId: string, reason: string) {
+  cancel(orderId: string, reason: string, actor = 'desk') {
     const order = this.mustGet(orderId);
     if (order.status !== 'dispatching' && order.status !== 'unacknowledged') {
       throw new HttpError(409, 'not_cancellable', `order ${order.code} is ${order.status}; only dispatching or unacknowledged orders can be cancelled`);
     }
     if (!this.dispatcher.cancel(orderId, reason)) {
       this.repo.advanceStatus(orderId, 'cancelled');
-      this.repo.appendEvent(orderId, 'desk', 'cancelled', { reason });
+      this.repo.appendEvent(orderId, actor, 'cancelled', { reason });
     }
     return orderSummary(this.mustGet(orderId));
   }
