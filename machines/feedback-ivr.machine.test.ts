@@ -17,11 +17,14 @@ import {
   type PlayRecordedInput,
   type PromptForCodeInput,
   type PromptForKindInput,
+  type PromptForPinInput,
+  type RecordRefusalParams,
+  type VerifyPinInput,
 } from './feedback-ivr.machine.js';
 import { callEventFeed, deferred, flush, ok, scripted, stateRecorder, type Step } from './test-support.js';
 
 const INPUT: FeedbackIvrInput = { channelId: 'in-1', callerNumber: '05770001234', maxTries: 3 };
-const ORDER: FindOrderOutput = { found: true, orderId: 'o1', code: '123456' };
+const ORDER: FindOrderOutput = { found: true, orderId: 'o1', code: '123456', caller: 'contact' };
 
 interface Script {
   answer?: Array<Step<void>>;
@@ -31,6 +34,8 @@ interface Script {
   commit?: Array<Step<void>>;
   recorded?: Array<Step<void>>;
   goodbye?: Array<Step<void>>;
+  pins?: Array<Step<CodePromptOutcome>>;
+  verifies?: Array<Step<{ ok: boolean }>>;
 }
 
 const code = (digits: string): { value: CodePromptOutcome } => ({ value: { status: 'digits', digits } });
@@ -52,6 +57,9 @@ function start(script: Script = {}, input: Partial<FeedbackIvrInput> = {}) {
     recorded: [] as PlayRecordedInput[],
     goodbye: [] as PlayGoodbyeInput[],
     hangUp: [] as HangUpParams[],
+    pins: [] as PromptForPinInput[],
+    verifies: [] as VerifyPinInput[],
+    refusals: [] as RecordRefusalParams[],
   };
   const feed = callEventFeed<FeedbackIvrEvent>(log);
   const answer = script.answer ?? [ok(undefined)];
@@ -71,9 +79,12 @@ function start(script: Script = {}, input: Partial<FeedbackIvrInput> = {}) {
       commitFeedback: scripted(commit, 'commitFeedback', (i: CommitFeedbackInput) => (log.push(`commit:${i.kind}`), calls.commits.push(i))),
       playRecorded: scripted(recorded, 'playRecorded', (i: PlayRecordedInput) => (log.push('recorded'), calls.recorded.push(i))),
       playGoodbye: scripted(goodbye, 'playGoodbye', (i: PlayGoodbyeInput) => (log.push(`goodbye:${i.after}`), calls.goodbye.push(i))),
+      promptForPin: scripted(script.pins ?? [], 'promptForPin', (i: PromptForPinInput) => (log.push(`pin:${i.part}`), calls.pins.push(i))),
+      verifyPin: scripted(script.verifies ?? [], 'verifyPin', (i: VerifyPinInput) => (log.push(`verify:${i.digits}`), calls.verifies.push(i))),
     },
     actions: {
       hangUp: (_, p) => (log.push('hangUp'), calls.hangUp.push(p)),
+      recordRefusal: (_, p) => (log.push(`refusal:${p.reason}`), calls.refusals.push(p)),
     },
   });
   const recorder = stateRecorder();
@@ -125,7 +136,7 @@ describe('feedback line: recorded', () => {
     expect(t.log.slice(6)).toEqual(['recorded', 'hangUp', 'callEvents.unsubscribe']);
     expect(t.calls.answer).toEqual([{ channelId: 'in-1' }]);
     expect(t.calls.codes).toEqual([{ channelId: 'in-1', part: 'welcome', attempt: 1 }]);
-    expect(t.calls.lookups).toEqual([{ channelId: 'in-1', digits: '123456' }]);
+    expect(t.calls.lookups).toEqual([{ channelId: 'in-1', digits: '123456', callerNumber: '05770001234' }]);
     expect(t.calls.keys).toEqual([{ channelId: 'in-1', orderId: 'o1', code: '123456', part: 'menu', attempt: 1 }]);
     expect(t.calls.commits).toEqual([{ orderId: 'o1', kind, callerNumber: '05770001234' }]);
     expect(t.calls.recorded).toEqual([{ channelId: 'in-1', orderId: 'o1', code: '123456', kind }]);
@@ -425,5 +436,61 @@ describe('feedback line: failures', () => {
     expect(t.output()).toEqual(before);
     expect(t.calls.hangUp).toEqual([]);
     warn.mockRestore();
+  });
+});
+
+describe('feedback line: who may give feedback', () => {
+  const needsPin = ok<FindOrderOutput>({ found: true, orderId: 'o1', code: '123456', caller: 'pin' });
+  const right = ok({ ok: true });
+  const wrong = ok({ ok: false });
+
+  it('a caller who is not a contact keys the PIN; the right PIN opens the menu and the feedback is recorded', async () => {
+    const t = start({ codes: [code('123456')], lookups: [needsPin], pins: [code('2468')], verifies: [right], keys: [key('1')] });
+    await flush();
+    expect(t.log).toEqual(['callEvents.subscribe', 'answer', 'code:welcome', 'find:123456', 'pin:pin', 'verify:2468', 'kind:menu', 'commit:arrived', 'recorded', 'hangUp', 'callEvents.unsubscribe']);
+    expect(t.calls.verifies[0]).toEqual({ orderId: 'o1', digits: '2468', callerNumber: '05770001234', wrongSoFar: 0 });
+    expect(t.output()).toEqual({ result: 'recorded', orderId: 'o1', code: '123456', kind: 'arrived' });
+  });
+
+  it('a wrong PIN is asked again ("wrong" first); the third wrong entry ends the call refused, recorded as a refusal', async () => {
+    const t = start({ codes: [code('123456')], lookups: [needsPin], pins: [code('1111'), code('2222'), code('3333')], verifies: [wrong, wrong, wrong] });
+    await flush();
+    expect(t.log).toEqual([
+      'callEvents.subscribe', 'answer', 'code:welcome', 'find:123456',
+      'pin:pin', 'verify:1111', 'pin:wrong_then_pin', 'verify:2222', 'pin:wrong_then_pin', 'verify:3333',
+      'refusal:wrong PIN 3 times', 'goodbye:refused', 'hangUp', 'callEvents.unsubscribe',
+    ]);
+    expect(t.calls.verifies.map((v) => v.wrongSoFar)).toEqual([0, 1, 2]);
+    expect(t.calls.commits).toEqual([]);
+    expect(t.output()).toEqual({ result: 'refused', orderId: 'o1', code: '123456', reason: 'wrong PIN 3 times' });
+  });
+
+  it('two wrong entries, then the right one: recorded', async () => {
+    const t = start({ codes: [code('123456')], lookups: [needsPin], pins: [code('1'), code('2'), code('2468')], verifies: [wrong, wrong, right], keys: [key('3')] });
+    await flush();
+    expect(t.output()).toMatchObject({ result: 'recorded', kind: 'completed' });
+  });
+
+  it('no PIN keyed after the tries: refused and recorded', async () => {
+    const t = start({ codes: [code('123456')], lookups: [needsPin], pins: [timeout, timeout, timeout] });
+    await flush();
+    expect(t.log.slice(4)).toEqual(['pin:pin', 'pin:pin_again', 'pin:pin_again', 'refusal:no PIN keyed after 3 prompts', 'goodbye:refused', 'hangUp', 'callEvents.unsubscribe']);
+    expect(t.output()).toMatchObject({ result: 'refused', reason: 'no PIN keyed after 3 prompts' });
+  });
+
+  it('refused at once when the lookup refuses (no PIN set): no PIN prompt, no menu', async () => {
+    const refused = ok<FindOrderOutput>({ found: true, orderId: 'o1', code: '123456', caller: 'refused', refusal: 'caller is not a contact and the unit has no PIN' });
+    const t = start({ codes: [code('123456')], lookups: [refused] });
+    await flush();
+    expect(t.log).toEqual(['callEvents.subscribe', 'answer', 'code:welcome', 'find:123456', 'goodbye:refused', 'hangUp', 'callEvents.unsubscribe']);
+    expect(t.calls.pins).toEqual([]);
+    expect(t.output()).toEqual({ result: 'refused', orderId: 'o1', code: '123456', reason: 'caller is not a contact and the unit has no PIN' });
+  });
+
+  it('a hangup while the PIN is asked: hangup, nothing recorded', async () => {
+    const t = start({ codes: [code('123456')], lookups: [needsPin], pins: [hungUp] });
+    await flush();
+    expect(t.output()).toMatchObject({ result: 'hangup' });
+    expect(t.calls.commits).toEqual([]);
   });
 });

@@ -1,13 +1,20 @@
 // One call on the inbound feedback line (反馈): a department duty officer keys the six-digit
 // order code, hears it read back with the menu, and presses 1 arrived on scene, 2 in progress,
 // 3 completed. The feedback is committed before "recorded" is played; then we hang up.
+// Who may give feedback: a caller whose number is a contact of the order's unit goes straight to
+// the menu; any other caller must key the unit's PIN (three wrong entries end the call); when the
+// unit has no PIN, or the order's PIN is locked after too many wrong entries, the caller is
+// refused. The effects decide the check (`findOrder`) and record every refusal as a case event.
 // Pure: every effect is a named actor or action provided by src/feedback/inbound-line.ts with
 // `.provide()`; the one timer (the call limit) is a named delay read from context.
 import { assign, fromCallback, fromPromise, setup } from 'xstate';
 import type { FeedbackKind } from '../src/orders/order-repository.js';
 import { reasonOf } from './clock.js';
 
-export type FeedbackIvrResult = 'recorded' | 'unknown_order' | 'no_input' | 'hangup' | 'failed';
+export type FeedbackIvrResult = 'recorded' | 'unknown_order' | 'no_input' | 'refused' | 'hangup' | 'failed';
+
+/** Wrong PIN entries in one call before it is ended. */
+export const MAX_WRONG_PINS = 3;
 
 /** Prompts (for the code, or for the menu) per phase before giving up; an invalid key counts as one. */
 export const DEFAULT_MAX_TRIES = 3;
@@ -33,7 +40,16 @@ export type KindPromptPart = 'menu' | 'menu_again' | 'invalid_then_menu';
 /** `promptForCode` resolves the keyed digits (without the terminating #), a timeout or a hangup. */
 export type CodePromptOutcome = { status: 'digits'; digits: string } | { status: 'timeout' } | { status: 'hangup' };
 export type KindPromptOutcome = { status: 'key'; key: string } | { status: 'timeout' } | { status: 'hangup' };
-export type FindOrderOutput = { found: true; orderId: string; code: string } | { found: false };
+/**
+ * `caller`: `contact` — the caller id is a contact of the order's unit; `pin` — the unit's PIN is
+ * asked for; `refused` — neither is possible (no PIN set, or locked); `refusal` says why.
+ */
+export type FindOrderOutput =
+  | { found: true; orderId: string; code: string; caller: 'contact' | 'pin' }
+  | { found: true; orderId: string; code: string; caller: 'refused'; refusal: string }
+  | { found: false };
+/** What is said before collecting the PIN: the request, the request again (nothing keyed), or "wrong PIN" then the request. */
+export type PinPromptPart = 'pin' | 'pin_again' | 'wrong_then_pin';
 
 /** Menu keys. */
 export const FEEDBACK_KEYS: Readonly<Record<string, FeedbackKind>> = { '1': 'arrived', '2': 'progress', '3': 'completed' };
@@ -70,12 +86,17 @@ export interface CallEventsInput { channelId: string }
 export interface AnswerInput { channelId: string }
 /** `attempt` is 1 for the first prompt of the phase. */
 export interface PromptForCodeInput { channelId: string; part: CodePromptPart; attempt: number }
-export interface FindOrderInput { channelId: string; digits: string }
+export interface FindOrderInput { channelId: string; digits: string; callerNumber: string }
+export interface PromptForPinInput { channelId: string; orderId: string; part: PinPromptPart; attempt: number }
+/** `wrongSoFar`: wrong entries before this one in the call. */
+export interface VerifyPinInput { orderId: string; digits: string; callerNumber: string; wrongSoFar: number }
+export interface RecordRefusalParams { orderId: string; callerNumber: string; reason: string }
 export interface PromptForKindInput { channelId: string; orderId: string; code: string; part: KindPromptPart; attempt: number }
 export interface CommitFeedbackInput { orderId: string; kind: FeedbackKind; callerNumber: string }
 export interface PlayRecordedInput { channelId: string; orderId: string; code: string; kind: FeedbackKind }
 /** Said before hanging up when the caller gets no further: "unknown order" and goodbye, or goodbye only. */
-export interface PlayGoodbyeInput { channelId: string; after: 'unknown_order' | 'no_input' }
+export interface PlayGoodbyeInput { channelId: string; after: Closing }
+type Closing = 'unknown_order' | 'no_input' | 'refused';
 export interface HangUpParams { channelId: string }
 
 interface FeedbackIvrContext {
@@ -86,6 +107,9 @@ interface FeedbackIvrContext {
   kindPart: KindPromptPart;
   lastCode: CodePromptOutcome | null;
   lastKey: KindKeypad | null;
+  pinPart: PinPromptPart;
+  lastPin: CodePromptOutcome | null;
+  wrongPins: number;
   /** The last keyed code that matched no order. */
   unknownCode: string | null;
   orderId: string | null;
@@ -94,7 +118,7 @@ interface FeedbackIvrContext {
   /** The line is down (hangup seen, or we hung up): no more prompts. */
   lineDown: boolean;
   /** What the call ends with after the goodbye. */
-  closing: 'unknown_order' | 'no_input' | null;
+  closing: Closing | null;
   result: FeedbackIvrResult | null;
   reason: string | null;
 }
@@ -117,6 +141,8 @@ export const feedbackIvrMachine = setup({
     answer: fromPromise<void, AnswerInput>(providePromise('answer')),
     promptForCode: fromPromise<CodePromptOutcome, PromptForCodeInput>(providePromise('promptForCode')),
     findOrder: fromPromise<FindOrderOutput, FindOrderInput>(providePromise('findOrder')),
+    promptForPin: fromPromise<CodePromptOutcome, PromptForPinInput>(providePromise('promptForPin')),
+    verifyPin: fromPromise<{ ok: boolean }, VerifyPinInput>(providePromise('verifyPin')),
     promptForKind: fromPromise<KindPromptOutcome, PromptForKindInput>(providePromise('promptForKind')),
     commitFeedback: fromPromise<void, CommitFeedbackInput>(providePromise('commitFeedback')),
     playRecorded: fromPromise<void, PlayRecordedInput>(providePromise('playRecorded')),
@@ -124,8 +150,10 @@ export const feedbackIvrMachine = setup({
   },
   actions: {
     hangUp: (_, _params: HangUpParams) => provide('hangUp')(),
+    recordRefusal: (_, _params: RecordRefusalParams) => provide('recordRefusal')(),
     noteLineDown: assign({ lineDown: true }),
     noteReason: assign((_, params: { reason: string }) => ({ reason: params.reason })),
+    noteRefusal: assign((_, params: { reason: string }) => ({ closing: 'refused' as const, reason: params.reason })),
     noteUnknownCode: assign(({ context }) => ({ unknownCode: context.lastCode?.status === 'digits' ? context.lastCode.digits : null })),
     settle: assign((_, params: { result: FeedbackIvrResult }) => ({ result: params.result })),
   },
@@ -134,8 +162,10 @@ export const feedbackIvrMachine = setup({
     triesLeft: ({ context }) => context.tries < maxTriesOf(context),
     codeIs: ({ context }, params: { status: CodePromptOutcome['status'] }) => context.lastCode?.status === params.status,
     codeKeyed: ({ context }) => context.lastCode?.status === 'digits' && context.lastCode.digits !== '',
+    pinKeyed: ({ context }) => context.lastPin?.status === 'digits' && context.lastPin.digits !== '',
+    pinIs: ({ context }, params: { status: CodePromptOutcome['status'] }) => context.lastPin?.status === params.status,
     keypadIs: ({ context }, params: { kind: KindKeypad['kind'] }) => context.lastKey?.kind === params.kind,
-    closingIs: ({ context }, params: { closing: 'unknown_order' | 'no_input' }) => context.closing === params.closing,
+    closingIs: ({ context }, params: { closing: Closing }) => context.closing === params.closing,
   },
   delays: {
     callLimit: ({ context }) => (context.input.callLimitSeconds ?? DEFAULT_CALL_LIMIT_SECONDS) * 1000,
@@ -149,6 +179,9 @@ export const feedbackIvrMachine = setup({
     kindPart: 'menu',
     lastCode: null,
     lastKey: null,
+    pinPart: 'pin',
+    lastPin: null,
+    wrongPins: 0,
     unknownCode: null,
     orderId: null,
     code: null,
@@ -200,17 +233,76 @@ export const feedbackIvrMachine = setup({
             looking: {
               invoke: {
                 src: 'findOrder',
-                input: ({ context }) => ({ channelId: context.input.channelId, digits: context.lastCode?.status === 'digits' ? context.lastCode.digits : '' }),
+                input: ({ context }) => ({
+                  channelId: context.input.channelId,
+                  digits: context.lastCode?.status === 'digits' ? context.lastCode.digits : '',
+                  callerNumber: context.input.callerNumber,
+                }),
                 onDone: [
                   {
-                    guard: ({ event }) => event.output.found,
+                    guard: ({ event }) => event.output.found && event.output.caller === 'contact',
                     target: '#feedbackIvr.session.kind',
                     actions: assign(({ event }) => (event.output.found ? { orderId: event.output.orderId, code: event.output.code, tries: 0 } : {})),
+                  },
+                  {
+                    guard: ({ event }) => event.output.found && event.output.caller === 'pin',
+                    target: '#feedbackIvr.session.pin',
+                    actions: assign(({ event }) => (event.output.found ? { orderId: event.output.orderId, code: event.output.code, tries: 0 } : {})),
+                  },
+                  {
+                    // Refused at once; the effect has recorded the refusal.
+                    guard: ({ event }) => event.output.found,
+                    target: '#feedbackIvr.closing',
+                    actions: assign(({ event }) =>
+                      event.output.found ? { orderId: event.output.orderId, code: event.output.code, closing: 'refused' as const, reason: event.output.caller === 'refused' ? event.output.refusal : 'refused' } : {}),
                   },
                   { guard: 'triesLeft', target: 'prompting', actions: ['noteUnknownCode', assign({ codePart: 'unknown_then_welcome' })] },
                   { target: '#feedbackIvr.closing', actions: ['noteUnknownCode', assign(({ context }) => closeWithoutOrder(context))] },
                 ],
                 onError: { target: '#feedbackIvr.failed', actions: [hangUp(), failReason('order lookup failed')] },
+              },
+            },
+          },
+        },
+        // The caller is not a contact of the unit: the unit's PIN first.
+        pin: {
+          initial: 'prompting',
+          states: {
+            prompting: {
+              invoke: {
+                src: 'promptForPin',
+                input: ({ context }) => ({ channelId: context.input.channelId, orderId: context.orderId ?? '', part: context.pinPart, attempt: context.tries + 1 }),
+                onDone: { target: 'deciding', actions: assign(({ context, event }) => ({ lastPin: event.output, tries: context.tries + 1 })) },
+                onError: { target: '#feedbackIvr.failed', actions: [hangUp(), failReason('prompt failed')] },
+              },
+            },
+            deciding: {
+              always: [
+                { guard: 'pinKeyed', target: 'verifying' },
+                { guard: { type: 'pinIs', params: { status: 'hangup' } }, target: '#feedbackIvr.hangup', actions: 'noteLineDown' },
+                { guard: 'triesLeft', target: 'prompting', actions: assign({ pinPart: 'pin_again' }) },
+                { target: '#feedbackIvr.closing', actions: [...refuse((context) => `no PIN keyed after ${context.tries} prompts`)] },
+              ],
+            },
+            verifying: {
+              invoke: {
+                src: 'verifyPin',
+                input: ({ context }) => ({
+                  orderId: context.orderId ?? '',
+                  digits: context.lastPin?.status === 'digits' ? context.lastPin.digits : '',
+                  callerNumber: context.input.callerNumber,
+                  wrongSoFar: context.wrongPins,
+                }),
+                onDone: [
+                  { guard: ({ event }) => event.output.ok, target: '#feedbackIvr.session.kind', actions: assign({ tries: 0 }) },
+                  {
+                    guard: ({ context }) => context.wrongPins + 1 >= MAX_WRONG_PINS,
+                    target: '#feedbackIvr.closing',
+                    actions: [assign(({ context }) => ({ wrongPins: context.wrongPins + 1 })), ...refuse(() => `wrong PIN ${MAX_WRONG_PINS} times`)],
+                  },
+                  { target: 'prompting', actions: assign(({ context }) => ({ wrongPins: context.wrongPins + 1, pinPart: 'wrong_then_pin' as const, tries: 0 })) },
+                ],
+                onError: { target: '#feedbackIvr.failed', actions: [hangUp(), failReason('PIN check failed')] },
               },
             },
           },
@@ -296,6 +388,7 @@ export const feedbackIvrMachine = setup({
     },
     recorded: { type: 'final', entry: settle('recorded') },
     unknownOrder: { type: 'final', entry: settle('unknown_order') },
+    refused: { type: 'final', entry: settle('refused') },
     noInput: { type: 'final', entry: settle('no_input') },
     hangup: { type: 'final', entry: settle('hangup') },
     failed: { type: 'final', entry: settle('failed') },
@@ -327,10 +420,22 @@ function closeWithoutOrder(context: FeedbackIvrContext): Partial<FeedbackIvrCont
     : { closing: 'no_input', reason: `no order code keyed after ${tries} prompts` };
 }
 
+/** Ends the PIN phase refused: the reason is kept for the output and recorded as a case event. */
+function refuse(reason: (context: FeedbackIvrContext) => string) {
+  return [
+    { type: 'noteRefusal', params: ({ context }: { context: FeedbackIvrContext }) => ({ reason: reason(context) }) },
+    {
+      type: 'recordRefusal',
+      params: ({ context }: { context: FeedbackIvrContext }) => ({ orderId: context.orderId ?? '', callerNumber: context.input.callerNumber, reason: reason(context) }),
+    },
+  ] as const;
+}
+
 function closeTransitions(hangUpFirst: boolean) {
   const extra = hangUpFirst ? [hangUp()] : ['noteLineDown' as const];
   return [
     { guard: { type: 'closingIs', params: { closing: 'unknown_order' } }, target: '#feedbackIvr.unknownOrder', actions: extra },
+    { guard: { type: 'closingIs', params: { closing: 'refused' } }, target: '#feedbackIvr.refused', actions: extra },
     { target: '#feedbackIvr.noInput', actions: extra },
   ] as const;
 }

@@ -10,12 +10,14 @@ import { PacedTelephony } from './dispatch/pacing.js';
 import { createWebhook } from './dispatch/webhook.js';
 import { departmentRoutes } from './http/departments.routes.js';
 import { orderRoutes } from './http/orders.routes.js';
+import { unitPinRoutes } from './http/unit-pins.routes.js';
 import { OrderRepository } from './orders/order-repository.js';
 import { OrderService } from './orders/order-service.js';
 import { surveyRoutes } from './http/survey.routes.js';
 import { SurveyRepository } from './survey/survey-repository.js';
 import { SurveyService } from './survey/survey-service.js';
 import { startFeedbackLine, type FeedbackLineOptions } from './feedback/inbound-line.js';
+import { UnitPins } from './feedback/unit-pins.js';
 import { buildApp } from './http/app.js';
 import { createLogger, type Logger } from './logging.js';
 import { asteriskMediaCache, mediaRoute, openPrompts, startMediaRetention, type Prompts } from './prompts/index.js';
@@ -78,6 +80,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     repo, departments, telephony: lines, prompts, logger, webhook: createWebhook(config.webhookUrl), language: config.language, timezone: config.timezone,
   });
   const orders = new OrderService(repo, departments, dispatcher);
+  // The feedback line's PIN per unit (issue 13): set by the admin, asked of callers who are not contacts.
+  const pins = new UnitPins(db);
   const surveys = new SurveyService({ config, surveys: new SurveyRepository(db), orders: repo, departments, telephony: lines, prompts, logger });
   orders.onCompleted = (orderId) => surveys.scheduleForOrder(orderId, 'callback');
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
@@ -99,6 +103,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     mediaRoutes: async (instance) => instance.register(mediaRoute, { dir: config.media.dir }),
     apiRoutes: async (instance) => {
       await instance.register(departmentRoutes, { departments });
+      await instance.register(unitPinRoutes, { departments, pins, db });
       await instance.register(orderRoutes, { orders });
       await instance.register(surveyRoutes, { surveys });
       for (const load of FEATURES) await instance.register(await load(), { core });
@@ -129,7 +134,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
         dispatcher.resumeAll().catch((err: unknown) => logger.error({ err }, 'resuming orders after restart failed'));
       });
       // The feedback line answers inbound calls before the first one can arrive.
-      stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger }, options.feedbackLine);
+      stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger, departments, pins, db }, options.feedbackLine);
       telephony.start();
       surveys.start();
       const { media } = config;

@@ -156,4 +156,18 @@ export const MIGRATIONS: readonly Migration[] = [
     );
     `,
   },
+  // Issue 13 (versions 10-19): the feedback line's PIN per unit, hashed (scrypt, own salt).
+  {
+    version: 10,
+    name: 'feedback-line PIN per unit (hashed)',
+    sql: `
+    CREATE TABLE unit_pins (
+      department_id TEXT PRIMARY KEY,
+      salt TEXT NOT NULL,          -- hex, 16 random bytes
+      hash TEXT NOT NULL,          -- hex scrypt(pin, salt), 32 bytes
+      set_at TEXT NOT NULL,
+      set_by TEXT NOT NULL
+    );
+    `,
+  },
 ];

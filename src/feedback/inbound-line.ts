@@ -1,6 +1,8 @@
 // The inbound feedback line (反馈): every call that enters our Stasis app through the dialplan
 // (context liandong-stasis) runs the pure feedback-ivr machine with the real effects given here:
 // the telephony port for the call, prompts for what is said, the order service for what is kept.
+// The caller check (caller-check.ts): a contact of the order's unit goes to the menu; anyone else
+// keys the unit's PIN (unit-pins.ts); every refusal is a `feedback_refused` case event.
 import { createActor, fromCallback, fromPromise, type ActorRefFrom } from 'xstate';
 import {
   DEFAULT_MAX_TRIES,
@@ -18,7 +20,14 @@ import {
   type PlayRecordedInput,
   type PromptForCodeInput,
   type PromptForKindInput,
+  type PromptForPinInput,
+  type RecordRefusalParams,
+  type VerifyPinInput,
 } from '../../machines/feedback-ivr.machine.js';
+import type { Db } from '../db/database.js';
+import type { DepartmentStore } from '../departments/store.js';
+import { isContactOf, PIN_LOCK_WINDOW_MS, PIN_LOCK_WRONG, wrongPinsSince } from './caller-check.js';
+import type { UnitPins } from './unit-pins.js';
 import type { Logger } from '../logging.js';
 import { maskPhone } from '../logging.js';
 import type { OrderRepository } from '../orders/order-repository.js';
@@ -28,6 +37,8 @@ import type { CollectOptions, CollectResult, InboundCall, MediaUri, TelephonyPor
 
 /** Order codes are six digits (OrderRepository.freeCode). */
 export const ORDER_CODE_DIGITS = 6;
+/** A unit's PIN is at most eight digits (unit-pins.ts); `#` ends a shorter one. */
+export const PIN_MAX_DIGITS = 8;
 
 export interface FeedbackLineTimeouts {
   /** Milliseconds to wait for the first key of the code after the welcome has been played. */
@@ -46,6 +57,11 @@ export interface FeedbackLineDeps {
   readonly orders: OrderService;
   readonly repo: OrderRepository;
   readonly logger: Logger;
+  /** The units' contacts, to recognise a caller. */
+  readonly departments: DepartmentStore;
+  readonly pins: UnitPins;
+  /** For counting an order's recent wrong PIN entries (its case events). */
+  readonly db: Db;
 }
 
 export interface FeedbackLineOptions {
@@ -129,7 +145,14 @@ export function startFeedbackLine(deps: FeedbackLineDeps, options: FeedbackLineO
 /** The feedback machine for one inbound call, with its real effects. */
 /** `log` is the call's child logger (with its channelId). */
 export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts: FeedbackLineTimeouts = DEFAULT_FEEDBACK_TIMEOUTS) {
-  const { telephony, prompts, orders, repo } = deps;
+  const { telephony, prompts, orders, repo, departments, pins, db } = deps;
+  const actorOf = (callerNumber: string) => `phone:${callerNumber || 'unknown'}`;
+
+  /** A refusal is a case event (actor: the caller, kept in full; the case record masks it). */
+  function recordRefusal(p: RecordRefusalParams & { wrongPin?: boolean }): void {
+    repo.appendEvent(p.orderId, actorOf(p.callerNumber), 'feedback_refused', { reason: p.reason, ...(p.wrongPin ? { wrongPin: 1 } : {}) });
+    log.warn({ orderId: p.orderId, reason: p.reason }, 'feedback caller refused');
+  }
   const codeOptions = { firstDigitTimeoutMs: timeouts.firstDigitTimeoutMs, interDigitTimeoutMs: timeouts.interDigitTimeoutMs };
   const menuOptions: CollectOptions = { maxDigits: 1, firstDigitTimeoutMs: timeouts.menuKeyTimeoutMs, interDigitTimeoutMs: timeouts.interDigitTimeoutMs };
 
@@ -150,7 +173,40 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       return { found: false };
     }
     log.info({ code, orderId: row.id, status: row.status }, 'order found');
-    return { found: true, orderId: row.id, code: row.code };
+    const unit = row.department_id;
+    const contacts = departments.current().departmentsById.get(unit)?.contacts.map((c) => c.number) ?? [];
+    if (isContactOf(input.callerNumber, contacts)) {
+      log.info({ orderId: row.id, unit }, 'caller is a contact of the unit');
+      return { found: true, orderId: row.id, code: row.code, caller: 'contact' };
+    }
+    const refuse = (refusal: string): FindOrderOutput => {
+      recordRefusal({ orderId: row.id, callerNumber: input.callerNumber, reason: refusal });
+      return { found: true, orderId: row.id, code: row.code, caller: 'refused', refusal };
+    };
+    if (!pins.has(unit)) return refuse('caller is not a contact of the unit and the unit has no PIN');
+    const since = new Date(Date.now() - PIN_LOCK_WINDOW_MS).toISOString();
+    if (wrongPinsSince(db, row.id, since) >= PIN_LOCK_WRONG) return refuse(`PIN locked: ${PIN_LOCK_WRONG} wrong entries for this order within an hour`);
+    return { found: true, orderId: row.id, code: row.code, caller: 'pin' };
+  }
+
+  async function promptForPin(input: PromptForPinInput): Promise<CodePromptOutcome> {
+    const wrong = input.part === 'wrong_then_pin' ? await prompts.media('feedback-pin-wrong') : [];
+    const media = [...wrong, ...(await prompts.media('feedback-pin'))];
+    const outcome = await readCode(telephony, input.channelId, media, codeOptions, PIN_MAX_DIGITS);
+    // The digits themselves are never logged.
+    log.info({ orderId: input.orderId, attempt: input.attempt, part: input.part, outcome: outcome.status, digits: outcome.status === 'digits' ? outcome.digits.length : 0 }, 'PIN prompt');
+    return outcome;
+  }
+
+  function verifyPin(input: VerifyPinInput): { ok: boolean } {
+    const unit = orders.departmentOf(input.orderId);
+    if (pins.verify(unit, input.digits)) {
+      repo.appendEvent(input.orderId, actorOf(input.callerNumber), 'feedback_caller_verified', { by: 'pin' });
+      log.info({ orderId: input.orderId, unit }, 'PIN accepted');
+      return { ok: true };
+    }
+    recordRefusal({ orderId: input.orderId, callerNumber: input.callerNumber, reason: `wrong PIN (entry ${input.wrongSoFar + 1})`, wrongPin: true });
+    return { ok: false };
   }
 
   async function promptForKind(input: PromptForKindInput): Promise<KindPromptOutcome> {
@@ -180,11 +236,13 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       answer: fromPromise<void, AnswerInput>(({ input }) => telephony.answer(input.channelId)),
       promptForCode: fromPromise<CodePromptOutcome, PromptForCodeInput>(({ input }) => promptForCode(input)),
       findOrder: fromPromise<FindOrderOutput, FindOrderInput>(({ input }) => Promise.resolve().then(() => findOrder(input))),
+      promptForPin: fromPromise<CodePromptOutcome, PromptForPinInput>(({ input }) => promptForPin(input)),
+      verifyPin: fromPromise<{ ok: boolean }, VerifyPinInput>(({ input }) => Promise.resolve().then(() => verifyPin(input))),
       promptForKind: fromPromise<KindPromptOutcome, PromptForKindInput>(({ input }) => promptForKind(input)),
       // OrderService.feedback commits synchronously to SQLite: durable before "recorded" is played.
       commitFeedback: fromPromise<void, CommitFeedbackInput>(({ input }) =>
         Promise.resolve().then(() => {
-          const row = orders.feedback(input.orderId, input.kind, null, 'phone', `phone:${input.callerNumber || 'unknown'}`);
+          const row = orders.feedback(input.orderId, input.kind, null, 'phone', actorOf(input.callerNumber));
           log.info({ orderId: input.orderId, kind: input.kind, feedbackId: row.id }, 'feedback committed');
         }),
       ),
@@ -192,12 +250,14 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
         play(input.channelId, [...(await prompts.media('feedback-recorded')), ...(await prompts.media('goodbye'))]),
       ),
       playGoodbye: fromPromise<void, PlayGoodbyeInput>(async ({ input }) => {
-        const unknown = input.after === 'unknown_order' ? await prompts.media('feedback-unknown-order') : [];
-        await play(input.channelId, [...unknown, ...(await prompts.media('goodbye'))]);
+        const before = input.after === 'unknown_order' ? await prompts.media('feedback-unknown-order')
+          : input.after === 'refused' ? await prompts.media('feedback-refused') : [];
+        await play(input.channelId, [...before, ...(await prompts.media('goodbye'))]);
       }),
     },
     actions: {
       hangUp: (_, p) => hangUpQuietly(telephony, p.channelId, log),
+      recordRefusal: (_, p) => recordRefusal(p),
     },
   });
 }
@@ -212,6 +272,8 @@ export async function readCode(
   channelId: string,
   media: readonly MediaUri[],
   timeouts: { readonly firstDigitTimeoutMs: number; readonly interDigitTimeoutMs: number },
+  /** Complete at this many digits (the order code's six; a PIN's eight). */
+  maxDigits = ORDER_CODE_DIGITS,
 ): Promise<CodePromptOutcome> {
   const oneKey = (first: boolean): CollectOptions => ({
     maxDigits: 1,
@@ -228,7 +290,7 @@ export async function readCode(
     if (key === '#') return { status: 'digits', digits };
     if (key === '*') digits = '';
     else if (/^[0-9]$/.test(key)) digits += key;
-    if (digits.length >= ORDER_CODE_DIGITS) return { status: 'digits', digits };
+    if (digits.length >= maxDigits) return { status: 'digits', digits };
     result = await telephony.collect(channelId, oneKey(digits === ''));
   }
 }

@@ -3,6 +3,9 @@
 // the feedback key; the feedback machine answers through ARI and commits to SQLite. The calls are
 // placed with AMI Originate: the ;2 half of the Local channel runs the sim phone and presses keys,
 // the ;1 half enters our Stasis app as an inbound call. All calls run at once.
+// The caller check: CALLER is a contact of the units of the first three orders (it goes straight
+// to the menu); OUTSIDER is no contact of any unit: it must key the unit's PIN, and is refused
+// after three wrong ones or when the unit has no PIN.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeedbackIvrOutput } from '../../machines/feedback-ivr.machine.js';
 import type { Services } from '../../src/composition.js';
@@ -16,12 +19,15 @@ const ADMIN = { authorization: 'Bearer dev-admin-token' };
 /** Short delays so the dispatch call is accepted within seconds. */
 const FAST = { attemptsPerContact: 1, retryDelaySeconds: 1, ringTimeoutSeconds: 3, chainLoops: 0, loopDelaySeconds: 1, maxReplays: 1, keyTimeoutSeconds: 3 };
 const CALLER = '05770001234';
+/** Not a contact of any unit. */
+const OUTSIDER = '05770005555';
+const PIN = '2468';
 /** Order codes are 100000-999999: a code starting with 0 is never an order's. */
 const NO_SUCH_CODES = ['000000', '012345', '098765'];
 
 let s: Services | undefined;
-const orders = { arrived: '', completed: '', unknownThenRight: '' };
-const codes = { arrived: '', completed: '', unknownThenRight: '' };
+const orders = { arrived: '', completed: '', unknownThenRight: '', pinRight: '', pinWrong: '', noPin: '' };
+const codes = { arrived: '', completed: '', unknownThenRight: '', pinRight: '', pinWrong: '', noPin: '' };
 type Call = keyof typeof orders | 'unknown' | 'hangup';
 const outcomes = new Map<string, { resolve: (o: FeedbackIvrOutput) => void; promise: Promise<FeedbackIvrOutput> }>();
 const channelOf = new Map<Call, string>();
@@ -106,12 +112,17 @@ describe('feedback line against the real Asterisk', () => {
   beforeAll(async () => {
     // The services start the feedback line themselves; the test only watches the outcomes.
     s = await startServices('feedback-line', {}, { feedbackLine: { onCallEnded: (call, output) => outcomes.get(call.channelId)?.resolve(output) } });
-    const departments = { arrived: 'tourism', completed: 'education', unknownThenRight: 'civil-affairs' } as const;
+    const departments = { arrived: 'tourism', completed: 'education', unknownThenRight: 'civil-affairs', pinRight: 'health', pinWrong: 'transport', noPin: 'culture-media' } as const;
+    const callerIsContact = new Set(['arrived', 'completed', 'unknownThenRight']);
     for (const [name, dept] of Object.entries(departments) as Array<[keyof typeof departments, string]>) {
-      await configureDepartment(dept, ['70111']);
+      // 70111 accepts the dispatch call at once, so CALLER (the second contact) is never phoned.
+      await configureDepartment(dept, callerIsContact.has(name) ? ['70111', CALLER] : ['70111']);
       const o = await createOrder(name, dept);
       orders[name] = o.id;
       codes[name] = o.code;
+    }
+    for (const dept of [departments.pinRight, departments.pinWrong]) {
+      expect((await api('PUT', `/api/v1/departments/${dept}/pin`, ADMIN, { pin: PIN })).statusCode).toBe(200);
     }
     // The departments accept by phone first (70111 presses 1), as on a real shift.
     for (const id of Object.values(orders)) await until(async () => (await record(id)).status === 'accepted', 20_000, `order ${id} accepted`);
@@ -123,6 +134,10 @@ describe('feedback line against the real Asterisk', () => {
     await phoneIn('unknown', `7020${NO_SUCH_CODES.join('')}`, '05770009999');
     // Hangs up 2 s after answering, during the welcome.
     await phoneIn('hangup', '722', '05770008888');
+    // Not a contact: the PIN (ended by #), then 1; three wrong PINs; a unit without a PIN.
+    await phoneIn('pinRight', `7021${codes.pinRight}${PIN}#1`, OUTSIDER);
+    await phoneIn('pinWrong', `7021${codes.pinWrong}1111#2222#3333#1`, OUTSIDER);
+    await phoneIn('noPin', `7021${codes.noPin}1`, OUTSIDER);
   }, 120_000);
 
   afterAll(async () => {
@@ -166,10 +181,42 @@ describe('feedback line against the real Asterisk', () => {
   it('unknown codes only: unknown_order, and no feedback is stored anywhere', async () => {
     const out = await outcome('unknown');
     expect(out).toEqual({ result: 'unknown_order', reason: `no order with code ${NO_SUCH_CODES[2]} (3 prompts)` });
-    await Promise.all([outcome('arrived'), outcome('completed'), outcome('unknownThenRight'), outcome('hangup')]);
+    await Promise.all([outcome('arrived'), outcome('completed'), outcome('unknownThenRight'), outcome('hangup'), outcome('pinRight'), outcome('pinWrong'), outcome('noPin')]);
     const rows = services().db.prepare('SELECT order_id, actor FROM feedback ORDER BY id').all() as Array<{ order_id: string; actor: string }>;
-    expect(rows.map((f) => f.order_id).sort()).toEqual([orders.arrived, orders.completed, orders.unknownThenRight].sort());
+    expect(rows.map((f) => f.order_id).sort()).toEqual([orders.arrived, orders.completed, orders.unknownThenRight, orders.pinRight].sort());
     expect(rows.map((f) => f.actor)).not.toContain('phone:05770009999');
+  });
+
+  it('a caller who is not a contact keys the unit\'s PIN: accepted, the feedback recorded with the caller as actor', async () => {
+    const out = await outcome('pinRight');
+    expect(out).toEqual({ result: 'recorded', orderId: orders.pinRight, code: codes.pinRight, kind: 'arrived' });
+    const r = await record(orders.pinRight);
+    expect(r.status).toBe('arrived');
+    expect(services().repo.feedback(orders.pinRight).map((f) => f.actor)).toEqual([`phone:${OUTSIDER}`]);
+    const kinds = r.events.map((e) => e.kind);
+    expect(kinds).toContain('feedback_caller_verified');
+    expect(kinds.indexOf('feedback_caller_verified')).toBeLessThan(kinds.indexOf('feedback_arrived'));
+    expect(kinds).not.toContain('feedback_refused');
+  });
+
+  it('a caller who is not a contact and keys a wrong PIN three times: refused, every wrong entry an event, nothing stored', async () => {
+    const out = await outcome('pinWrong');
+    expect(out).toEqual({ result: 'refused', orderId: orders.pinWrong, code: codes.pinWrong, reason: 'wrong PIN 3 times' });
+    const r = await record(orders.pinWrong);
+    expect(r.feedback).toEqual([]);
+    expect(r.status).toBe('accepted');
+    const refusals = r.events.filter((e) => e.kind === 'feedback_refused').map((e) => e.detail.reason);
+    expect(refusals).toEqual(['wrong PIN (entry 1)', 'wrong PIN (entry 2)', 'wrong PIN (entry 3)', 'wrong PIN 3 times']);
+    // The case record shows the caller masked.
+    for (const e of r.events.filter((x) => x.kind === 'feedback_refused')) expect(e.actor).not.toContain(OUTSIDER);
+  });
+
+  it('a caller who is not a contact, for a unit without a PIN: refused at once, recorded as an event', async () => {
+    const out = await outcome('noPin');
+    expect(out).toEqual({ result: 'refused', orderId: orders.noPin, code: codes.noPin, reason: 'caller is not a contact of the unit and the unit has no PIN' });
+    const r = await record(orders.noPin);
+    expect(r.feedback).toEqual([]);
+    expect(r.events.filter((e) => e.kind === 'feedback_refused').map((e) => e.detail.reason)).toEqual(['caller is not a contact of the unit and the unit has no PIN']);
   });
 
   it('the caller hangs up during the welcome: hangup, nothing stored', async () => {

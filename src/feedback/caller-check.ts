@@ -1,0 +1,35 @@
+// Who may give feedback on an order by phone (the feedback line): a caller whose number is one of
+// the contacts of the order's unit, or a caller who keys the unit's PIN. Numbers are compared in
+// one national form, so a caller id presented as +86 577 0001 2345 matches the contact 057700012345
+// and +86 138… matches 138….
+import type { Db } from '../db/database.js';
+
+/** Wrong PIN entries for one order within PIN_LOCK_WINDOW_MS after which its PIN is refused outright. */
+export const PIN_LOCK_WRONG = 9;
+/** One hour, ms. */
+export const PIN_LOCK_WINDOW_MS = 3_600_000;
+
+/** Digits in national form: `+86`/`0086` dropped, a landline then given its trunk 0 back. */
+export function nationalNumber(number: string): string {
+  let n = number.replace(/[^0-9+]/g, '');
+  const international = /^(\+|00)86/.exec(n);
+  if (international) {
+    n = n.slice(international[0].length);
+    if (!n.startsWith('1')) n = `0${n}`; // mobiles start with 1; landlines dial 0 + area code at home
+  }
+  return n.replace(/^\+/, '');
+}
+
+/** True when the caller id is one of `contacts` (a withheld caller id never is). */
+export function isContactOf(callerNumber: string, contacts: readonly string[]): boolean {
+  const caller = nationalNumber(callerNumber);
+  return caller.length >= 3 && contacts.some((c) => nationalNumber(c) === caller);
+}
+
+/** Wrong PIN entries recorded for an order since `since` (ISO time). */
+export function wrongPinsSince(db: Db, orderId: string, since: string): number {
+  return db
+    .prepare("SELECT count(*) FROM order_events WHERE order_id = ? AND kind = 'feedback_refused' AND json_extract(detail, '$.wrongPin') = 1 AND at > ?")
+    .pluck()
+    .get(orderId, since) as number;
+}
