@@ -11,6 +11,7 @@ import { createWebhook } from './dispatch/webhook.js';
 import { departmentRoutes } from './http/departments.routes.js';
 import { orderRoutes } from './http/orders.routes.js';
 import { unitPinRoutes } from './http/unit-pins.routes.js';
+import { flagRoutes } from './http/flags.routes.js';
 import { OrderRepository } from './orders/order-repository.js';
 import { OrderService } from './orders/order-service.js';
 import { surveyRoutes } from './http/survey.routes.js';
@@ -104,6 +105,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     apiRoutes: async (instance) => {
       await instance.register(departmentRoutes, { departments });
       await instance.register(unitPinRoutes, { departments, pins, db });
+      await instance.register(flagRoutes, { db });
       await instance.register(orderRoutes, { orders });
       await instance.register(surveyRoutes, { surveys });
       for (const load of FEATURES) await instance.register(await load(), { core });

@@ -170,4 +170,23 @@ export const MIGRATIONS: readonly Migration[] = [
     );
     `,
   },
+  // Issue 13: the linkage office works the flags: owner, status, resolution note, history.
+  {
+    version: 11,
+    name: 'flag workflow: owner, status, resolution, history',
+    sql: `
+    ALTER TABLE flags ADD COLUMN owner TEXT;
+    ALTER TABLE flags ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+    ALTER TABLE flags ADD COLUMN resolution TEXT;
+    ALTER TABLE flags ADD COLUMN updated_at TEXT;
+    CREATE TABLE flag_history (
+      id INTEGER PRIMARY KEY,
+      flag_id INTEGER NOT NULL REFERENCES flags (id),
+      at TEXT NOT NULL,
+      actor TEXT NOT NULL,
+      changes TEXT NOT NULL        -- JSON: {field: {from, to}} for owner, status, resolution
+    );
+    CREATE INDEX flag_history_flag ON flag_history (flag_id, id);
+    `,
+  },
 ];

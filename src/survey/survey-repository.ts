@@ -39,7 +39,7 @@ export interface SurveyAttemptRow {
   cause_text: string | null;
 }
 
-export interface FlagRow { id: number; order_id: string; survey_id: string; reason: string; created_at: string }
+export interface FlagRow { id: number; order_id: string; survey_id: string; reason: string; created_at: string; owner: string | null; status: string; resolution: string | null }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 

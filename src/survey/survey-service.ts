@@ -98,7 +98,11 @@ export class SurveyService {
   }
 
   flags(limit: number, offset: number) {
-    return { flags: this.deps.surveys.flags(limit, offset).map((f) => ({ orderId: f.order_id, surveyId: f.survey_id, reason: f.reason, createdAt: f.created_at })) };
+    return {
+      flags: this.deps.surveys.flags(limit, offset).map((f) => ({
+        id: f.id, orderId: f.order_id, surveyId: f.survey_id, reason: f.reason, createdAt: f.created_at, owner: f.owner, status: f.status, resolution: f.resolution,
+      })),
+    };
   }
 
   forOrder(orderId: string) {
