@@ -2,7 +2,7 @@
 // when the tab closes, and other tabs or sites never see it.
 
 /**
- * @typedef {{ role: 'desk' | 'viewer' | 'admin' | 'department', timezone: string, language: string }} Session
+ * @typedef {{ role: 'desk' | 'viewer' | 'admin' | 'department', unitId?: string, person?: string, timezone: string, language: string }} Session
  * @typedef {{ seq: number, script: string, contactId: string, startedAt: string, answeredAt: string | null, endedAt: string | null, result: string | null }} BoardAttempt
  * @typedef {{ contactId: string | null, acceptedAt: string, secondsToAccept: number, disputed: boolean, via: string }} BoardAck
  * @typedef {{ id: string, code: string, status: string, departmentId: string, category: string, urgency: string, major: boolean, summary: string,
@@ -24,7 +24,8 @@
  *   lateAcknowledgements: CaseAck[], confirmations: CaseAck[], feedback: CaseFeedback[], events: CaseEvent[], surveys: CaseSurvey[] }} CaseRecord
  * @typedef {{ orderId: string, orderCode: string, departmentId: string, department: string, category: string, incidentAt: string, callbackAt: string, kind: string, attempts: number,
  *   attitude: string | null, speed: string | null, quality: string | null, disposition: string, reporterPhone: string }} RegisterRow
- * @typedef {{ orderId: string, surveyId: string, reason: string, createdAt: string }} Flag
+ * @typedef {{ id: number, orderId: string, surveyId: string, reason: string, createdAt: string, owner: string | null, status: string, resolution: string | null }} Flag
+ * @typedef {{ at: string, actor: string, changes: Record<string, { from: unknown, to: unknown }> }} FlagChange
  * @typedef {{ satisfied: number, unsatisfied: number, rate: number | null }} QuestionFigures
  * @typedef {{ received: number, withdrawn: number, accepted: number, unacknowledged: number, pending: number, disputed: number, acceptanceRate: number | null,
  *   medianSecondsToAccept: number | null, p90SecondsToAccept: number | null, attemptsPerAcceptance: number | null, escalations: number, arrivalsReported: number,
@@ -83,6 +84,27 @@ async function bodyOf(res) {
   /** @type {unknown} */
   const body = await res.json();
   return body;
+}
+
+/**
+ * A change through the API (POST, PATCH): JSON in, JSON out; a refusal throws ApiError with the
+ * API's code and message, shown to the user as they are.
+ * @param {'POST' | 'PATCH'} method @param {string} path @param {unknown} body @returns {Promise<unknown>}
+ */
+export async function sendJson(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { accept: 'application/json', 'content-type': 'application/json', authorization: `Bearer ${token() ?? ''}` },
+    body: JSON.stringify(body),
+    cache: 'no-store',
+  });
+  /** @type {unknown} */
+  const parsed = await res.json().catch(() => null);
+  if (!res.ok) {
+    const error = /** @type {{ error?: { code?: string, message?: string } } | null} */ (parsed)?.error;
+    throw new ApiError(res.status, error?.code ?? 'http_error', error?.message ?? `${res.status} ${res.statusText}`);
+  }
+  return parsed;
 }
 
 /** @param {string} path @returns {Promise<unknown>} */

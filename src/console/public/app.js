@@ -1,5 +1,6 @@
 // The console's shell: sign-in with a token, the navigation the role allows, the language
-// switch, and a hash router (#/board, #/case/<id>, #/register, #/flags, #/assessment/<quarter>).
+// switch, and a hash router (#/board, #/case/<id>, #/register, #/flags, #/assessment/<quarter>,
+// #/new for the desk's new order, #/orders for a unit's own users).
 // The server enforces every role again; hiding a page here is only for clarity.
 import { ApiError, getJson, setToken, token } from './api.js';
 import { renderAssessment } from './assessment.js';
@@ -9,13 +10,15 @@ import { h, replace, setTimeZone } from './dom.js';
 import { disconnectFeed, onFeedState } from './feed.js';
 import { language, setLanguage, t } from './i18n.js';
 import { renderFlags, renderRegister } from './register.js';
+import { canCreate, isUnitUser, renderMyOrders, renderNewOrder } from './actions.js';
 
 /**
  * @typedef {import('./api.js').Session} Session
  * @typedef {import('./api.js').Localized} Localized
  * @typedef {{ session: Session, departmentName: (id: string) => string, categoryName: (id: string) => string,
+ *   categoryList: Array<{ id: string, name: Localized, departmentId: string }>,
  *   contactName: (departmentId: string, contactId: string) => string, navigate: (hash: string) => void, showError: (err: unknown) => void }} Context
- * @typedef {{ departments: Array<{ id: string, name: Localized, contacts: Array<{ id: string, name: string }> }>, categories: Array<{ id: string, name: Localized }> }} Departments
+ * @typedef {{ departments: Array<{ id: string, name: Localized, contacts: Array<{ id: string, name: string }> }>, categories: Array<{ id: string, name: Localized, departmentId: string }> }} Departments
  * @typedef {{ commandCentre: { id: string, name: Localized }, leaders: Array<{ id: string, name: Localized }> }} Directory
  */
 
@@ -65,7 +68,8 @@ async function start() {
     setToken(null);
     return showSignIn(err instanceof ApiError && err.status === 401 ? t('signInFailed') : String(err));
   }
-  if (!CONSOLE_ROLES.includes(session.role)) {
+  // A department token bound to a unit is that unit's own user (its orders, its feedback).
+  if (!CONSOLE_ROLES.includes(session.role) && !(session.role === 'department' && session.unitId)) {
     setToken(null);
     return showSignIn(t('noConsoleRole'));
   }
@@ -81,6 +85,7 @@ async function start() {
     session,
     departmentName: (id) => { const d = departments.get(id); return d ? local(d.name) : id; },
     categoryName: (id) => { const c = categories.get(id); return c ? local(c.name) : id; },
+    categoryList: list.categories,
     contactName: (departmentId, contactId) => {
       const contact = departments.get(departmentId)?.contacts.find((c) => c.id === contactId);
       if (contact) return contact.name;
@@ -110,7 +115,8 @@ function shell(ctx, active) {
   replace(root,
     h('header', { class: 'top no-print' },
       h('div', { class: 'brand' }, h('strong', {}, t('appTitle')), h('span', {}, t('appSubtitle'))),
-      h('nav', {}, link('#/board', t('navBoard'), 'board'),
+      h('nav', {}, isUnitUser(ctx) ? link('#/orders', language() === 'en' ? 'Our orders' : '本单位指令', 'orders') : link('#/board', t('navBoard'), 'board'),
+        canCreate(ctx) ? link('#/new', language() === 'en' ? 'New order' : '新建指令', 'new') : null,
         office ? [link('#/register', t('navRegister'), 'register'), link('#/flags', t('navFlags'), 'flags'), link('#/assessment', t('navAssessment'), 'assessment')] : null),
       h('div', { class: 'tools' }, state, h('span', { class: 'role' }, ctx.session.role), languageButton(route),
         h('button', { type: 'button', id: 'signout', onclick: () => { setToken(null); showSignIn(); } }, t('signOut')))),
@@ -127,16 +133,25 @@ function route() {
   const ctx = context;
   if (!ctx) return;
   cleanup?.();
-  const [, page = 'board', arg] = window.location.hash.split('/');
-  const name = ['board', 'case', 'register', 'flags', 'assessment'].includes(page) ? page : 'board';
-  const { view, off } = shell(ctx, name === 'case' ? 'board' : name);
-  document.title = `${t('appTitle')} · ${name === 'case' ? t('caseTitle') : t(`nav${name[0]?.toUpperCase() ?? ''}${name.slice(1)}`)}`;
+  const unitUser = isUnitUser(ctx);
+  const home = unitUser ? 'orders' : 'board';
+  const [, page = home, arg] = window.location.hash.split('/');
+  const name = ['board', 'case', 'register', 'flags', 'assessment', 'new', 'orders'].includes(page) ? page : home;
+  const { view, off } = shell(ctx, name === 'case' ? home : name);
+  const titles = { new: language() === 'en' ? 'New order' : '新建指令', orders: language() === 'en' ? 'Our orders' : '本单位指令', case: t('caseTitle') };
+  document.title = `${t('appTitle')} · ${titles[/** @type {'new'} */ (name)] ?? t(`nav${name[0]?.toUpperCase() ?? ''}${name.slice(1)}`)}`;
   /** @type {() => void} */
   let stopView;
-  if (name !== 'board' && name !== 'case' && !OFFICE.includes(ctx.session.role)) {
+  const allowed = unitUser ? ['orders', 'case'].includes(name)
+    : name === 'new' ? canCreate(ctx)
+    : name === 'orders' ? false
+    : name === 'board' || name === 'case' || OFFICE.includes(ctx.session.role);
+  if (!allowed) {
     replace(view, h('p', { class: 'error' }, t('forbidden')));
     stopView = () => undefined;
-  } else if (name === 'case' && arg) stopView = renderCase(view, ctx, decodeURIComponent(arg));
+  } else if (name === 'new') stopView = renderNewOrder(view, ctx);
+  else if (name === 'orders') stopView = renderMyOrders(view, ctx);
+  else if (name === 'case' && arg) stopView = renderCase(view, ctx, decodeURIComponent(arg));
   else if (name === 'register') stopView = renderRegister(view, ctx);
   else if (name === 'flags') stopView = renderFlags(view, ctx);
   else if (name === 'assessment') stopView = renderAssessment(view, ctx, arg);

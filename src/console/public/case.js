@@ -5,6 +5,7 @@ import { ApiError, getJson } from './api.js';
 import { dateTime, h, replace } from './dom.js';
 import { connectFeed, onOrder } from './feed.js';
 import { answerText, detailName, eventText, resultText, scriptText, statusText, t } from './i18n.js';
+import { caseActions } from './actions.js';
 
 /**
  * @typedef {import('./api.js').CaseRecord} CaseRecord
@@ -42,8 +43,8 @@ function ackLine(a, r, ctx) {
     a.disputed ? h('span', { class: 'tag major' }, t('disputed')) : null);
 }
 
-/** @param {CaseRecord} r @param {Context} ctx */
-function caseContent(r, ctx) {
+/** @param {CaseRecord} r @param {Context} ctx @param {() => void} reload */
+function caseContent(r, ctx, reload) {
   return [
     h('div', { class: 'view-head' },
       h('h2', {}, `${t('caseTitle')} ${r.code}`, ' ', h('span', { class: `badge status-${r.status}`, 'data-testid': 'case-status' }, statusText(r.status))),
@@ -56,6 +57,7 @@ function caseContent(r, ctx) {
       field(t('address'), r.address),
       field(t('summary'), r.summary),
       field(t('reporterPhone'), r.reporterPhone))),
+    caseActions(r, ctx, reload),
     h('section', { class: 'card' }, h('h3', {}, t('acknowledgement')),
       r.acknowledgement ? ackLine(r.acknowledgement, r, ctx) : h('p', { class: 'muted' }, t('notAccepted')),
       r.lateAcknowledgements.length ? [h('h4', {}, t('lateAcknowledgements')), r.lateAcknowledgements.map((a) => ackLine(a, r, ctx))] : null,
@@ -94,7 +96,7 @@ export function renderCase(view, ctx, id) {
     }
     loading = true;
     getJson(`/api/v1/orders/${encodeURIComponent(id)}`).then((/** @type {unknown} */ body) => {
-      if (!stopped) replace(view, caseContent(/** @type {CaseRecord} */ (body), ctx));
+      if (!stopped) replace(view, caseContent(/** @type {CaseRecord} */ (body), ctx, load));
     }, (/** @type {unknown} */ err) => {
       if (stopped) return;
       if (err instanceof ApiError && err.status === 404) replace(view, h('p', { class: 'error' }, t('notFound')), h('a', { href: '#/board' }, t('back')));

@@ -9,7 +9,7 @@ const TEXTS = {
   'zh-CN': {
     appTitle: '110社会联动指挥平台', appSubtitle: '联动办工作台',
     signIn: '登录', signOut: '退出', tokenLabel: '访问令牌', tokenHint: '请输入分配给您的访问令牌（仅保存在本标签页）。',
-    signInFailed: '令牌无效或已停用。', noConsoleRole: '此工作台供110接警台、联动办和系统管理员使用；部门令牌请使用反馈热线或接口。',
+    signInFailed: '令牌无效或已停用。', noConsoleRole: '此工作台供110接警台、联动办、系统管理员和持本单位令牌的单位人员使用；共用的部门令牌请使用反馈热线或接口。',
     navBoard: '实时看板', navRegister: '回访登记', navFlags: '不满意标记', navAssessment: '季度考核', language: 'English',
     live: '实时连接', reconnecting: '正在重新连接…', streamRefused: '实时连接被拒绝，请重新登录。',
     boardTitle: '指令实时看板', boardEmpty: '暂无指令。', code: '单号', createdAt: '下达时间', department: '处置单位', category: '类别',
@@ -31,7 +31,7 @@ const TEXTS = {
   en: {
     appTitle: '110 Social Linkage', appSubtitle: 'Linkage office console',
     signIn: 'Sign in', signOut: 'Sign out', tokenLabel: 'Access token', tokenHint: 'Enter the access token you were given (kept in this tab only).',
-    signInFailed: 'The token is unknown or disabled.', noConsoleRole: 'This console is for the 110 desk, the linkage office and admins; departments use the feedback line or the API.',
+    signInFailed: 'The token is unknown or disabled.', noConsoleRole: 'This console is for the 110 desk, the linkage office, admins and a unit’s own users (a token bound to the unit); a shared department token uses the feedback line or the API.',
     navBoard: 'Live board', navRegister: 'Callback register', navFlags: 'Flags', navAssessment: 'Quarterly assessment', language: '中文',
     live: 'Live', reconnecting: 'Reconnecting…', streamRefused: 'The live feed was refused; sign in again.',
     boardTitle: 'Orders, live', boardEmpty: 'No orders yet.', code: 'Code', createdAt: 'Created', department: 'Department', category: 'Category',

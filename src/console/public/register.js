@@ -3,6 +3,7 @@
 import { download, getJson } from './api.js';
 import { dateTime, h, replace, zonedMidnight } from './dom.js';
 import { answerText, language, t } from './i18n.js';
+import { flagEditor } from './actions.js';
 
 /**
  * @typedef {import('./api.js').RegisterRow} RegisterRow
@@ -71,16 +72,18 @@ export function renderFlags(view, ctx) {
   let stopped = false;
   const body = h('div', { class: 'table-wrap' }, h('p', { class: 'muted' }, t('loading')));
   replace(view, h('div', { class: 'view-head' }, h('h2', {}, t('flagsTitle'))), body);
-  getJson('/api/v1/flags?limit=200').then((/** @type {unknown} */ res) => {
+  const load = () => getJson('/api/v1/flags?limit=200').then((/** @type {unknown} */ res) => {
     if (stopped) return;
     const flags = /** @type {{ flags: Flag[] }} */ (res).flags;
     if (flags.length === 0) return replace(body, h('p', { class: 'empty' }, t('flagsEmpty')));
     replace(body, h('table', { class: 'flags' },
-      h('thead', {}, h('tr', {}, [t('flaggedAt'), t('reason'), ''].map((c) => h('th', {}, c)))),
-      h('tbody', {}, flags.map((f) => h('tr', {},
+      h('thead', {}, h('tr', {}, [t('flaggedAt'), t('reason'), '', language() === 'en' ? 'Follow-up' : '跟进'].map((c) => h('th', {}, c)))),
+      h('tbody', {}, flags.map((f) => h('tr', { 'data-flag-id': f.id, 'data-status': f.status },
         h('td', {}, dateTime(f.createdAt)), h('td', {}, reasonText(f.reason)),
-        h('td', {}, h('a', { href: `#/case/${encodeURIComponent(f.orderId)}` }, t('open'))))))));
+        h('td', {}, h('a', { href: `#/case/${encodeURIComponent(f.orderId)}` }, t('open'))),
+        h('td', {}, flagEditor(f, ctx, () => void load())))))));
   }, (/** @type {unknown} */ err) => ctx.showError(err));
+  void load();
   return () => {
     stopped = true;
   };
