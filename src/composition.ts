@@ -21,6 +21,8 @@ import { createLogger, type Logger } from './logging.js';
 import { asteriskMediaCache, mediaRoute, openPrompts, startMediaRetention, type Prompts } from './prompts/index.js';
 import { AmiClient } from './telephony/ami.js';
 import { AriTelephony } from './telephony/ari/ari-telephony.js';
+import { caseEventTap } from './webhooks/events.js';
+import { WebhookOutbox } from './webhooks/outbox.js';
 
 /** What every feature's routes may use; passed to each feature plugin below. */
 export type CoreServices = Omit<Services, 'app' | 'start' | 'close'>;
@@ -39,6 +41,8 @@ export interface Services {
   readonly dispatcher: Dispatcher;
   readonly orders: OrderService;
   readonly surveys: SurveyService;
+  /** The webhook outbox: `webhooks.enqueue(event, payload, departmentId)` stores and later delivers an event (docs/webhooks.md). */
+  readonly webhooks: WebhookOutbox;
   readonly app: FastifyInstance;
   /** Connects to Asterisk and renders the static prompts; call after `app.listen`. */
   start(): Promise<void>;
@@ -61,6 +65,7 @@ const FEATURES: ReadonlyArray<() => Promise<FeaturePlugin>> = [
   () => import('./http/report.routes.js').then((m) => m.reportRoutes),
   () => import('./console/console.plugin.js').then((m) => m.consoleRoutes),
   () => import('./http/admin.routes.js').then((m) => m.adminRoutes),
+  () => import('./http/webhooks.routes.js').then((m) => m.webhookRoutes),
 ];
 
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
@@ -72,18 +77,28 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const ami = new AmiClient({ ...config.ami, logger });
   const repo = new OrderRepository(db);
   const departments = new DepartmentStore(db, options.catalog ?? loadCatalog());
+  const { webhook: wh } = config;
+  const webhooks = new WebhookOutbox(db, {
+    secret: wh.secret,
+    globalUrl: config.webhookUrl,
+    timeoutMs: wh.timeoutSeconds * 1000,
+    retry: { firstMs: wh.retryFirstSeconds * 1000, maxMs: wh.retryMaxSeconds * 1000, forMs: wh.retryForSeconds * 1000 },
+  }, logger);
   // Outbound calls take a line of the trunk first: calls per second and channels at once (pacing.ts).
   const lines = new PacedTelephony(telephony, config.pacing, logger);
   const dispatcher = new Dispatcher({
-    repo, departments, telephony: lines, prompts, logger, webhook: createWebhook(config.webhookUrl), language: config.language, timezone: config.timezone,
+    repo, departments, telephony: lines, prompts, logger, webhook: createWebhook((...a) => webhooks.enqueue(...a), (id) => repo.getOrder(id)), language: config.language, timezone: config.timezone,
   });
   const orders = new OrderService(repo, departments, dispatcher);
-  const surveys = new SurveyService({ config, surveys: new SurveyRepository(db), orders: repo, departments, telephony: lines, prompts, logger });
+  const surveyRepo = new SurveyRepository(db);
+  // Case events that concern subscribers become webhook events in the same commit.
+  repo.onEvent = surveyRepo.onEvent = caseEventTap((id) => repo.getOrder(id), (...a) => webhooks.enqueue(...a));
+  const surveys = new SurveyService({ config, surveys: surveyRepo, orders: repo, departments, telephony: lines, prompts, logger });
   orders.onCompleted = (orderId) => surveys.scheduleForOrder(orderId, 'callback');
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
   let stopFeedbackLine: () => void = () => undefined;
   let stopMediaRetention: () => void = () => undefined;
-  const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys };
+  const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys, webhooks };
 
   const app = await buildApp({
     config,
@@ -117,6 +132,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     dispatcher,
     orders,
     surveys,
+    webhooks,
     app,
     async start() {
       const warmed = await prompts.warm();
@@ -132,6 +148,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger }, options.feedbackLine);
       telephony.start();
       surveys.start();
+      webhooks.start();
       const { media } = config;
       stopMediaRetention = startMediaRetention({
         dir: media.dir,
@@ -144,6 +161,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     async close() {
       dispatcher.stopAll();
       surveys.stop();
+      webhooks.stop();
       stopFeedbackLine();
       stopMediaRetention();
       prompts.renderer.close();

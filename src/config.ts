@@ -52,6 +52,18 @@ export interface Config {
   /** Optional URL that receives a POST when an order ends unacknowledged. */
   readonly webhookUrl: string | undefined;
   /**
+   * The webhook outbox (src/webhooks/): HMAC-SHA256 secret signing every delivery; per-try
+   * timeout; retry backoff doubling from retryFirstSeconds up to retryMaxSeconds between tries,
+   * given up retryForSeconds after the event.
+   */
+  readonly webhook: {
+    readonly secret: string | undefined;
+    readonly timeoutSeconds: number;
+    readonly retryFirstSeconds: number;
+    readonly retryMaxSeconds: number;
+    readonly retryForSeconds: number;
+  };
+  /**
    * Outbound trunk pacing, for every call liandong places (dispatch, alarm, leader, survey):
    * call starts per second (spaced evenly) and channels up at once; never exceeded.
    */
@@ -80,6 +92,7 @@ export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
   LIANDONG_DIAL_TEMPLATE: 'Local/{number}@sim-phones',
   LIANDONG_CALLER_ID: '110',
   LIANDONG_SIM_PHONES: 'true',
+  LIANDONG_WEBHOOK_SECRET: 'liandong-dev-webhook-secret',
 };
 
 const PHONE_RE = /^\+?[0-9]{3,20}$/;
@@ -210,6 +223,17 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
   const rateLimit = { perMinute: int('LIANDONG_API_RATE_LIMIT', 600, 1, 1_000_000) };
   const webhookUrl = src.LIANDONG_WEBHOOK_URL;
   if (webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) problems.push(`LIANDONG_WEBHOOK_URL must be an http(s) URL, got "${webhookUrl}"`);
+  const webhookSecret = src.LIANDONG_WEBHOOK_SECRET;
+  if (webhookSecret !== undefined && (webhookSecret.length < 16 || !/^[\x21-\x7e]+$/.test(webhookSecret))) problems.push('LIANDONG_WEBHOOK_SECRET must be at least 16 printable ASCII characters (it is not shown)');
+  if (webhookUrl !== undefined && webhookSecret === undefined) problems.push('LIANDONG_WEBHOOK_SECRET is required when LIANDONG_WEBHOOK_URL is set: every delivery is signed');
+  const webhook = {
+    secret: webhookSecret,
+    timeoutSeconds: int('LIANDONG_WEBHOOK_TIMEOUT_SECONDS', 10, 1, 120),
+    retryFirstSeconds: int('LIANDONG_WEBHOOK_RETRY_FIRST_SECONDS', 10, 1, 3600),
+    retryMaxSeconds: int('LIANDONG_WEBHOOK_RETRY_MAX_SECONDS', 3600, 1, 86_400),
+    retryForSeconds: int('LIANDONG_WEBHOOK_RETRY_FOR_SECONDS', 3 * 86_400, 60, 30 * 86_400),
+  };
+  if (webhook.retryMaxSeconds < webhook.retryFirstSeconds) problems.push('LIANDONG_WEBHOOK_RETRY_MAX_SECONDS must not be below LIANDONG_WEBHOOK_RETRY_FIRST_SECONDS');
 
   const logLevel = str('LOG_LEVEL', 'info') as Config['logLevel'];
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL must be a pino level, got "${logLevel}"`);
@@ -230,6 +254,7 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     asterisk,
     survey,
     webhookUrl,
+    webhook,
     pacing,
     rateLimit,
     logLevel,

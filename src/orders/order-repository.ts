@@ -175,8 +175,17 @@ export class OrderRepository {
     this.db.prepare('UPDATE orders SET resume = ? WHERE id = ?').run(resume === null ? null : JSON.stringify(resume), orderId);
   }
 
+  /**
+   * Called with every case event inside the transaction that appends it (set by the composition
+   * root: the webhook outbox stores its events in the same commit, src/webhooks/events.ts).
+   */
+  onEvent: (e: { orderId: string; actor: string; kind: string; detail: Record<string, unknown> }) => void = () => undefined;
+
   appendEvent(orderId: string, actor: string, kind: string, detail: Record<string, unknown> = {}): void {
-    this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)').run(orderId, iso(this.now()), actor, kind, JSON.stringify(detail));
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)').run(orderId, iso(this.now()), actor, kind, JSON.stringify(detail));
+      this.onEvent({ orderId, actor, kind, detail });
+    })();
   }
 
   startAttempt(a: AttemptStart): void {

@@ -152,16 +152,25 @@ export class SurveyRepository {
   }
 
   flag(orderId: string, surveyId: string, reason: string): boolean {
-    const info = this.db.prepare('INSERT INTO flags (order_id, survey_id, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (survey_id) DO NOTHING').run(orderId, surveyId, reason, iso(this.now()));
-    if (info.changes > 0) this.event(orderId, 'flagged_unsatisfied', { surveyId, reason });
-    return info.changes > 0;
+    // One commit: the flag, its case event and the webhook event it raises.
+    return this.db.transaction(() => {
+      const info = this.db.prepare('INSERT INTO flags (order_id, survey_id, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (survey_id) DO NOTHING').run(orderId, surveyId, reason, iso(this.now()));
+      if (info.changes > 0) this.event(orderId, 'flagged_unsatisfied', { surveyId, reason });
+      return info.changes > 0;
+    })();
   }
 
   flags(limit: number, offset: number): FlagRow[] {
     return this.db.prepare('SELECT * FROM flags ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?').all(limit, offset) as FlagRow[];
   }
 
+  /** Called with every case event inside the transaction that appends it (see OrderRepository.onEvent). */
+  onEvent: (e: { orderId: string; actor: string; kind: string; detail: Record<string, unknown> }) => void = () => undefined;
+
   event(orderId: string, kind: string, detail: Record<string, unknown>): void {
-    this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)').run(orderId, iso(this.now()), 'liandong', kind, JSON.stringify(detail));
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)').run(orderId, iso(this.now()), 'liandong', kind, JSON.stringify(detail));
+      this.onEvent({ orderId, actor: 'liandong', kind, detail });
+    })();
   }
 }
