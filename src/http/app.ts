@@ -6,6 +6,7 @@ import type { Logger } from '../logging.js';
 import { makeRoleGuard } from './auth.js';
 import { errorHandler } from './errors.js';
 import { healthRoutes, type HealthProbe } from './health.routes.js';
+import { registerOpenApi } from './openapi.js';
 import { registerApiRateLimit } from './rate-limit.js';
 
 export interface AppDeps {
@@ -30,6 +31,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   app.setErrorHandler(errorHandler);
+  // Response schemas document and check answers (openapi.ts); they never reshape them.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Before any route: it notes every route, its roles and error answers for /api/v1/openapi.json.
+  await registerOpenApi(app, { checkResponses: deps.config.profile === 'dev' });
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
   });

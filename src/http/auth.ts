@@ -11,6 +11,9 @@ declare module 'fastify' {
   }
 }
 
+/** Where a role guard keeps the roles it admits (admin always may). */
+export const ROLES_OF_GUARD = Symbol('liandong.roles');
+
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
 export function makeRoleGuard(tokens: ReadonlyArray<{ readonly role: Role; readonly token: string }>) {
@@ -27,7 +30,7 @@ export function makeRoleGuard(tokens: ReadonlyArray<{ readonly role: Role; reado
   }
 
   return function requireRole(...roles: Role[]) {
-    return async (request: FastifyRequest): Promise<void> => {
+    const guard = async (request: FastifyRequest): Promise<void> => {
       const role = roleOf(request.headers.authorization);
       if (!role) throw new HttpError(401, 'unauthorized', 'missing or unknown bearer token');
       // admin may do everything; other roles only what the route names
@@ -35,5 +38,7 @@ export function makeRoleGuard(tokens: ReadonlyArray<{ readonly role: Role; reado
       request.role = role;
       return Promise.resolve();
     };
+    // The roles a route admits, read by the OpenAPI document (security per route, openapi.ts).
+    return Object.assign(guard, { [ROLES_OF_GUARD]: roles });
   };
 }
