@@ -21,6 +21,7 @@ import { createLogger, type Logger } from './logging.js';
 import { asteriskMediaCache, mediaRoute, openPrompts, startMediaRetention, type Prompts } from './prompts/index.js';
 import { AmiClient } from './telephony/ami.js';
 import { AriTelephony } from './telephony/ari/ari-telephony.js';
+import { ServiceMetrics } from './metrics/metrics.js';
 import { caseEventTap } from './webhooks/events.js';
 import { WebhookOutbox } from './webhooks/outbox.js';
 
@@ -43,6 +44,8 @@ export interface Services {
   readonly surveys: SurveyService;
   /** The webhook outbox: `webhooks.enqueue(event, payload, departmentId)` stores and later delivers an event (docs/webhooks.md). */
   readonly webhooks: WebhookOutbox;
+  /** Prometheus metrics (GET /metrics; docs/metrics.md); `metrics.gauge(...)` adds one read at scrape time. */
+  readonly metrics: ServiceMetrics;
   readonly app: FastifyInstance;
   /** Connects to Asterisk and renders the static prompts; call after `app.listen`. */
   start(): Promise<void>;
@@ -66,6 +69,7 @@ const FEATURES: ReadonlyArray<() => Promise<FeaturePlugin>> = [
   () => import('./console/console.plugin.js').then((m) => m.consoleRoutes),
   () => import('./http/admin.routes.js').then((m) => m.adminRoutes),
   () => import('./http/webhooks.routes.js').then((m) => m.webhookRoutes),
+  () => import('./metrics/metrics.routes.js').then((m) => m.metricsRoutes),
 ];
 
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
@@ -91,14 +95,27 @@ export async function createServices(config: Config, options: ServiceOptions = {
   });
   const orders = new OrderService(repo, departments, dispatcher);
   const surveyRepo = new SurveyRepository(db);
-  // Case events that concern subscribers become webhook events in the same commit.
-  repo.onEvent = surveyRepo.onEvent = caseEventTap((id) => repo.getOrder(id), (...a) => webhooks.enqueue(...a));
+  const metrics = new ServiceMetrics({
+    db,
+    ariConnected: () => telephony.health().connected,
+    amiAlive: () => ami.ping(),
+    pacer: () => lines.pacer.stats(),
+    webhookDeliveries: () => webhooks.counts(),
+  }, logger);
+  // Case events that concern subscribers become webhook events in the same commit; metrics count them.
+  const webhookTap = caseEventTap((id) => repo.getOrder(id), (...a) => webhooks.enqueue(...a));
+  repo.onEvent = surveyRepo.onEvent = (e) => {
+    webhookTap(e);
+    metrics.caseEvent(e);
+  };
+  repo.onAttempt = surveyRepo.onAttempt = (e) => metrics.attempt(e);
+  lines.onCallEvent = (channelId, e) => metrics.callEvent(channelId, e);
   const surveys = new SurveyService({ config, surveys: surveyRepo, orders: repo, departments, telephony: lines, prompts, logger });
   orders.onCompleted = (orderId) => surveys.scheduleForOrder(orderId, 'callback');
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
   let stopFeedbackLine: () => void = () => undefined;
   let stopMediaRetention: () => void = () => undefined;
-  const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys, webhooks };
+  const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys, webhooks, metrics };
 
   const app = await buildApp({
     config,
@@ -112,6 +129,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       ami: async () => ((await ami.ping()) ? { ok: true } : { ok: false, detail: 'no answer to Ping' }),
     },
     mediaRoutes: async (instance) => instance.register(mediaRoute, { dir: config.media.dir }),
+    onAnswered: (method, route, status, seconds) => metrics.http(method, route, status, seconds),
     apiRoutes: async (instance) => {
       await instance.register(departmentRoutes, { departments });
       await instance.register(orderRoutes, { orders });
@@ -133,6 +151,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     orders,
     surveys,
     webhooks,
+    metrics,
     app,
     async start() {
       const warmed = await prompts.warm();

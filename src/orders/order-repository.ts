@@ -188,6 +188,9 @@ export class OrderRepository {
     })();
   }
 
+  /** Told of every call attempt started and ended (set by the composition root: the metrics, src/metrics/). */
+  onAttempt: (e: { phase: 'started' | 'ended'; attemptId: string; script: string; result?: string }) => void = () => undefined;
+
   startAttempt(a: AttemptStart): void {
     this.db
       .prepare(
@@ -195,6 +198,7 @@ export class OrderRepository {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(a.attemptId, a.orderId, a.seq, a.script, a.contactId, a.number, iso(this.now()), a.cursor?.loop ?? null, a.cursor?.contactIndex ?? null, a.attemptOnContact);
+    this.onAttempt({ phase: 'started', attemptId: a.attemptId, script: a.script });
   }
 
   markAnswered(attemptId: string, at: number): void {
@@ -207,12 +211,16 @@ export class OrderRepository {
 
   /** Writes the attempt's final result once; a second end (e.g. after a restart) is ignored. */
   endAttempt(attemptId: string, end: AttemptEnd): void {
-    this.db
+    const info = this.db
       .prepare(
         `UPDATE attempts SET ended_at = ?, result = ?, reason = ?, digits = ?, answered_at = coalesce(answered_at, ?), cause_code = ?, cause_text = ?
          WHERE id = ? AND ended_at IS NULL`,
       )
       .run(iso(end.endedAt), end.result, end.reason ?? null, end.digits, end.answeredAt === undefined ? null : iso(end.answeredAt), end.cause?.code ?? null, end.cause?.text ?? null, attemptId);
+    if (info.changes > 0) {
+      const script = this.db.prepare('SELECT script FROM attempts WHERE id = ?').pluck().get(attemptId) as string;
+      this.onAttempt({ phase: 'ended', attemptId, script, result: end.result });
+    }
   }
 
   openAttempts(orderId: string): AttemptRow[] {
