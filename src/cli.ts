@@ -10,11 +10,13 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   asterisk: () => import('./asterisk/cli.js').then((m) => m.runAsteriskCli),
   demo: () => import('./demo/demo.js').then((m) => (_args: string[], config: Config, out: Out) => m.runDemo(config, out)),
   report: () => import('./reports/cli.js').then((m) => m.runReportCli),
+  service: () => import('./service/cli.js').then((m) => m.runServiceCli),
   ...Object.fromEntries(['dialplan', 'endpoints', 'test-call', 'policy', 'audit'].map((name) => [name, () => import('./admin/cli.js').then((m) => m.adminCommand(name))])),
 };
 
 const USAGE = `usage: liandong <command>
   asterisk up|down|status|render|cli   run the project's own Asterisk 22 (see 'liandong asterisk help')
+  service install [--dir DIR] [--settings FILE] [--user NAME]   write the systemd units and the EnvironmentFile (docs/operations.md)
   demo                                 start Asterisk and the service with simulated phones and show real calls
   report assessment --quarter 2026Q4 [--csv]   quarterly assessment of every department, ranked (the 110 centre's transmittal)
   dialplan render|check|reload, endpoints, test-call, policy dry-run, audit   telecom admin tools (each prints its usage; docs/admin.md)

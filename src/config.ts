@@ -37,6 +37,8 @@ export interface Config {
     readonly sipPort: number;
     /** Whether the sim-phones context is rendered into the dialplan (never in production). */
     readonly simPhones: boolean;
+    /** Where the root is built from: a Debian mirror (a local one or snapshot.debian.org on a closed network) and suite. */
+    readonly debian: { readonly mirror: string; readonly suite: string };
   };
   /** The three-satisfactions callback survey. Times in seconds; the window in `timezone`. */
   readonly survey: {
@@ -185,7 +187,10 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     bindAddress: str('ASTERISK_BIND', '127.0.0.1'),
     sipPort: port('SIP_PORT', 5060),
     simPhones: bool('LIANDONG_SIM_PHONES', false),
+    debian: { mirror: str('LIANDONG_DEBIAN_MIRROR', 'http://deb.debian.org/debian').replace(/\/+$/, ''), suite: str('LIANDONG_DEBIAN_SUITE', 'sid') },
   };
+  if (!/^(https?:\/\/|file:\/\/\/)[^\s'"]+$/.test(asterisk.debian.mirror)) problems.push(`LIANDONG_DEBIAN_MIRROR must be an http(s):// or file:/// URL of a Debian archive, got "${asterisk.debian.mirror}"`);
+  if (!/^[a-z][a-z0-9.-]{1,30}$/.test(asterisk.debian.suite)) problems.push(`LIANDONG_DEBIAN_SUITE must be a Debian suite or codename (sid, trixie, unstable …), got "${asterisk.debian.suite}"`);
   if (!/^[0-9a-fA-F.:]+$/.test(asterisk.bindAddress)) problems.push(`ASTERISK_BIND must be an IP address, got "${asterisk.bindAddress}"`);
   if (profile === 'production' && asterisk.simPhones) problems.push('LIANDONG_SIM_PHONES must not be enabled in production');
 
@@ -267,6 +272,14 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
  */
 export function configFromProcess(profile: Profile, overrides: Env = {}): Config {
   return loadConfig({ ...process.env, ...overrides }, profile);
+}
+
+/** Names of the environment variables the configuration reads (for `liandong service install`'s EnvironmentFile). */
+const SETTING_RE = /^(LIANDONG_[A-Z0-9_]+|ARI_(URL|USERNAME|PASSWORD|APP)|AMI_(HOST|PORT|USERNAME|SECRET)|ASTERISK_BIND|SIP_PORT|TZ|LOG_LEVEL)$/;
+
+/** The settings given in this process's environment, by name (values as given, not defaulted). */
+export function settingsFromProcess(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => SETTING_RE.test(e[0]) && e[1] !== undefined && e[1] !== '').sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /** True when a string may be put into a dial string: digits, an optional leading +, 3 to 20 digits. */

@@ -22,8 +22,8 @@ function sample(name: string, labels: Record<string, string> = {}): number | und
     if (line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[3] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[4]);
+    const got = new Map([...(m[3] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((x) => [x[1] as string, x[2] as string]));
+    if (Object.entries(labels).every(([k, v]) => got.get(k) === v)) return Number(m[4]);
   }
   return undefined;
 }
