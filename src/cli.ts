@@ -14,6 +14,21 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   ...Object.fromEntries(['dialplan', 'endpoints', 'test-call', 'policy', 'audit'].map((name) => [name, () => import('./admin/cli.js').then((m) => m.adminCommand(name))])),
 };
 
+/**
+ * Required settings a command does not use, so it does not demand them. Calls are placed only by
+ * the running service (test-call and policy go through its admin API), so no command here needs
+ * LIANDONG_DIAL_TEMPLATE; the database tools need no Asterisk credentials either.
+ */
+const CREDENTIALS = ['ARI_USERNAME', 'ARI_PASSWORD', 'AMI_USERNAME', 'AMI_SECRET'];
+const UNUSED_SETTINGS: Readonly<Record<string, readonly string[]>> = {
+  audit: ['LIANDONG_DIAL_TEMPLATE', 'LIANDONG_API_TOKENS', ...CREDENTIALS],
+  report: ['LIANDONG_DIAL_TEMPLATE', 'LIANDONG_API_TOKENS', ...CREDENTIALS],
+  endpoints: ['LIANDONG_DIAL_TEMPLATE', 'LIANDONG_API_TOKENS', 'ARI_USERNAME', 'ARI_PASSWORD'],
+  dialplan: ['LIANDONG_DIAL_TEMPLATE', 'LIANDONG_API_TOKENS'],
+  'test-call': ['LIANDONG_DIAL_TEMPLATE', ...CREDENTIALS],
+  policy: ['LIANDONG_DIAL_TEMPLATE', ...CREDENTIALS],
+};
+
 const USAGE = `usage: liandong <command>
   asterisk up|down|status|render|cli   run the project's own Asterisk 22 (see 'liandong asterisk help')
   service install [--dir DIR] [--settings FILE] [--user NAME]   write the systemd units and the EnvironmentFile (docs/operations.md)
@@ -39,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let config;
   try {
-    config = configFromProcess(profile);
+    config = configFromProcess(profile, {}, UNUSED_SETTINGS[command] ?? []);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -101,12 +101,17 @@ const PHONE_RE = /^\+?[0-9]{3,20}$/;
 const LOOSE_DIGITS_RE = /^\+?[0-9]{1,20}$/;
 const CTRL_RE = /[\r\n\0]/;
 
-/** Pure: validate an environment-like map. Collects every problem before failing. */
-export function loadConfig(env: Env, profile: Profile = 'production'): Config {
+/**
+ * Pure: validate an environment-like map. Collects every problem before failing. `unused` names
+ * required settings the caller will not use (a CLI command that places no call needs no
+ * LIANDONG_DIAL_TEMPLATE): missing, they are left empty instead of refused; given, they are checked.
+ */
+export function loadConfig(env: Env, profile: Profile = 'production', unused: readonly string[] = []): Config {
   const src: Env = profile === 'dev' ? { ...DEV_DEFAULTS, ...stripEmpty(env) } : stripEmpty(env);
   const problems: string[] = [];
   const str = (name: string, fallback?: string): string => {
     const v = src[name] ?? fallback;
+    if (v === undefined && unused.includes(name)) return '';
     if (v === undefined) {
       problems.push(`${name} is required${profile === 'production' ? ' in production (npm start)' : ''}`);
       return '';
@@ -270,8 +275,8 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
  * Read process.env once. Profile `dev` is chosen by the demo and test entry points;
  * `overrides` (tests: a scratch database, another HTTP port) win over the environment.
  */
-export function configFromProcess(profile: Profile, overrides: Env = {}): Config {
-  return loadConfig({ ...process.env, ...overrides }, profile);
+export function configFromProcess(profile: Profile, overrides: Env = {}, unused: readonly string[] = []): Config {
+  return loadConfig({ ...process.env, ...overrides }, profile, unused);
 }
 
 /** Names of the environment variables the configuration reads (for `liandong service install`'s EnvironmentFile). */

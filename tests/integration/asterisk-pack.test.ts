@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromProcess, DEV_DEFAULTS } from '../../src/config.js';
-import { ROOT } from './faults-support.js';
+import { ROOT } from '../../harness/service-process.js';
 
 /** The child's PATH: fixed, not the caller's (tests build their own environment). */
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

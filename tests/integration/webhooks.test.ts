@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, spawnService, TOKENS, waitUntil, type ServiceProcess } from './faults-support.js';
+import { ARTIFACTS, spawnService, TOKENS, waitUntil, type ServiceProcess } from '../../harness/service-process.js';
 
 const SECRET = 'webhook-test-secret-0123456789';
 const QUICK = '70111'; // answers, presses 1 after 1 s
