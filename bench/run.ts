@@ -19,7 +19,7 @@ import { asteriskStatus, asteriskUp } from '../src/asterisk/index.js';
 import { configFromProcess } from '../src/config.js';
 import { loadCatalog } from '../src/departments/catalog.js';
 import { openPrompts } from '../src/prompts/index.js';
-import { ARTIFACTS, spawnService, TOKENS, type ServiceProcess } from '../tests/integration/faults-support.js';
+import { ARTIFACTS, spawnService, TOKENS, type ServiceProcess } from '../harness/service-process.js';
 import { prepareBaseline, type BaselineMedia } from './lib/baseline.js';
 import { drainRun, type DrainResult } from './lib/drain.js';
 import { AriObserver } from './lib/observer.js';

@@ -32,6 +32,8 @@ if [ "$no_apt" -eq 0 ]; then
   command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
   command -v sox >/dev/null 2>&1 || missing+=(sox)
   [ "$no_asterisk" -eq 1 ] || command -v baresip >/dev/null 2>&1 || missing+=(baresip) # admin integration tests: a real SIP phone (not for npm start)
+  [ "$no_asterisk" -eq 1 ] || command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd) # service-units test: systemd-analyze verify of the units `liandong service install` writes (not for npm start)
+  [ "$no_asterisk" -eq 1 ] || command -v zstd >/dev/null 2>&1 || missing+=(zstd) # asterisk pack test: the root tarball is zstd-compressed
   [ "$no_asterisk" -eq 1 ] || { [ -x /usr/bin/chromium ] && [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; } || missing+=(chromium fonts-wqy-microhei) # console e2e test: headless browser and a CJK font (not for npm start)
 fi
 

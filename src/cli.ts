@@ -11,11 +11,28 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   demo: () => import('./demo/demo.js').then((m) => (_args: string[], config: Config, out: Out) => m.runDemo(config, out)),
   report: () => import('./reports/cli.js').then((m) => m.runReportCli),
   tokens: () => import('./tokens/cli.js').then((m) => m.runTokensCli),
+  service: () => import('./service/cli.js').then((m) => m.runServiceCli),
   ...Object.fromEntries(['dialplan', 'endpoints', 'test-call', 'policy', 'audit'].map((name) => [name, () => import('./admin/cli.js').then((m) => m.adminCommand(name))])),
+};
+
+/**
+ * Required settings a command does not use, so it does not demand them. Calls are placed only by
+ * the running service (test-call and policy go through its admin API), so no command here needs
+ * LIANDONG_DIAL_TEMPLATE; the database tools need no Asterisk credentials either.
+ */
+const CREDENTIALS = ['ARI_USERNAME', 'ARI_PASSWORD', 'AMI_USERNAME', 'AMI_SECRET'];
+const UNUSED_SETTINGS: Readonly<Record<string, readonly string[]>> = {
+  audit: ['LIANDONG_DIAL_TEMPLATE', 'LIANDONG_API_TOKENS', ...CREDENTIALS],
+  report: ['LIANDONG_DIAL_TEMPLATE', 'LIANDONG_API_TOKENS', ...CREDENTIALS],
+  endpoints: ['LIANDONG_DIAL_TEMPLATE', 'LIANDONG_API_TOKENS', 'ARI_USERNAME', 'ARI_PASSWORD'],
+  dialplan: ['LIANDONG_DIAL_TEMPLATE', 'LIANDONG_API_TOKENS'],
+  'test-call': ['LIANDONG_DIAL_TEMPLATE', ...CREDENTIALS],
+  policy: ['LIANDONG_DIAL_TEMPLATE', ...CREDENTIALS],
 };
 
 const USAGE = `usage: liandong <command>
   asterisk up|down|status|render|cli   run the project's own Asterisk 22 (see 'liandong asterisk help')
+  service install [--dir DIR] [--settings FILE] [--user NAME]   write the systemd units and the EnvironmentFile (docs/operations.md)
   demo                                 start Asterisk and the service with simulated phones and show real calls
   report assessment --quarter 2026Q4 [--csv]   quarterly assessment of every department, ranked (the 110 centre's transmittal)
   tokens add --role R [--unit U] --person NAME | list | revoke ID   per-person API tokens (the file keeps only hashes)
@@ -39,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let config;
   try {
-    config = configFromProcess(profile);
+    config = configFromProcess(profile, {}, UNUSED_SETTINGS[command] ?? []);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -24,6 +24,9 @@ import { createLogger, type Logger } from './logging.js';
 import { asteriskMediaCache, mediaRoute, openPrompts, startMediaRetention, type Prompts } from './prompts/index.js';
 import { AmiClient } from './telephony/ami.js';
 import { AriTelephony } from './telephony/ari/ari-telephony.js';
+import { ServiceMetrics } from './metrics/metrics.js';
+import { caseEventTap } from './webhooks/events.js';
+import { WebhookOutbox } from './webhooks/outbox.js';
 
 /** What every feature's routes may use; passed to each feature plugin below. */
 export type CoreServices = Omit<Services, 'app' | 'start' | 'close'>;
@@ -42,6 +45,10 @@ export interface Services {
   readonly dispatcher: Dispatcher;
   readonly orders: OrderService;
   readonly surveys: SurveyService;
+  /** The webhook outbox: `webhooks.enqueue(event, payload, departmentId)` stores and later delivers an event (docs/webhooks.md). */
+  readonly webhooks: WebhookOutbox;
+  /** Prometheus metrics (GET /metrics; docs/metrics.md); `metrics.gauge(...)` adds one read at scrape time. */
+  readonly metrics: ServiceMetrics;
   readonly app: FastifyInstance;
   /** Connects to Asterisk and renders the static prompts; call after `app.listen`. */
   start(): Promise<void>;
@@ -64,6 +71,8 @@ const FEATURES: ReadonlyArray<() => Promise<FeaturePlugin>> = [
   () => import('./http/report.routes.js').then((m) => m.reportRoutes),
   () => import('./console/console.plugin.js').then((m) => m.consoleRoutes),
   () => import('./http/admin.routes.js').then((m) => m.adminRoutes),
+  () => import('./http/webhooks.routes.js').then((m) => m.webhookRoutes),
+  () => import('./metrics/metrics.routes.js').then((m) => m.metricsRoutes),
 ];
 
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
@@ -75,20 +84,43 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const ami = new AmiClient({ ...config.ami, logger });
   const repo = new OrderRepository(db);
   const departments = new DepartmentStore(db, options.catalog ?? loadCatalog());
+  const { webhook: wh } = config;
+  const webhooks = new WebhookOutbox(db, {
+    secret: wh.secret,
+    globalUrl: config.webhookUrl,
+    timeoutMs: wh.timeoutSeconds * 1000,
+    retry: { firstMs: wh.retryFirstSeconds * 1000, maxMs: wh.retryMaxSeconds * 1000, forMs: wh.retryForSeconds * 1000 },
+  }, logger);
   // Outbound calls take a line of the trunk first: calls per second and channels at once (pacing.ts).
   const lines = new PacedTelephony(telephony, config.pacing, logger);
   const dispatcher = new Dispatcher({
-    repo, departments, telephony: lines, prompts, logger, webhook: createWebhook(config.webhookUrl), language: config.language, timezone: config.timezone,
+    repo, departments, telephony: lines, prompts, logger, webhook: createWebhook((...a) => webhooks.enqueue(...a), (id) => repo.getOrder(id)), language: config.language, timezone: config.timezone,
   });
   const orders = new OrderService(repo, departments, dispatcher);
   // The feedback line's PIN per unit (issue 13): set by the admin, asked of callers who are not contacts.
   const pins = new UnitPins(db);
-  const surveys = new SurveyService({ config, surveys: new SurveyRepository(db), orders: repo, departments, telephony: lines, prompts, logger });
+  const surveyRepo = new SurveyRepository(db);
+  const metrics = new ServiceMetrics({
+    db,
+    ariConnected: () => telephony.health().connected,
+    amiAlive: () => ami.ping(),
+    pacer: () => lines.pacer.stats(),
+    webhookDeliveries: () => webhooks.counts(),
+  }, logger);
+  // Case events that concern subscribers become webhook events in the same commit; metrics count them.
+  const webhookTap = caseEventTap((id) => repo.getOrder(id), (...a) => webhooks.enqueue(...a));
+  repo.onEvent = surveyRepo.onEvent = (e) => {
+    webhookTap(e);
+    metrics.caseEvent(e);
+  };
+  repo.onAttempt = surveyRepo.onAttempt = (e) => metrics.attempt(e);
+  lines.onCallEvent = (channelId, e) => metrics.callEvent(channelId, e);
+  const surveys = new SurveyService({ config, surveys: surveyRepo, orders: repo, departments, telephony: lines, prompts, logger });
   orders.onCompleted = (orderId) => surveys.scheduleForOrder(orderId, 'callback');
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
   let stopFeedbackLine: () => void = () => undefined;
   let stopMediaRetention: () => void = () => undefined;
-  const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys };
+  const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys, webhooks, metrics };
 
   const app = await buildApp({
     config,
@@ -102,6 +134,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       ami: async () => ((await ami.ping()) ? { ok: true } : { ok: false, detail: 'no answer to Ping' }),
     },
     mediaRoutes: async (instance) => instance.register(mediaRoute, { dir: config.media.dir }),
+    onAnswered: (method, route, status, seconds) => metrics.http(method, route, status, seconds),
     apiRoutes: async (instance) => {
       await instance.register(departmentRoutes, { departments });
       await instance.register(unitPinRoutes, { departments, pins, db });
@@ -124,6 +157,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     dispatcher,
     orders,
     surveys,
+    webhooks,
+    metrics,
     app,
     async start() {
       const warmed = await prompts.warm();
@@ -139,6 +174,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger, departments, pins, db }, options.feedbackLine);
       telephony.start();
       surveys.start();
+      webhooks.start();
       const { media } = config;
       stopMediaRetention = startMediaRetention({
         dir: media.dir,
@@ -151,6 +187,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     async close() {
       dispatcher.stopAll();
       surveys.stop();
+      webhooks.stop();
       stopFeedbackLine();
       stopMediaRetention();
       prompts.renderer.close();

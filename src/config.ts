@@ -42,6 +42,8 @@ export interface Config {
     readonly sipPort: number;
     /** Whether the sim-phones context is rendered into the dialplan (never in production). */
     readonly simPhones: boolean;
+    /** Where the root is built from: a Debian mirror (a local one or snapshot.debian.org on a closed network) and suite. */
+    readonly debian: { readonly mirror: string; readonly suite: string };
   };
   /** The three-satisfactions callback survey. Times in seconds; the window in `timezone`. */
   readonly survey: {
@@ -56,6 +58,18 @@ export interface Config {
   };
   /** Optional URL that receives a POST when an order ends unacknowledged. */
   readonly webhookUrl: string | undefined;
+  /**
+   * The webhook outbox (src/webhooks/): HMAC-SHA256 secret signing every delivery; per-try
+   * timeout; retry backoff doubling from retryFirstSeconds up to retryMaxSeconds between tries,
+   * given up retryForSeconds after the event.
+   */
+  readonly webhook: {
+    readonly secret: string | undefined;
+    readonly timeoutSeconds: number;
+    readonly retryFirstSeconds: number;
+    readonly retryMaxSeconds: number;
+    readonly retryForSeconds: number;
+  };
   /**
    * Outbound trunk pacing, for every call liandong places (dispatch, alarm, leader, survey):
    * call starts per second (spaced evenly) and channels up at once; never exceeded.
@@ -89,18 +103,24 @@ export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
   LIANDONG_DIAL_TEMPLATE: 'Local/{number}@sim-phones',
   LIANDONG_CALLER_ID: '110',
   LIANDONG_SIM_PHONES: 'true',
+  LIANDONG_WEBHOOK_SECRET: 'liandong-dev-webhook-secret',
 };
 
 const PHONE_RE = /^\+?[0-9]{3,20}$/;
 const LOOSE_DIGITS_RE = /^\+?[0-9]{1,20}$/;
 const CTRL_RE = /[\r\n\0]/;
 
-/** Pure: validate an environment-like map. Collects every problem before failing. */
-export function loadConfig(env: Env, profile: Profile = 'production'): Config {
+/**
+ * Pure: validate an environment-like map. Collects every problem before failing. `unused` names
+ * required settings the caller will not use (a CLI command that places no call needs no
+ * LIANDONG_DIAL_TEMPLATE): missing, they are left empty instead of refused; given, they are checked.
+ */
+export function loadConfig(env: Env, profile: Profile = 'production', unused: readonly string[] = []): Config {
   const src: Env = profile === 'dev' ? { ...DEV_DEFAULTS, ...stripEmpty(env) } : stripEmpty(env);
   const problems: string[] = [];
   const str = (name: string, fallback?: string): string => {
     const v = src[name] ?? fallback;
+    if (v === undefined && unused.includes(name)) return '';
     if (v === undefined) {
       problems.push(`${name} is required${profile === 'production' ? ' in production (npm start)' : ''}`);
       return '';
@@ -182,7 +202,10 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     bindAddress: str('ASTERISK_BIND', '127.0.0.1'),
     sipPort: port('SIP_PORT', 5060),
     simPhones: bool('LIANDONG_SIM_PHONES', false),
+    debian: { mirror: str('LIANDONG_DEBIAN_MIRROR', 'http://deb.debian.org/debian').replace(/\/+$/, ''), suite: str('LIANDONG_DEBIAN_SUITE', 'sid') },
   };
+  if (!/^(https?:\/\/|file:\/\/\/)[^\s'"]+$/.test(asterisk.debian.mirror)) problems.push(`LIANDONG_DEBIAN_MIRROR must be an http(s):// or file:/// URL of a Debian archive, got "${asterisk.debian.mirror}"`);
+  if (!/^[a-z][a-z0-9.-]{1,30}$/.test(asterisk.debian.suite)) problems.push(`LIANDONG_DEBIAN_SUITE must be a Debian suite or codename (sid, trixie, unstable …), got "${asterisk.debian.suite}"`);
   if (!/^[0-9a-fA-F.:]+$/.test(asterisk.bindAddress)) problems.push(`ASTERISK_BIND must be an IP address, got "${asterisk.bindAddress}"`);
   if (profile === 'production' && asterisk.simPhones) problems.push('LIANDONG_SIM_PHONES must not be enabled in production');
 
@@ -223,6 +246,17 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
   };
   const webhookUrl = src.LIANDONG_WEBHOOK_URL;
   if (webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) problems.push(`LIANDONG_WEBHOOK_URL must be an http(s) URL, got "${webhookUrl}"`);
+  const webhookSecret = src.LIANDONG_WEBHOOK_SECRET;
+  if (webhookSecret !== undefined && (webhookSecret.length < 16 || !/^[\x21-\x7e]+$/.test(webhookSecret))) problems.push('LIANDONG_WEBHOOK_SECRET must be at least 16 printable ASCII characters (it is not shown)');
+  if (webhookUrl !== undefined && webhookSecret === undefined) problems.push('LIANDONG_WEBHOOK_SECRET is required when LIANDONG_WEBHOOK_URL is set: every delivery is signed');
+  const webhook = {
+    secret: webhookSecret,
+    timeoutSeconds: int('LIANDONG_WEBHOOK_TIMEOUT_SECONDS', 10, 1, 120),
+    retryFirstSeconds: int('LIANDONG_WEBHOOK_RETRY_FIRST_SECONDS', 10, 1, 3600),
+    retryMaxSeconds: int('LIANDONG_WEBHOOK_RETRY_MAX_SECONDS', 3600, 1, 86_400),
+    retryForSeconds: int('LIANDONG_WEBHOOK_RETRY_FOR_SECONDS', 3 * 86_400, 60, 30 * 86_400),
+  };
+  if (webhook.retryMaxSeconds < webhook.retryFirstSeconds) problems.push('LIANDONG_WEBHOOK_RETRY_MAX_SECONDS must not be below LIANDONG_WEBHOOK_RETRY_FIRST_SECONDS');
 
   const logLevel = str('LOG_LEVEL', 'info') as Config['logLevel'];
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL must be a pino level, got "${logLevel}"`);
@@ -244,6 +278,7 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     asterisk,
     survey,
     webhookUrl,
+    webhook,
     pacing,
     rateLimit,
     logLevel,
@@ -254,8 +289,16 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
  * Read process.env once. Profile `dev` is chosen by the demo and test entry points;
  * `overrides` (tests: a scratch database, another HTTP port) win over the environment.
  */
-export function configFromProcess(profile: Profile, overrides: Env = {}): Config {
-  return loadConfig({ ...process.env, ...overrides }, profile);
+export function configFromProcess(profile: Profile, overrides: Env = {}, unused: readonly string[] = []): Config {
+  return loadConfig({ ...process.env, ...overrides }, profile, unused);
+}
+
+/** Names of the environment variables the configuration reads (for `liandong service install`'s EnvironmentFile). */
+const SETTING_RE = /^(LIANDONG_[A-Z0-9_]+|ARI_(URL|USERNAME|PASSWORD|APP)|AMI_(HOST|PORT|USERNAME|SECRET)|ASTERISK_BIND|SIP_PORT|TZ|LOG_LEVEL)$/;
+
+/** The settings given in this process's environment, by name (values as given, not defaulted). */
+export function settingsFromProcess(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => SETTING_RE.test(e[0]) && e[1] !== undefined && e[1] !== '').sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /** True when a string may be put into a dial string: digits, an optional leading +, 3 to 20 digits. */

@@ -3,8 +3,8 @@
 // Each order is one dispatch call and, its chain exhausted, one alarm call to the (busy)
 // command centre. The trunk's calls per second and channels must hold the whole time.
 import Database from 'better-sqlite3';
-import type { ServiceProcess } from '../../tests/integration/faults-support.js';
-import { TOKENS } from '../../tests/integration/faults-support.js';
+import type { ServiceProcess } from '../../harness/service-process.js';
+import { TOKENS } from '../../harness/service-process.js';
 import type { AriObserver, ChannelTrace } from './observer.js';
 import { cpuBetween, cpuTimes, RssSampler } from './proc.js';
 import { maxInWindow, maxOverlap, round } from './stats.js';

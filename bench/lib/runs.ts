@@ -2,8 +2,8 @@
 // baseline (call files → dialplan), at the same arrival rate, to the same simulated phone.
 import Database from 'better-sqlite3';
 import type { Config } from '../../src/config.js';
-import type { ServiceProcess } from '../../tests/integration/faults-support.js';
-import { TOKENS } from '../../tests/integration/faults-support.js';
+import type { ServiceProcess } from '../../harness/service-process.js';
+import { TOKENS } from '../../harness/service-process.js';
 import { baselineAcks, contextPresent, dropCallFile, installContext } from './baseline.js';
 import type { AriObserver, ChannelTrace } from './observer.js';
 import { cpuBetween, cpuTimes, RssSampler } from './proc.js';

@@ -129,7 +129,8 @@ function telephonyWarnings(config: Config, t: TelephonyConfig, departmentIds: Re
     if (departmentIds && !departmentIds.has(e.departmentId)) out.push({ severity: 'error', file, message: `extensions[${i}].departmentId: there is no member department "${e.departmentId}"` });
     if (config.asterisk.simPhones && /^7[0-6]/.test(e.number)) out.push({ severity: 'warning', file, message: `extensions[${i}].number ${e.number} hides the simulated phone with the same number (sim-phones 70…–76…)` });
   }
-  const outbound = config.dialTemplate.endsWith('@liandong-outbound');
+  // Unset (a CLI check run without it): there is no dial template to compare the telephony config with.
+  const outbound = config.dialTemplate === '' || config.dialTemplate.endsWith('@liandong-outbound');
   if (t.extensions.length > 0 && !outbound) {
     out.push({ severity: 'warning', file: 'LIANDONG_DIAL_TEMPLATE', message: `is "${config.dialTemplate}": contacts whose number is an extension ring that phone only with Local/{number}@liandong-outbound` });
   }

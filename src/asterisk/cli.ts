@@ -5,13 +5,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { asteriskCli, asteriskDown, asteriskStatus, asteriskUp } from './lifecycle.js';
+import { packRoot, unpackRoot } from './pack.js';
 import { renderAsteriskConfigs } from './render.js';
-import type { AsteriskStatus } from './types.js';
+import { asteriskPaths, type AsteriskStatus } from './types.js';
 import { ProvisionError } from './types.js';
 
 const USAGE = [
   'usage: liandong asterisk <command>',
   '  up               build the Debian sid root if needed (root, ~1 min the first time), start Asterisk, wait until ARI answers',
+  '  up --from FILE   install the root from a tarball written by pack (no network needed), then up',
+  '  pack FILE        write the built root to FILE (.tar.zst, .tar.gz or .tar) for a host without internet',
   '  down             stop the Asterisk started by up',
   '  status [--json]  show whether it runs, its pid, version, ARI readiness and log paths',
   '  render --out DIR write the rendered /etc/asterisk files to DIR (for docker-compose)',
@@ -22,9 +25,23 @@ export async function runAsteriskCli(args: string[], config: Config, out: (line:
   const [cmd, ...rest] = args;
   try {
     switch (cmd) {
-      case 'up':
+      case 'up': {
+        const i = rest.indexOf('--from');
+        if (i >= 0) {
+          const file = rest[i + 1];
+          if (file === undefined || file.startsWith('--')) return usage(out, 'up --from needs a FILE');
+          await unpackRoot(asteriskPaths(config), file, out);
+        }
         printStatus(await asteriskUp(config, out), out);
         return 0;
+      }
+      case 'pack': {
+        const file = rest[0];
+        if (file === undefined || file.startsWith('--')) return usage(out, 'pack needs a FILE');
+        const { bytes } = await packRoot(asteriskPaths(config), file, out);
+        out(`asterisk: wrote ${path.resolve(file)} (${(bytes / 1e6).toFixed(0)} MB)`);
+        return 0;
+      }
       case 'down':
         await asteriskDown(config, out);
         out('asterisk: stopped');

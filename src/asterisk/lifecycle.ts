@@ -61,7 +61,7 @@ async function up(config: Config, log: Log): Promise<AsteriskStatus> {
   await preflight(config, { debootstrap: !built, ports: early });
   fs.mkdirSync(paths.cacheDir, { recursive: true });
   return withLock(paths, log, async () => {
-    await ensureRoot(paths, log);
+    await ensureRoot(paths, log, config.asterisk.debian);
     const pid = findOurAsterisk(paths);
     if (pid !== undefined) {
       if (configsMatch(paths, rendered)) return waitReady(config, paths, pid, log);

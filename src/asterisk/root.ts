@@ -7,8 +7,15 @@ import { findExecutable, run, tailFile, tailLines } from './exec.js';
 import type { AsteriskPaths, Log } from './types.js';
 import { ProvisionError } from './types.js';
 
+/** Defaults of LIANDONG_DEBIAN_MIRROR and LIANDONG_DEBIAN_SUITE (config.ts). */
 export const MIRROR = 'http://deb.debian.org/debian';
 export const SUITE = 'sid';
+
+/** The archive the root is built from. */
+export interface DebianSource {
+  readonly mirror: string;
+  readonly suite: string;
+}
 /** tzdata lets Asterisk log in the configured TZ. */
 export const PACKAGES = ['asterisk', 'tzdata'] as const;
 
@@ -36,14 +43,15 @@ const APT = ['-o', 'Acquire::Check-Valid-Until=false', '-q'];
 const MINUTE = 60_000;
 
 /** Makes sure a complete root exists with PACKAGES installed. Returns its stamp. */
-export async function ensureRoot(paths: AsteriskPaths, log: Log): Promise<Stamp> {
+export async function ensureRoot(paths: AsteriskPaths, log: Log, source: DebianSource = { mirror: MIRROR, suite: SUITE }): Promise<Stamp> {
+  const { mirror, suite } = source;
   const stamp = readStamp(paths);
   if (stamp !== undefined) {
     const missing = PACKAGES.filter((p) => !stamp.packages.includes(p));
     if (missing.length === 0) return stamp;
     log(`asterisk: adding ${missing.join(' ')} to the existing root`);
     await aptInstall(paths.root, paths, missing);
-    return writeStamp(paths.root, paths, [...stamp.packages, ...missing], stamp.buildSeconds, stamp.builtAt);
+    return writeStamp(paths.root, paths, [...stamp.packages, ...missing], stamp.buildSeconds, stamp.builtAt, { mirror: stamp.mirror, suite: stamp.suite });
   }
   if (fs.existsSync(paths.root)) {
     // A root without a stamp was not made by this code (or its stamp was deleted): rebuild.
@@ -57,14 +65,14 @@ export async function ensureRoot(paths: AsteriskPaths, log: Log): Promise<Stamp>
   const started = Date.now();
   const debootstrap = findExecutable('debootstrap');
   if (debootstrap === undefined) throw new ProvisionError('debootstrap is missing.', 'apt-get install debootstrap   (or: npm run setup)');
-  fs.writeFileSync(paths.buildLog, `=== ${new Date().toISOString()} debootstrap ${SUITE} into ${paths.partial}\n`);
-  log(`asterisk: building a Debian ${SUITE} root with debootstrap (about 30 s; log: ${paths.buildLog})`);
-  const boot = await run(debootstrap, ['--variant=minbase', SUITE, paths.partial, MIRROR], { timeoutMs: 20 * MINUTE, logFile: paths.buildLog });
+  fs.writeFileSync(paths.buildLog, `=== ${new Date().toISOString()} debootstrap ${suite} into ${paths.partial}\n`);
+  log(`asterisk: building a Debian ${suite} root with debootstrap (about 30 s; log: ${paths.buildLog})`);
+  const boot = await run(debootstrap, ['--variant=minbase', suite, paths.partial, mirror], { timeoutMs: 20 * MINUTE, logFile: paths.buildLog });
   if (boot.code !== 0) {
     const detail = [...tailLines(boot.stdout + boot.stderr, 8), ...tailFile(path.join(paths.partial, 'debootstrap/debootstrap.log'), 8)];
     throw new ProvisionError(
-      `debootstrap ${SUITE} from ${MIRROR} failed${boot.timedOut ? ' (timed out after 20 min)' : ` (exit ${boot.code})`}:\n    ${detail.join('\n    ')}`,
-      `Check that this machine reaches ${MIRROR} (proxy? DNS?); the full log is ${paths.buildLog}. Rerun to retry: the partial root is redone.`,
+      `debootstrap ${suite} from ${mirror} failed${boot.timedOut ? ' (timed out after 20 min)' : ` (exit ${boot.code})`}:\n    ${detail.join('\n    ')}`,
+      `Check that this machine reaches ${mirror} (proxy? DNS?); the full log is ${paths.buildLog}. Rerun to retry: the partial root is redone.`,
     );
   }
   // Never let package scripts start services inside the root.
@@ -73,7 +81,7 @@ export async function ensureRoot(paths: AsteriskPaths, log: Log): Promise<Stamp>
   log(`asterisk: installing ${PACKAGES.join(' ')} into the root (about 15 s)`);
   await aptInstall(paths.partial, paths, [...PACKAGES]);
   await chrootRun(paths.partial, paths, ['apt-get', 'clean'], 'apt-get clean', 2 * MINUTE);
-  const stampOut = await writeStamp(paths.partial, paths, [...PACKAGES], (Date.now() - started) / 1000, new Date().toISOString());
+  const stampOut = await writeStamp(paths.partial, paths, [...PACKAGES], (Date.now() - started) / 1000, new Date().toISOString(), source);
   fs.renameSync(paths.partial, paths.root);
   log(`asterisk: root ready in ${stampOut.buildSeconds.toFixed(0)} s (asterisk ${stampOut.versions['asterisk'] ?? '?'})`);
   return stampOut;
@@ -137,20 +145,20 @@ async function chrootRun(root: string, paths: AsteriskPaths, argv: string[], wha
   if (r.code !== 0) {
     throw new ProvisionError(
       `${what} in the Asterisk root failed${r.timedOut ? ' (timed out)' : ` (exit ${r.code})`}:\n    ${tailLines(r.stdout + r.stderr, 10).join('\n    ')}`,
-      `Check that this machine reaches ${MIRROR}; the full log is ${paths.buildLog}. Rerun to retry.`,
+      `Check that this machine reaches the Debian mirror (LIANDONG_DEBIAN_MIRROR; on a closed network use a local mirror or \`liandong asterisk up --from <file>\`); the full log is ${paths.buildLog}. Rerun to retry.`,
     );
   }
   return r.stdout;
 }
 
-async function writeStamp(root: string, paths: AsteriskPaths, packages: string[], buildSeconds: number, builtAt: string): Promise<Stamp> {
+async function writeStamp(root: string, paths: AsteriskPaths, packages: string[], buildSeconds: number, builtAt: string, source: DebianSource): Promise<Stamp> {
   const out = await chrootRun(root, paths, ['dpkg-query', '-W', '-f', '${Package} ${Version}\\n', ...packages], 'dpkg-query', MINUTE);
   const versions: Record<string, string> = {};
   for (const line of out.split('\n')) {
     const [pkg, version] = line.split(' ');
     if (pkg && version) versions[pkg] = version;
   }
-  const stamp: Stamp = { suite: SUITE, mirror: MIRROR, packages, versions, builtAt, buildSeconds: Math.round(buildSeconds * 10) / 10 };
+  const stamp: Stamp = { suite: source.suite, mirror: source.mirror, packages, versions, builtAt, buildSeconds: Math.round(buildSeconds * 10) / 10 };
   fs.writeFileSync(path.join(root, '.liandong-stamp.json'), JSON.stringify(stamp, null, 2) + '\n');
   return stamp;
 }

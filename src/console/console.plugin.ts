@@ -10,6 +10,8 @@ import type { FeaturePlugin } from '../composition.js';
 import type { Config } from '../config.js';
 import { eventRoutes } from '../http/events.routes.js';
 import { OrderFeed } from './order-feed.js';
+import { errorBodySchema } from '../http/errors.js';
+import { sessionSchema } from '../http/response-schemas.js';
 
 const PUBLIC = path.join('src', 'console', 'public');
 const TYPES: Readonly<Record<string, string>> = {
@@ -65,16 +67,22 @@ export const consoleStatic: FastifyPluginAsync<{ files: ReadonlyMap<string, Stat
     return reply.type(file.type).send(file.body);
   };
 
-  app.get('/console', async (_request, reply) => reply.redirect('/console/'));
-  app.get('/console/', serve('index.html'));
+  // Documented in /api/v1/openapi.json: what each answers, by media type.
+  const fileAnswers = {
+    200: { description: 'a console file', content: Object.fromEntries([...new Set(Object.values(TYPES))].map((t) => [t.split(';')[0] as string, { schema: { type: 'string' } }])) },
+    304: { description: 'not modified (If-None-Match)', type: 'null' },
+    404: errorBodySchema,
+  };
+  app.get('/console', { schema: { response: { 302: { description: 'to /console/', type: 'null' } } } }, async (_request, reply) => reply.redirect('/console/'));
+  app.get('/console/', { schema: { response: fileAnswers } }, serve('index.html'));
   app.get<{ Params: { file: string } }>(
     '/console/:file',
-    { schema: { params: { type: 'object', required: ['file'], properties: { file: { type: 'string', pattern: FILE_RE.source } } } } },
+    { schema: { params: { type: 'object', required: ['file'], properties: { file: { type: 'string', pattern: FILE_RE.source } } }, response: fileAnswers } },
     async (request, reply) => serve(request.params.file)(request, reply),
   );
 
   // The console asks who the token belongs to, to show only what that role may see.
-  app.get('/api/v1/session', { onRequest: app.requireRole('desk', 'viewer', 'department') }, (request, reply) => {
+  app.get('/api/v1/session', { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { response: { 200: sessionSchema } } }, (request, reply) => {
     const { unitId, person } = request.credential ?? {};
     void reply.send({ role: request.role, ...(unitId ? { unitId } : {}), ...(person ? { person } : {}), timezone: config.timezone, language: config.language });
   });

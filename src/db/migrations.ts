@@ -189,4 +189,43 @@ export const MIGRATIONS: readonly Migration[] = [
     CREATE INDEX flag_history_flag ON flag_history (flag_id, id);
     `,
   },
+  {
+    version: 20,
+    name: 'webhook outbox: events, per-subscriber deliveries with retry state, subscribers',
+    sql: `
+    CREATE TABLE webhook_subscribers (
+      id TEXT PRIMARY KEY,
+      url TEXT NOT NULL,
+      department_id TEXT,          -- NULL: every department's events
+      events TEXT,                 -- JSON array of event names; NULL: every event
+      created_at TEXT NOT NULL,
+      actor TEXT NOT NULL
+    );
+    CREATE TABLE webhook_events (
+      seq INTEGER PRIMARY KEY,     -- order of occurrence
+      id TEXT NOT NULL UNIQUE,     -- the id receivers deduplicate on
+      event TEXT NOT NULL,
+      department_id TEXT,
+      occurred_at TEXT NOT NULL,
+      payload TEXT NOT NULL        -- JSON
+    );
+    CREATE TABLE webhook_deliveries (
+      id TEXT PRIMARY KEY,
+      event_seq INTEGER NOT NULL REFERENCES webhook_events (seq),
+      subscriber_id TEXT NOT NULL, -- 'global' (LIANDONG_WEBHOOK_URL) or a webhook_subscribers id
+      url TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_at INTEGER NOT NULL,    -- ms since the epoch: when the next try is due
+      created_at TEXT NOT NULL,
+      last_attempt_at TEXT,
+      last_status INTEGER,         -- HTTP status of the last answer, NULL when none came
+      last_error TEXT,
+      last_duration_ms INTEGER,
+      delivered_at TEXT
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_at);
+    CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_seq);
+    `,
+  },
 ];

@@ -81,7 +81,7 @@ export class Dispatcher {
         recordEvent: (_, p) => repo.appendEvent(p.orderId, 'liandong', p.kind, p.detail),
         notifyWebhook: (_, p) => {
           void this.deps.webhook.notify({ orderId: p.orderId, code: order.code, departmentId: order.department_id, status: p.status, attempts: p.attempts }).then(
-            (outcome) => repo.appendEvent(p.orderId, 'liandong', outcome.ok ? 'webhook_sent' : 'webhook_failed', outcome.ok ? { status: outcome.status } : { reason: outcome.reason }),
+            (outcome) => repo.appendEvent(p.orderId, 'liandong', outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, deliveries: outcome.deliveries } : { reason: outcome.reason }),
           );
         },
       },

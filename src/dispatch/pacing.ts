@@ -16,6 +16,7 @@ import { assign, fromCallback, fromPromise, sendTo, setup, type AnyStateMachine,
 import type { Logger } from '../logging.js';
 import {
   TelephonyError,
+  type CallEvent,
   type CallEventListener,
   type CollectOptions,
   type CollectResult,
@@ -214,6 +215,8 @@ export class PacedTelephony implements TelephonyPort {
   /** Lines whose channel was originated: they are freed by the channel's hangup, not by `settle`. */
   private readonly placed = new Set<string>();
   private readonly offHealth: Unsubscribe;
+  /** Told of each placed call's originate and events (set by the composition root: the metrics). */
+  onCallEvent: (channelId: string, event: CallEvent | { readonly type: 'originating'; readonly at: Date }) => void = () => undefined;
 
   constructor(
     private readonly inner: TelephonyPort,
@@ -247,8 +250,10 @@ export class PacedTelephony implements TelephonyPort {
       this.pacer.release(id);
     };
     const off = this.inner.subscribe(id, (e) => {
+      this.onCallEvent(id, e);
       if (e.type === 'hangup') free();
     });
+    this.onCallEvent(id, { type: 'originating', at: new Date() });
     try {
       await this.inner.originate(request, listener);
     } catch (err) {

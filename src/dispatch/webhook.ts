@@ -1,5 +1,9 @@
-// POST to an optional webhook URL when an order ends unacknowledged (the 110 centre's own
-// alerting). A failure is reported back as an outcome with its reason, never thrown away.
+// The dispatcher's webhook: when an order ends unacknowledged, an `order.unacknowledged` event
+// is stored in the webhook outbox (src/webhooks/), which signs, delivers and retries it.
+// A failure to store it is reported back as an outcome with its reason, never thrown away.
+import type { OrderRow } from '../orders/order-repository.js';
+import { orderPayload, type WebhookEnqueue } from '../webhooks/events.js';
+
 export interface WebhookPayload {
   readonly orderId: string;
   readonly code: string;
@@ -7,29 +11,22 @@ export interface WebhookPayload {
   readonly status: 'unacknowledged';
   readonly attempts: number;
 }
-export type WebhookOutcome = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly reason: string };
+export type WebhookOutcome = { readonly ok: true; readonly eventId: string; readonly deliveries: number } | { readonly ok: false; readonly reason: string };
 
 export interface Webhook {
   notify(payload: WebhookPayload): Promise<WebhookOutcome>;
 }
 
-/** How long the receiver may take, ms. */
-const WEBHOOK_TIMEOUT_MS = 5000;
-
-export function createWebhook(url: string | undefined): Webhook {
+export function createWebhook(enqueue: (...args: Parameters<WebhookEnqueue>) => { id: string; deliveries: number }, getOrder: (id: string) => OrderRow | undefined): Webhook {
   return {
-    async notify(payload) {
-      if (!url) return { ok: false, reason: 'no webhook URL configured (LIANDONG_WEBHOOK_URL)' };
+    notify(payload) {
       try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ event: 'order.unacknowledged', ...payload }),
-          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-        });
-        return res.ok ? { ok: true, status: res.status } : { ok: false, reason: `HTTP ${res.status}` };
+        const order = getOrder(payload.orderId);
+        const base = order ? orderPayload(order) : { orderId: payload.orderId, code: payload.code, departmentId: payload.departmentId };
+        const stored = enqueue('order.unacknowledged', { ...base, status: payload.status, attempts: payload.attempts }, payload.departmentId);
+        return Promise.resolve({ ok: true, eventId: stored.id, deliveries: stored.deliveries });
       } catch (err) {
-        return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+        return Promise.resolve({ ok: false, reason: err instanceof Error ? err.message : String(err) });
       }
     },
   };

@@ -16,7 +16,8 @@ import { resolveTestCallTarget, runTestCall } from '../admin/test-call.js';
 import type { CoreServices, FeaturePlugin } from '../composition.js';
 import type { Key } from '../telephony/port.js';
 import { actorOf } from './auth.js';
-import { HttpError } from './errors.js';
+import { errorBodySchema, HttpError } from './errors.js';
+import { adminSchemas } from './response-schemas.js';
 
 export interface AdminRouteOptions {
   /** Templates folder (default dialplans/). */
@@ -40,6 +41,7 @@ const policyDryRunSchema = {
     major: { type: 'boolean' },
     at: { type: 'string', maxLength: 40 },
   },
+  examples: [{ departmentId: 'water-supply', mode: 'simulated', phones: { 'duty-room': 'no_answer', backup: 'accept' } }],
 } as const;
 const testCallSchema = {
   type: 'object',
@@ -51,6 +53,7 @@ const testCallSchema = {
     ringTimeoutSeconds: { type: 'integer', minimum: 2, maximum: 120 },
     keyTimeoutSeconds: { type: 'integer', minimum: 2, maximum: 60 },
   },
+  examples: [{ target: 'water-supply/duty-room', expectKey: '1' }],
 } as const;
 const auditQuerySchema = {
   type: 'object',
@@ -85,7 +88,8 @@ export function createAdminRoutes(options: AdminRouteOptions = {}): FeaturePlugi
       telephony: r.telephony ? telephonySummary(r.telephony) : null,
     });
 
-    app.get('/api/v1/admin/telephony', admin, async () => {
+    const answers = (ok: Record<number, unknown>, more: Record<number, unknown> = {}) => ({ response: { ...ok, ...more } });
+    app.get('/api/v1/admin/telephony', { ...admin, schema: answers({ 200: adminSchemas.telephony, 409: errorBodySchema }) }, async () => {
       const file = options.telephonyFile ?? TELEPHONY_FILE;
       try {
         return { file, ...telephonySummary(loadTelephonyConfig(file)) };
@@ -95,15 +99,15 @@ export function createAdminRoutes(options: AdminRouteOptions = {}): FeaturePlugi
       }
     });
 
-    app.post('/api/v1/admin/dialplan/render', admin, async () => {
+    app.post('/api/v1/admin/dialplan/render', { ...admin, schema: answers({ 200: adminSchemas.render }) }, async () => {
       const r = await checkDialplan(core.config, { ...sources, departmentIds: departmentIds() });
       // Review copy: passwords and secrets are masked; `liandong dialplan render --out` writes the real files.
       return { ...checkView(r), rendered: Object.fromEntries([...r.rendered].map(([name, text]) => [name, redactSecrets(text)])) };
     });
 
-    app.post('/api/v1/admin/dialplan/check', admin, async () => checkView(await checkDialplan(core.config, { ...sources, departmentIds: departmentIds(), catalog })));
+    app.post('/api/v1/admin/dialplan/check', { ...admin, schema: answers({ 200: adminSchemas.check }) }, async () => checkView(await checkDialplan(core.config, { ...sources, departmentIds: departmentIds(), catalog })));
 
-    app.post('/api/v1/admin/dialplan/reload', admin, async (request: FastifyRequest, reply: FastifyReply) => {
+    app.post('/api/v1/admin/dialplan/reload', { ...admin, schema: answers({ 200: adminSchemas.reload, 422: adminSchemas.reload, 502: adminSchemas.reload }) }, async (request: FastifyRequest, reply: FastifyReply) => {
       const r = await reloadDialplan(core.config, { ami: core.ami, audit, actor: actor(request), departmentIds: departmentIds() }, { ...sources, etcDir: options.etcDir });
       const body = {
         status: r.status, changed: r.changed, needsRestart: r.needsRestart, endpointsAdded: r.endpointsAdded, endpointsRemoved: r.endpointsRemoved, ms: r.ms,
@@ -117,7 +121,7 @@ export function createAdminRoutes(options: AdminRouteOptions = {}): FeaturePlugi
       return body;
     });
 
-    app.get('/api/v1/admin/endpoints', admin, async () => {
+    app.get('/api/v1/admin/endpoints', { ...admin, schema: answers({ 200: adminSchemas.endpoints, 503: errorBodySchema }) }, async () => {
       let telephony;
       let warning: string | undefined;
       try {
@@ -136,7 +140,7 @@ export function createAdminRoutes(options: AdminRouteOptions = {}): FeaturePlugi
 
     app.post<{ Body: { target: string; expectKey?: string; ringTimeoutSeconds?: number; keyTimeoutSeconds?: number } }>(
       '/api/v1/admin/test-call',
-      { ...admin, schema: { body: testCallSchema } },
+      { ...admin, schema: { body: testCallSchema, ...answers({ 200: adminSchemas.testCall, 503: errorBodySchema }) } },
       async (request) => {
         const target = resolveTestCallTarget(core.departments.current(), request.body.target, core.config.language);
         if ('error' in target) throw new HttpError(400, 'invalid_target', target.error);
@@ -152,7 +156,7 @@ export function createAdminRoutes(options: AdminRouteOptions = {}): FeaturePlugi
 
     app.post<{ Body: { departmentId: string; mode?: 'simulated' | 'live'; policy?: Record<string, unknown>; phones?: Record<string, string>; major?: boolean; at?: string } }>(
       '/api/v1/admin/policy/dry-run',
-      { ...admin, schema: { body: policyDryRunSchema } },
+      { ...admin, schema: { body: policyDryRunSchema, ...answers({ 200: adminSchemas.dryRunReport, 202: adminSchemas.dryRunStarted, 404: errorBodySchema, 409: errorBodySchema }) } },
       async (request, reply) => {
         const { mode = 'simulated', ...req } = request.body;
         let plan;
@@ -182,7 +186,7 @@ export function createAdminRoutes(options: AdminRouteOptions = {}): FeaturePlugi
 
     app.get<{ Params: { runId: string } }>(
       '/api/v1/admin/policy/dry-run/:runId',
-      { ...admin, schema: { params: { type: 'object', properties: { runId: { type: 'string', maxLength: 64 } } } } },
+      { ...admin, schema: { params: { type: 'object', properties: { runId: { type: 'string', maxLength: 64 } } }, ...answers({ 200: adminSchemas.dryRun, 404: errorBodySchema }) } },
       async (request) => {
         const run = liveRuns.get(request.params.runId);
         if (!run) throw new HttpError(404, 'run_not_found', `no live dry run "${request.params.runId}" (runs are kept in memory until the service restarts)`);
@@ -192,7 +196,7 @@ export function createAdminRoutes(options: AdminRouteOptions = {}): FeaturePlugi
 
     app.get<{ Querystring: { action?: string; actor?: string; since?: string; before?: string; limit?: string } }>(
       '/api/v1/admin/audit',
-      { ...admin, schema: { querystring: auditQuerySchema } },
+      { ...admin, schema: { querystring: auditQuerySchema, ...answers({ 200: adminSchemas.audit }) } },
       async (request) => {
         const { before, limit, ...filter } = request.query;
         return audit.list({ ...filter, ...(before ? { before: Number(before) } : {}), ...(limit ? { limit: Number(limit) } : {}) });

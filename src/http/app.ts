@@ -7,6 +7,7 @@ import { makeRoleGuard } from './auth.js';
 import { CredentialStore } from './credentials.js';
 import { clientErrorHandler, errorHandler } from './errors.js';
 import { healthRoutes, type HealthProbe } from './health.routes.js';
+import { registerOpenApi } from './openapi.js';
 import { isExemptRoute, registerApiRateLimit } from './rate-limit.js';
 
 export interface AppDeps {
@@ -17,6 +18,8 @@ export interface AppDeps {
   readonly mediaRoutes?: FastifyPluginAsync;
   /** The /api/v1 routes; they use app.requireRole, decorated before they are registered. */
   readonly apiRoutes?: FastifyPluginAsync;
+  /** Told of every answer: method, route pattern, status, seconds (the HTTP metrics). */
+  readonly onAnswered?: (method: string, route: string, status: number, seconds: number) => void;
 }
 
 /** Largest request body, bytes: orders are small JSON; anything bigger is a mistake or an attack. */
@@ -35,6 +38,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clientErrorHandler,
   });
   app.setErrorHandler(errorHandler);
+  // Response schemas document and check answers (openapi.ts); they never reshape them.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Before any route: it notes every route, its roles and error answers for /api/v1/openapi.json.
+  await registerOpenApi(app, { checkResponses: deps.config.profile === 'dev' });
+  const { onAnswered } = deps;
+  if (onAnswered) {
+    app.addHook('onResponse', async (request, reply) => {
+      // The route pattern, never the URL: ids and tokens stay out of metric labels.
+      onAnswered(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+      return Promise.resolve();
+    });
+  }
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'not_found', message: `no route for ${request.method} on this path` } });
   });

@@ -23,6 +23,9 @@ export interface RoleGuardOptions {
   readonly now?: () => number;
 }
 
+/** Where a role guard keeps the roles it admits (admin always may). */
+export const ROLES_OF_GUARD = Symbol('liandong.roles');
+
 /** Who did it, as recorded in events, feedback and the audit log: the person, else `api:<role>`. */
 export function actorOf(request: FastifyRequest): string {
   return request.credential?.person ?? `api:${request.role ?? 'unknown'}`;
@@ -44,7 +47,7 @@ export function makeRoleGuard(tokens: ReadonlyArray<ApiToken> | CredentialStore,
   const failures = new FailedAuthLimiter(options.authFailuresPerMinute ?? 20, 60_000, options.now);
 
   return function requireRole(...roles: Role[]) {
-    return async (request: FastifyRequest): Promise<void> => {
+    const guard = async (request: FastifyRequest): Promise<void> => {
       const wait = failures.blockedFor(request.ip);
       if (wait > 0) throw new HttpError(429, 'too_many_auth_failures', `too many refused tokens from this address; retry in ${wait} s`, { 'retry-after': String(wait) });
       const credential = store.find(request.headers.authorization);
@@ -60,5 +63,7 @@ export function makeRoleGuard(tokens: ReadonlyArray<ApiToken> | CredentialStore,
       request.credential = credential;
       return Promise.resolve();
     };
+    // The roles a route admits, read by the OpenAPI document (security per route, openapi.ts).
+    return Object.assign(guard, { [ROLES_OF_GUARD]: roles });
   };
 }

@@ -8,7 +8,8 @@ import type { DepartmentStore } from '../departments/store.js';
 import { policyProblems, type DispatchPolicy } from '../dispatch/policy.js';
 import { maskPhone } from '../logging.js';
 import { actorOf } from './auth.js';
-import { HttpError } from './errors.js';
+import { errorBodySchema, HttpError } from './errors.js';
+import { departmentListSchema, departmentUpdatedSchema, directoryResponseSchema } from './response-schemas.js';
 
 const endpointSchema = {
   type: 'object',
@@ -25,7 +26,14 @@ const directorySchema = {
   additionalProperties: false,
   required: ['commandCentre', 'leaders'],
   properties: { commandCentre: endpointSchema, leaders: { type: 'array', maxItems: 20, items: endpointSchema } },
+  examples: [{ commandCentre: { id: 'command-centre', name: { 'zh-CN': '110指挥中心', en: '110 command centre' }, number: '05770000110' }, leaders: [{ id: 'deputy-mayor', name: { 'zh-CN': '分管副县长', en: 'Deputy county head' }, number: '13900000001' }] }],
 } as const;
+const departmentUpdateExample = {
+  name: { 'zh-CN': '县自来水厂（水务集团）', en: 'County water works' },
+  categories: ['water-main-burst'],
+  contacts: [{ id: 'duty-room', name: '值班室', number: '05770001234', priority: 1 }, { id: 'backup', name: '备班', number: '13800001111', priority: 2 }],
+  policy: { attemptsPerContact: 2, retryDelaySeconds: 60, ringTimeoutSeconds: 30, chainLoops: 1, loopDelaySeconds: 120, maxReplays: 2, keyTimeoutSeconds: 8 },
+};
 
 type Endpoint = { id: string; name: { 'zh-CN': string; en: string }; number: string };
 
@@ -43,7 +51,7 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
     ownPolicy: departments.hasOwnPolicy(d.id),
   });
 
-  app.get('/api/v1/departments', { onRequest: app.requireRole('desk', 'viewer', 'department') }, async (request) => {
+  app.get('/api/v1/departments', { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { response: { 200: departmentListSchema } } }, async (request) => {
     const catalog = departments.current();
     return {
       departments: catalog.departments.map((d) => view(d, request.role === 'admin')),
@@ -53,7 +61,7 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
 
   app.put<{ Params: { id: string }; Body: Record<string, unknown> }>(
     '/api/v1/departments/:id',
-    { onRequest: app.requireRole('admin'), schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } }, body: { type: 'object' } } },
+    { onRequest: app.requireRole('admin'), schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } }, body: { type: 'object', examples: [departmentUpdateExample] }, response: { 200: departmentUpdatedSchema, 404: errorBodySchema } } },
     async (request) => {
       const { policy, ...rest } = request.body;
       const problems = policy === undefined ? [] : policyProblems(policy);
@@ -70,7 +78,7 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
     },
   );
 
-  app.get('/api/v1/directory', { onRequest: app.requireRole('desk', 'viewer') }, async (request) => {
+  app.get('/api/v1/directory', { onRequest: app.requireRole('desk', 'viewer'), schema: { response: { 200: directoryResponseSchema } } }, async (request) => {
     const c = departments.current();
     const shown = <E extends { number: string }>(e: E): E => (request.role === 'admin' ? e : { ...e, number: maskPhone(e.number) });
     return { commandCentre: shown(c.commandCentre), leaders: c.leaders.map(shown) };
@@ -78,7 +86,7 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
 
   app.put<{ Body: { commandCentre: Endpoint; leaders: Endpoint[] } }>(
     '/api/v1/directory',
-    { onRequest: app.requireRole('admin'), schema: { body: directorySchema } },
+    { onRequest: app.requireRole('admin'), schema: { body: directorySchema, response: { 200: directoryResponseSchema } } },
     async (request) => {
       const all = [request.body.commandCentre, ...request.body.leaders];
       const bad = all.find((e) => !isDialableNumber(e.number));

@@ -6,7 +6,8 @@ import type { ServerResponse } from 'node:http';
 import { recentBoard } from '../console/board.js';
 import type { FeedMessage, OrderFeed } from '../console/order-feed.js';
 import type { Db } from '../db/database.js';
-import { HttpError } from './errors.js';
+import { errorBodySchema, HttpError } from './errors.js';
+import { boardSchema, textResponse } from './response-schemas.js';
 
 /** Streams open at once; a console is one stream, so this is generous for a county. */
 const MAX_STREAMS = 100;
@@ -64,13 +65,13 @@ export const eventRoutes: FastifyPluginAsync<{ db: Db; feed: OrderFeed }> = asyn
 
   app.get<{ Querystring: { limit?: string } }>(
     '/api/v1/board',
-    { onRequest: app.requireRole('desk', 'viewer'), schema: { querystring: boardQuery } },
+    { onRequest: app.requireRole('desk', 'viewer'), schema: { querystring: boardQuery, response: { 200: boardSchema } } },
     async (request) => recentBoard(db, Number(request.query.limit ?? 50)),
   );
 
   app.get<{ Querystring: StreamQuery }>(
     '/api/v1/events/orders',
-    { logLevel: 'warn', onRequest: [tokenFromQuery, app.requireRole('desk', 'viewer')], schema: { querystring: streamQuery } },
+    { logLevel: 'warn', onRequest: [tokenFromQuery, app.requireRole('desk', 'viewer')], schema: { querystring: streamQuery, response: { 200: textResponse('text/event-stream', 'server-sent events: order and call changes, a snapshot first (the token may come as ?token= since EventSource sends no header)'), 503: errorBodySchema } } },
     async (request, reply) => {
       const owner = request.credentialId ?? 'unknown';
       if ((perToken.get(owner) ?? 0) >= MAX_STREAMS_PER_TOKEN) throw new HttpError(429, 'too_many_streams_for_token', `at most ${MAX_STREAMS_PER_TOKEN} live consoles per token; close one first`);

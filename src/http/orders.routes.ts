@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { OrderService } from '../orders/order-service.js';
 import { actorOf, assertUnit, unitScope } from './auth.js';
 import { errorBodySchema, HttpError } from './errors.js';
+import { caseRecordSchema, feedbackRowSchema, orderListSchema, orderSummarySchema } from './response-schemas.js';
 
 const PHONE_PATTERN = '^\\+?[0-9]{3,20}$';
 
@@ -22,12 +23,14 @@ const createOrderBody = {
     urgency: { type: 'string', enum: ['urgent', 'normal'] },
     major: { type: 'boolean' },
   },
+  examples: [{ externalId: 'JJ-2026-000123', category: 'water-main-burst', summary: '人民路与解放路口自来水管爆裂，路面积水', address: '城关镇人民路88号', reporterPhone: '13800138000', urgency: 'urgent' }],
 } as const;
 
 const orderCreatedSchema = {
   type: 'object',
   required: ['id', 'code', 'status', 'departmentId'],
   properties: { id: { type: 'string' }, code: { type: 'string' }, status: { type: 'string' }, departmentId: { type: 'string' } },
+  examples: [{ id: 'oe022965784978cd5', code: '596688', status: 'dispatching', departmentId: 'water-supply' }],
 } as const;
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
@@ -51,6 +54,7 @@ const feedbackBody = {
   additionalProperties: false,
   required: ['kind'],
   properties: { kind: { type: 'string', enum: ['arrived', 'progress', 'completed'] }, note: { type: 'string', maxLength: 500 } },
+  examples: [{ kind: 'arrived', note: '已到现场' }],
 } as const;
 
 const cancelBody = {
@@ -58,6 +62,7 @@ const cancelBody = {
   additionalProperties: false,
   required: ['reason'],
   properties: { reason: { type: 'string', minLength: 1, maxLength: 200 } },
+  examples: [{ reason: '报警人来电撤销' }],
 } as const;
 
 interface CreateBody {
@@ -80,7 +85,7 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
 
   app.get<{ Querystring: { status?: string; departmentId?: string; from?: string; to?: string; limit?: string; offset?: string } }>(
     '/api/v1/orders',
-    { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { querystring: listQuery } },
+    { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { querystring: listQuery, response: { 200: orderListSchema, ...errors } } },
     async (request) => {
       const { limit, offset, ...filter } = request.query;
       // A unit-bound token lists its own unit's orders only.
@@ -92,7 +97,7 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/orders/:id',
-    { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { params: idParams } },
+    { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { params: idParams, response: { 200: caseRecordSchema, ...errors } } },
     async (request) => {
       assertUnit(request, orders.departmentOf(request.params.id));
       return orders.caseRecord(request.params.id);
@@ -101,7 +106,7 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
 
   app.post<{ Params: { id: string }; Body: { kind: 'arrived' | 'progress' | 'completed'; note?: string } }>(
     '/api/v1/orders/:id/feedback',
-    { onRequest: app.requireRole('department'), schema: { params: idParams, body: feedbackBody } },
+    { onRequest: app.requireRole('department'), schema: { params: idParams, body: feedbackBody, response: { 201: feedbackRowSchema, ...errors } } },
     async (request, reply) => {
       assertUnit(request, orders.departmentOf(request.params.id));
       const feedback = orders.feedback(request.params.id, request.body.kind, request.body.note ?? null, 'api', actorOf(request));
@@ -112,7 +117,7 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
 
   app.post<{ Params: { id: string }; Body: { reason: string } }>(
     '/api/v1/orders/:id/cancel',
-    { onRequest: app.requireRole('desk'), schema: { params: idParams, body: cancelBody } },
+    { onRequest: app.requireRole('desk'), schema: { params: idParams, body: cancelBody, response: { 200: orderSummarySchema, ...errors } } },
     async (request) => orders.cancel(request.params.id, request.body.reason, request.credential?.person ?? 'desk'),
   );
   return Promise.resolve();

@@ -8,6 +8,7 @@ import { CHARTS, type ChartKind } from '../reports/assessment-chart.js';
 import { AssessmentService } from '../reports/assessment-service.js';
 import { QuarterError, type Quarter } from '../reports/quarter.js';
 import { HttpError } from './errors.js';
+import { assessmentSchema, textResponse } from './response-schemas.js';
 
 const assessmentQuery = {
   type: 'object',
@@ -37,13 +38,13 @@ export const assessmentRoutes: FastifyPluginAsync<{ reports: AssessmentService }
 
   app.get<{ Querystring: AssessmentQuery }>(
     '/api/v1/reports/assessment',
-    { onRequest: app.requireRole('viewer'), schema: { querystring: assessmentQuery } },
+    { onRequest: app.requireRole('viewer'), schema: { querystring: assessmentQuery, response: { 200: assessmentSchema } } },
     async (request) => reports.json(quarterOf(request.query.quarter), request.query.lang ?? reports.defaultLanguage),
   );
 
   app.get<{ Querystring: AssessmentQuery }>(
     '/api/v1/reports/assessment.csv',
-    { onRequest: app.requireRole('viewer'), schema: { querystring: assessmentQuery } },
+    { onRequest: app.requireRole('viewer'), schema: { querystring: assessmentQuery, response: { 200: textResponse('text/csv', 'the assessment, ranked, UTF-8 with BOM') } } },
     async (request, reply) => {
       const quarter = quarterOf(request.query.quarter);
       void reply
@@ -55,7 +56,7 @@ export const assessmentRoutes: FastifyPluginAsync<{ reports: AssessmentService }
 
   app.get<{ Querystring: AssessmentQuery & { chart?: ChartKind } }>(
     '/api/v1/reports/assessment.svg',
-    { onRequest: app.requireRole('viewer'), schema: { querystring: chartQuery } },
+    { onRequest: app.requireRole('viewer'), schema: { querystring: chartQuery, response: { 200: textResponse('image/svg+xml', 'one chart of the assessment') } } },
     async (request, reply) => {
       const quarter = quarterOf(request.query.quarter);
       void reply.header('content-type', 'image/svg+xml; charset=utf-8');

@@ -175,9 +175,21 @@ export class OrderRepository {
     this.db.prepare('UPDATE orders SET resume = ? WHERE id = ?').run(resume === null ? null : JSON.stringify(resume), orderId);
   }
 
+  /**
+   * Called with every case event inside the transaction that appends it (set by the composition
+   * root: the webhook outbox stores its events in the same commit, src/webhooks/events.ts).
+   */
+  onEvent: (e: { orderId: string; actor: string; kind: string; detail: Record<string, unknown> }) => void = () => undefined;
+
   appendEvent(orderId: string, actor: string, kind: string, detail: Record<string, unknown> = {}): void {
-    this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)').run(orderId, iso(this.now()), actor, kind, JSON.stringify(detail));
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)').run(orderId, iso(this.now()), actor, kind, JSON.stringify(detail));
+      this.onEvent({ orderId, actor, kind, detail });
+    })();
   }
+
+  /** Told of every call attempt started and ended (set by the composition root: the metrics, src/metrics/). */
+  onAttempt: (e: { phase: 'started' | 'ended'; attemptId: string; script: string; result?: string }) => void = () => undefined;
 
   startAttempt(a: AttemptStart): void {
     this.db
@@ -186,6 +198,7 @@ export class OrderRepository {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(a.attemptId, a.orderId, a.seq, a.script, a.contactId, a.number, iso(this.now()), a.cursor?.loop ?? null, a.cursor?.contactIndex ?? null, a.attemptOnContact);
+    this.onAttempt({ phase: 'started', attemptId: a.attemptId, script: a.script });
   }
 
   markAnswered(attemptId: string, at: number): void {
@@ -198,12 +211,16 @@ export class OrderRepository {
 
   /** Writes the attempt's final result once; a second end (e.g. after a restart) is ignored. */
   endAttempt(attemptId: string, end: AttemptEnd): void {
-    this.db
+    const info = this.db
       .prepare(
         `UPDATE attempts SET ended_at = ?, result = ?, reason = ?, digits = ?, answered_at = coalesce(answered_at, ?), cause_code = ?, cause_text = ?
          WHERE id = ? AND ended_at IS NULL`,
       )
       .run(iso(end.endedAt), end.result, end.reason ?? null, end.digits, end.answeredAt === undefined ? null : iso(end.answeredAt), end.cause?.code ?? null, end.cause?.text ?? null, attemptId);
+    if (info.changes > 0) {
+      const script = this.db.prepare('SELECT script FROM attempts WHERE id = ?').pluck().get(attemptId) as string;
+      this.onAttempt({ phase: 'ended', attemptId, script, result: end.result });
+    }
   }
 
   openAttempts(orderId: string): AttemptRow[] {

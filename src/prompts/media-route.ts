@@ -28,7 +28,17 @@ export const mediaRoute: FastifyPluginAsync<MediaRouteOptions> = (app, options) 
   const notFound = { error: 'not_found' } as const;
   app.get<{ Params: { file: string } }>(
     '/media/:file',
-    { schema: { params: paramsSchema }, attachValidation: true },
+    {
+      schema: {
+        params: paramsSchema,
+        response: {
+          200: { description: 'the rendered prompt, 8 kHz WAV, immutable', content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } },
+          304: { description: 'not modified (If-None-Match)', type: 'null' },
+          404: { description: 'no such prompt', type: 'object', required: ['error'], properties: { error: { type: 'string', enum: ['not_found'] } } },
+        },
+      },
+      attachValidation: true,
+    },
     async (request, reply) => {
       // A bad name is "no such media", not a client error worth explaining.
       const file = request.params.file;

@@ -88,9 +88,12 @@ export class SurveyRepository {
     return this.db.prepare("SELECT * FROM surveys WHERE status = 'calling'").all() as SurveyRow[];
   }
 
+  /** Told of every survey call started and ended (set by the composition root: the metrics, src/metrics/). */
+  onAttempt: (e: { phase: 'started' | 'ended'; attemptId: string; script: string; result?: string }) => void = () => undefined;
+
   /** Marks the survey calling and records the new attempt; returns the attempt id. */
   startAttempt(survey: SurveyRow): string {
-    return this.db.transaction(() => {
+    const attemptId = this.db.transaction(() => {
       const seq = survey.attempts + 1;
       const attemptId = `${survey.id}-c${seq}`;
       const at = iso(this.now());
@@ -99,6 +102,8 @@ export class SurveyRepository {
       this.event(survey.order_id, 'survey_call_started', { surveyId: survey.id, attemptId, seq });
       return attemptId;
     })();
+    this.onAttempt({ phase: 'started', attemptId, script: 'survey' });
+    return attemptId;
   }
 
   markAnswered(attemptId: string, at: number): void {
@@ -129,9 +134,10 @@ export class SurveyRepository {
   }
 
   endAttempt(attemptId: string, end: { result: string; reason?: string | undefined; answeredAt?: number | undefined; endedAt: number; cause?: { code: number; text: string } | undefined }): void {
-    this.db
+    const info = this.db
       .prepare('UPDATE survey_attempts SET ended_at = ?, result = ?, reason = ?, answered_at = coalesce(answered_at, ?), cause_code = ?, cause_text = ? WHERE id = ? AND ended_at IS NULL')
       .run(iso(end.endedAt), end.result, end.reason ?? null, end.answeredAt === undefined ? null : iso(end.answeredAt), end.cause?.code ?? null, end.cause?.text ?? null, attemptId);
+    if (info.changes > 0) this.onAttempt({ phase: 'ended', attemptId, script: 'survey', result: end.result });
   }
 
   reschedule(surveyId: string, dueAt: number): void {
@@ -152,16 +158,25 @@ export class SurveyRepository {
   }
 
   flag(orderId: string, surveyId: string, reason: string): boolean {
-    const info = this.db.prepare('INSERT INTO flags (order_id, survey_id, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (survey_id) DO NOTHING').run(orderId, surveyId, reason, iso(this.now()));
-    if (info.changes > 0) this.event(orderId, 'flagged_unsatisfied', { surveyId, reason });
-    return info.changes > 0;
+    // One commit: the flag, its case event and the webhook event it raises.
+    return this.db.transaction(() => {
+      const info = this.db.prepare('INSERT INTO flags (order_id, survey_id, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (survey_id) DO NOTHING').run(orderId, surveyId, reason, iso(this.now()));
+      if (info.changes > 0) this.event(orderId, 'flagged_unsatisfied', { surveyId, reason });
+      return info.changes > 0;
+    })();
   }
 
   flags(limit: number, offset: number): FlagRow[] {
     return this.db.prepare('SELECT * FROM flags ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?').all(limit, offset) as FlagRow[];
   }
 
+  /** Called with every case event inside the transaction that appends it (see OrderRepository.onEvent). */
+  onEvent: (e: { orderId: string; actor: string; kind: string; detail: Record<string, unknown> }) => void = () => undefined;
+
   event(orderId: string, kind: string, detail: Record<string, unknown>): void {
-    this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)').run(orderId, iso(this.now()), 'liandong', kind, JSON.stringify(detail));
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)').run(orderId, iso(this.now()), 'liandong', kind, JSON.stringify(detail));
+      this.onEvent({ orderId, actor: 'liandong', kind, detail });
+    })();
   }
 }

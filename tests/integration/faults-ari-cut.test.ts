@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/composition.js';
 import type { TelephonyHealth } from '../../src/telephony/port.js';
-import { ari, AriProxy, TOKENS, waitUntil } from './faults-support.js';
+import { ari, AriProxy, TOKENS, waitUntil } from '../../harness/service-process.js';
 import { ARTIFACTS, startServices, testConfig } from './support.js';
 
 const SLOW = '70911'; // presses 1 after 9 s: during the cut

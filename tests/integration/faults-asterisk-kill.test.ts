@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asteriskKill, asteriskUp } from '../../src/asterisk/index.js';
 import type { Services } from '../../src/composition.js';
 import type { TelephonyHealth } from '../../src/telephony/port.js';
-import { ari, TOKENS, waitUntil } from './faults-support.js';
+import { ari, TOKENS, waitUntil } from '../../harness/service-process.js';
 import { ARTIFACTS, startServices } from './support.js';
 
 const QUICK = '70111';

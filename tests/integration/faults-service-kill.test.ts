@@ -13,7 +13,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromProcess, DEV_DEFAULTS } from '../../src/config.js';
-import { ari, ARTIFACTS, logLines, spawnService, TOKENS, waitUntil, type ServiceProcess } from './faults-support.js';
+import { ari, ARTIFACTS, logLines, spawnService, TOKENS, waitUntil, type ServiceProcess } from '../../harness/service-process.js';
 
 const SLOW = '70911'; // answers, presses 1 after 9 s
 const QUICK = '70111'; // answers, presses 1 after 1 s

@@ -28,6 +28,8 @@ const PUBLIC: ReadonlyArray<{ readonly pattern: RegExp; readonly why: string }> 
   { pattern: /^GET \/healthz$/, why: 'monitoring; reveals no data' },
   { pattern: /^GET \/media\//, why: 'Asterisk fetches prompt audio by content hash' },
   { pattern: /^GET \/console(\/.*)?$/, why: 'static console page and its files; its data comes from /api with a token' },
+  { pattern: /^GET \/api\/v1\/openapi\.json$/, why: 'the OpenAPI document: routes and schemas, no data' },
+  { pattern: /^GET \/docs(\/.*)?$/, why: 'the API reference UI and its static files; no data' },
 ];
 /** Server-sent event streams never end: the admin check only looks at whether they start. */
 const STREAMS = /^GET \/api\/v1\/events\//;

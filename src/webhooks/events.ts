@@ -1,0 +1,54 @@
+// The events liandong sends to webhook subscribers, and how case events recorded in SQLite
+// become webhook events in the same transaction (the repositories' event tap).
+import type { OrderRow } from '../orders/order-repository.js';
+
+/**
+ * Every webhook event name. `order.overdue` and the platform notification are raised by the
+ * feedback-deadline loop (issue 11) through `WebhookOutbox.enqueue`; a new event is one more
+ * name here.
+ */
+export const WEBHOOK_EVENTS = ['order.accepted', 'order.unacknowledged', 'order.overdue', 'order.completed', 'survey.flagged', 'dispute.opened'] as const;
+export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
+
+/** A case event as the repositories append it to order_events. */
+export interface CaseEvent {
+  readonly orderId: string;
+  readonly actor: string;
+  readonly kind: string;
+  readonly detail: Record<string, unknown>;
+}
+
+export interface WebhookEnqueue {
+  (event: WebhookEventName, payload: Record<string, unknown>, departmentId?: string | null): unknown;
+}
+
+/** The order fields every order event carries (no reporter number: receivers do not need it). */
+export function orderPayload(order: OrderRow): Record<string, unknown> {
+  return { orderId: order.id, code: order.code, externalId: order.external_id, category: order.category, departmentId: order.department_id, status: order.status, urgency: order.urgency, major: order.major === 1 };
+}
+
+/**
+ * Returns the tap the order and survey repositories call inside the transaction that records a
+ * case event: an acceptance → `order.accepted` (and `dispute.opened` when the officer pressed 3),
+ * completion feedback → `order.completed`, a "not satisfied" flag → `survey.flagged`.
+ * `order.unacknowledged` is raised by the dispatcher (webhook.ts).
+ */
+export function caseEventTap(getOrder: (id: string) => OrderRow | undefined, enqueue: WebhookEnqueue): (e: CaseEvent) => void {
+  return (e) => {
+    const wanted = e.kind === 'acceptance_committed' || e.kind === 'feedback_completed' || e.kind === 'flagged_unsatisfied';
+    if (!wanted) return;
+    const order = getOrder(e.orderId);
+    if (!order) return;
+    const base = orderPayload(order);
+    const dept = order.department_id;
+    if (e.kind === 'acceptance_committed') {
+      const accepted = { ...base, attemptId: e.detail.attemptId ?? null, acceptedBy: e.actor, disputed: e.detail.disputed === true, secondsToAccept: e.detail.secondsToAccept ?? null };
+      enqueue('order.accepted', accepted, dept);
+      if (e.detail.disputed === true) enqueue('dispute.opened', { ...base, attemptId: e.detail.attemptId ?? null, openedBy: e.actor, reason: 'jurisdiction disputed on acceptance (key 3)' }, dept);
+    } else if (e.kind === 'feedback_completed') {
+      enqueue('order.completed', { ...base, via: e.detail.via ?? null, note: e.detail.note ?? null, completedBy: e.actor }, dept);
+    } else {
+      enqueue('survey.flagged', { ...base, surveyId: e.detail.surveyId ?? null, reason: e.detail.reason ?? null }, dept);
+    }
+  };
+}
