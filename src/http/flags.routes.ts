@@ -16,6 +16,7 @@ const patchBody = {
     status: { type: 'string', enum: [...FLAG_STATUSES] },
     resolution: { type: 'string', minLength: 1, maxLength: 1000 },
   },
+  examples: [{ owner: '联动办 王敏', status: 'closed', resolution: '已回电报警人，处置单位补充说明到场延误原因' }],
 } as const;
 const change = { type: 'object', properties: { from: {}, to: {} } } as const;
 const flagSchema = {

@@ -10,7 +10,7 @@ import { actorOf } from './auth.js';
 import { errorBodySchema, HttpError } from './errors.js';
 
 const params = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
-const body = { type: 'object', additionalProperties: false, required: ['pin'], properties: { pin: { type: 'string', pattern: '^[0-9]{4,8}$' } } } as const;
+const body = { type: 'object', additionalProperties: false, required: ['pin'], properties: { pin: { type: 'string', pattern: '^[0-9]{4,8}$' } }, examples: [{ pin: '4071' }] } as const;
 const pinState = { type: 'object', required: ['departmentId', 'pinSet'], properties: { departmentId: { type: 'string' }, pinSet: { type: 'boolean' } } } as const;
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema };
 
