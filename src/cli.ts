@@ -10,6 +10,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   asterisk: () => import('./asterisk/cli.js').then((m) => m.runAsteriskCli),
   demo: () => import('./demo/demo.js').then((m) => (_args: string[], config: Config, out: Out) => m.runDemo(config, out)),
   report: () => import('./reports/cli.js').then((m) => m.runReportCli),
+  prompts: () => import('./prompts/cli.js').then((m) => m.runPromptsCli),
   ...Object.fromEntries(['dialplan', 'endpoints', 'test-call', 'policy', 'audit'].map((name) => [name, () => import('./admin/cli.js').then((m) => m.adminCommand(name))])),
 };
 
@@ -17,6 +18,7 @@ const USAGE = `usage: liandong <command>
   asterisk up|down|status|render|cli   run the project's own Asterisk 22 (see 'liandong asterisk help')
   demo                                 start Asterisk and the service with simulated phones and show real calls
   report assessment --quarter 2026Q4 [--csv]   quarterly assessment of every department, ranked (the 110 centre's transmittal)
+  prompts list|check                   prompt ids, recorded or TTS, durations; check the site's recordings (docs/recording.md)
   dialplan render|check|reload, endpoints, test-call, policy dry-run, audit   telecom admin tools (each prints its usage; docs/admin.md)
 Options: --profile dev|production (default: dev for demo, production otherwise; dev embeds loopback test credentials)`;
 

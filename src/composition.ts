@@ -119,8 +119,10 @@ export async function createServices(config: Config, options: ServiceOptions = {
     surveys,
     app,
     async start() {
-      const warmed = await prompts.warm();
+      const { recordingProblems, ...warmed } = await prompts.warm();
       logger.info(warmed, 'static prompts ready');
+      // A refused recording does not stop the service: that prompt is spoken by TTS until it is fixed.
+      for (const problem of recordingProblems ?? []) logger.error(problem, 'recorded prompt refused; TTS is used instead (`liandong prompts check`)');
       // Orders interrupted by a restart resume once Asterisk answers (not before: their next
       // attempts would fail for want of a connection).
       const off = telephony.onHealthChange((h) => {

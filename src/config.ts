@@ -29,6 +29,12 @@ export interface Config {
    * media cache; sweepMinutes: time between the two sweeps (media-retention.ts).
    */
   readonly media: { readonly dir: string; readonly baseUrl: string; readonly retentionDays: number; readonly asteriskCacheHours: number; readonly sweepMinutes: number };
+  /**
+   * Prompts recorded by a person (src/prompts/recordings.ts). recordingsDir: a folder holding
+   * <lang>/<prompt id>.wav (undefined: prompts/<lang>/recorded/ of the checkout);
+   * recordingMaxSeconds: a longer recording is refused.
+   */
+  readonly prompts: { readonly recordingsDir: string | undefined; readonly recordingMaxSeconds: number };
   readonly asterisk: {
     /** Folder outside the repo holding the Debian sid root, logs and pid file. */
     readonly cacheDir: string;
@@ -207,6 +213,11 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     asteriskCacheHours: int('LIANDONG_MEDIA_ASTERISK_CACHE_HOURS', 6, 1, 24 * 365),
     sweepMinutes: int('LIANDONG_MEDIA_SWEEP_MINUTES', 60, 1, 24 * 60),
   };
+  const recordingsRaw = str('LIANDONG_RECORDINGS_DIR', '');
+  const prompts = {
+    recordingsDir: recordingsRaw ? path.resolve(recordingsRaw) : undefined,
+    recordingMaxSeconds: int('LIANDONG_RECORDING_MAX_SECONDS', 60, 1, 600),
+  };
   const rateLimit = { perMinute: int('LIANDONG_API_RATE_LIMIT', 600, 1, 1_000_000) };
   const webhookUrl = src.LIANDONG_WEBHOOK_URL;
   if (webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) problems.push(`LIANDONG_WEBHOOK_URL must be an http(s) URL, got "${webhookUrl}"`);
@@ -227,6 +238,7 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     timezone,
     language,
     media,
+    prompts,
     asterisk,
     survey,
     webhookUrl,

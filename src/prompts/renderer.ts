@@ -33,7 +33,8 @@ export const DEFAULT_VOICES: Readonly<Record<Language, Voice>> = Object.freeze({
 
 /** Texts longer than this many characters are refused (several minutes of speech, nobody listens that long). */
 export const MAX_RENDER_CHARS = 4000;
-const SAMPLE_RATE_HZ = 8000;
+/** Telephone audio: every file we hand Asterisk is 8 kHz mono 16-bit PCM. */
+export const SAMPLE_RATE_HZ = 8000;
 
 export interface RunOptions {
   /** Written to the child's stdin, then stdin is closed. */
