@@ -30,7 +30,7 @@ export const PROMPT_SPEC = {
   'feedback-menu': { code: 'digits' },
   'feedback-recorded': {},
   'feedback-unknown-order': {},
-  'survey-greeting': { category: 'text', date: 'date' },
+  'survey-greeting': { date: 'date' },
   'survey-attitude': {},
   'survey-speed': {},
   'survey-quality': {},

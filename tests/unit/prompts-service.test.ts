@@ -63,7 +63,7 @@ describe('Prompts service', () => {
   it('rejects bad values before anything is spawned', async () => {
     // @ts-expect-error -- the typed API wants {code}
     await expect(prompts.media('dispatch-accepted', {})).rejects.toThrow(/missing \{code\}/);
-    expect(() => prompts.text('survey-greeting', { category: '电梯', date: new Date(NaN) })).toThrow(/\{date\}: invalid date/);
+    expect(() => prompts.text('survey-greeting', { date: new Date(NaN) })).toThrow(/\{date\}: invalid date/);
     expect(calls).toEqual([]);
   });
 
