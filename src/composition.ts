@@ -79,7 +79,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   });
   const orders = new OrderService(repo, departments, dispatcher);
   const surveys = new SurveyService({ config, surveys: new SurveyRepository(db), orders: repo, departments, telephony: lines, prompts, logger });
-  orders.onCompleted = (orderId) => surveys.scheduleForOrder(orderId, 'callback');
+  orders.onCompleted = (orderId) => surveys.onOrderCompleted(orderId);
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
   let stopFeedbackLine: () => void = () => undefined;
   let stopMediaRetention: () => void = () => undefined;

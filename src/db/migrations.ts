@@ -156,4 +156,11 @@ export const MIGRATIONS: readonly Migration[] = [
     );
     `,
   },
+  {
+    version: 30,
+    name: "informants' privacy: an order may be never called back (callback 0)",
+    sql: `
+    ALTER TABLE orders ADD COLUMN callback INTEGER NOT NULL DEFAULT 1 CHECK (callback IN (0, 1));
+    `,
+  },
 ];

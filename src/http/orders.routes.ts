@@ -20,6 +20,8 @@ const createOrderBody = {
     reporterPhone: { type: 'string', pattern: PHONE_PATTERN },
     urgency: { type: 'string', enum: ['urgent', 'normal'] },
     major: { type: 'boolean' },
+    // false: the reporter is never called back (anonymous, or asked not to be); informant categories default to false.
+    callback: { type: 'boolean' },
   },
 } as const;
 
@@ -61,7 +63,7 @@ const cancelBody = {
 
 interface CreateBody {
   externalId: string; category: string; departmentId?: string; summary: string; address: string;
-  reporterPhone: string; urgency: 'urgent' | 'normal'; major?: boolean;
+  reporterPhone: string; urgency: 'urgent' | 'normal'; major?: boolean; callback?: boolean;
 }
 
 export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (app, { orders }) => {

@@ -11,7 +11,7 @@ import type { Logger } from '../logging.js';
 import type { OrderRepository } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
 import type { TelephonyPort } from '../telephony/port.js';
-import { callbackRegister, registerCsv, type RegisterFilter } from './callback-register.js';
+import { callbackRegister, PRIVACY_EVENT, registerCsv, type RegisterFilter } from './callback-register.js';
 import { provideSurveyCall } from './survey-effects.js';
 import { QUESTIONS, type Disposition, type SurveyKind, type SurveyRepository, type SurveyRow } from './survey-repository.js';
 
@@ -48,10 +48,27 @@ export class SurveyService {
     const order = this.deps.orders.getOrder(orderId);
     if (!order) throw new HttpError(404, 'order_not_found', `no order ${orderId}`);
     if (order.status === 'cancelled') throw new HttpError(409, 'order_cancelled', `order ${order.code} was cancelled`);
+    if (order.callback === 0) throw new HttpError(409, 'callback_refused', `order ${order.code} is never called back (informants' privacy: callback false)`);
     const due = scheduleAt(this.window, Date.now() + delaySeconds * 1000);
     const { row, created } = this.deps.surveys.schedule(orderId, kind, order.reporter_phone, due);
     if (created) this.wake();
     return { survey: this.view(row), created };
+  }
+
+  /**
+   * A case was completed: its callback is scheduled, or, for an order that is never called back
+   * (informants' privacy), the register records it as `not_called (privacy)` (once).
+   */
+  onOrderCompleted(orderId: string): void {
+    const order = this.deps.orders.getOrder(orderId);
+    if (!order) return;
+    if (order.callback === 1) {
+      this.scheduleForOrder(orderId, 'callback');
+      return;
+    }
+    if (!this.deps.orders.events(orderId).some((e) => e.kind === PRIVACY_EVENT)) {
+      this.deps.surveys.event(orderId, PRIVACY_EVENT, { reason: 'callback false: the reporter is not called back' });
+    }
   }
 
   /** Starts the timer loop; surveys left `calling` by a stopped service are rescheduled first. */
