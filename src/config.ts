@@ -34,7 +34,18 @@ export interface Config {
    * <lang>/<prompt id>.wav (undefined: prompts/<lang>/recorded/ of the checkout);
    * recordingMaxSeconds: a longer recording is refused.
    */
-  readonly prompts: { readonly recordingsDir: string | undefined; readonly recordingMaxSeconds: number };
+  readonly prompts: {
+    readonly recordingsDir: string | undefined;
+    readonly recordingMaxSeconds: number;
+    /** espeak-ng words per minute for duty calls (dispatch, alarm, major, feedback line); undefined: the voice's (zh-CN 185, en 160). */
+    readonly ttsRateWpm: number | undefined;
+    /** Words per minute for the citizen survey, slower; undefined: zh-CN 150, en 130. */
+    readonly ttsSurveyRateWpm: number | undefined;
+    /** espeak-ng pitch 0–99; undefined: the voice's (50). */
+    readonly ttsPitch: number | undefined;
+    /** Silence between the parts of a spoken order (its sentences), in ms, beside the renders' own padding. */
+    readonly partPauseMs: number;
+  };
   readonly asterisk: {
     /** Folder outside the repo holding the Debian sid root, logs and pid file. */
     readonly cacheDir: string;
@@ -217,6 +228,10 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
   const prompts = {
     recordingsDir: recordingsRaw ? path.resolve(recordingsRaw) : undefined,
     recordingMaxSeconds: int('LIANDONG_RECORDING_MAX_SECONDS', 60, 1, 600),
+    ttsRateWpm: src.LIANDONG_TTS_RATE === undefined ? undefined : int('LIANDONG_TTS_RATE', 185, 80, 450),
+    ttsSurveyRateWpm: src.LIANDONG_TTS_SURVEY_RATE === undefined ? undefined : int('LIANDONG_TTS_SURVEY_RATE', 150, 80, 450),
+    ttsPitch: src.LIANDONG_TTS_PITCH === undefined ? undefined : int('LIANDONG_TTS_PITCH', 50, 0, 99),
+    partPauseMs: int('LIANDONG_TTS_PART_PAUSE_MS', 300, 0, 3000),
   };
   const rateLimit = { perMinute: int('LIANDONG_API_RATE_LIMIT', 600, 1, 1_000_000) };
   const webhookUrl = src.LIANDONG_WEBHOOK_URL;

@@ -3,7 +3,7 @@
 // when a file would be refused.
 import { execFile } from 'node:child_process';
 import { LANGUAGES, type Config, type Language } from '../config.js';
-import { openPrompts, recordableIds, type Prompts } from './index.js';
+import { openPrompts, recordableIds, speechStyleOf, type Prompts } from './index.js';
 
 type Out = (line: string) => void;
 
@@ -26,7 +26,7 @@ export async function runPromptsCli(args: string[], config: Config, out: Out): P
       out(`--lang must be one of ${LANGUAGES.join(', ')}`);
       return 2;
     }
-    return await list(prompts, lang, out);
+    return await list(prompts, config, lang, out);
   } finally {
     prompts.renderer.close();
   }
@@ -43,7 +43,7 @@ async function check(prompts: Prompts, out: Out): Promise<number> {
   return report.problems.length > 0 ? 1 : 0;
 }
 
-async function list(prompts: Prompts, lang: Language, out: Out): Promise<number> {
+async function list(prompts: Prompts, config: Config, lang: Language, out: Out): Promise<number> {
   const report = await prompts.recordings?.load();
   const recorded = new Map((report?.recordings ?? []).filter((r) => r.lang === lang).map((r) => [r.id, r]));
   const rows: string[][] = [['id', 'source', 'seconds', 'text']];
@@ -56,7 +56,7 @@ async function list(prompts: Prompts, lang: Language, out: Out): Promise<number>
       seconds = rec.seconds;
       recordedSeconds += seconds;
     } else {
-      seconds = await durationOf((await prompts.renderer.render(text.trim(), lang)).path);
+      seconds = await durationOf((await prompts.renderer.render(text.trim(), lang, speechStyleOf(config, id, lang))).path);
       ttsSeconds += seconds;
     }
     rows.push([id, rec ? 'recorded' : 'tts', seconds.toFixed(2), text]);

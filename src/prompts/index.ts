@@ -6,7 +6,8 @@ import type { MediaUri } from '../telephony/port.js';
 import { LANGUAGES } from '../config.js';
 import { defaultPromptsDir, digitGroups, loadCatalog, speakDate, speakDigits, type Catalog, type PromptName, type PromptVars } from './catalog.js';
 import { createRecordingStore, type RecordingStore } from './recordings.js';
-import { createRenderer, type Renderer, type RunFn } from './renderer.js';
+import { createRenderer, type Renderer, type RunFn, type SpeechStyle } from './renderer.js';
+import { makeSilence } from './recordings.js';
 
 export {
   PROMPT_SPEC,
@@ -92,6 +93,20 @@ export type PromptsConfig = Pick<Config, 'language' | 'timezone'> & Partial<Pick
 /** Milliseconds of silence between the groups of a code read from digit clips (`LD-2026…`, or 4+4 digits). */
 export const DIGIT_GROUP_PAUSE_MS = 250;
 
+/** The citizen survey is spoken slower than duty calls unless LIANDONG_TTS_SURVEY_RATE says otherwise (words per minute). */
+export const DEFAULT_SURVEY_RATE_WPM: Readonly<Record<Language, number>> = Object.freeze({ 'zh-CN': 150, en: 130 });
+/** Prompts read in parts, with a pause between their sentences (the order's code, category, address, summary). */
+export const PAUSED_PROMPTS: readonly string[] = ['dispatch-order', 'major-notify', 'alarm-unacknowledged'];
+
+/** The speed and pitch a prompt (or a part of one, `<name>.<n>`) is synthesised with. */
+export function speechStyleOf(config: Partial<Pick<Config, 'prompts'>>, name: string, lang: Language): SpeechStyle | undefined {
+  const p = config.prompts;
+  const survey = name.startsWith('survey-');
+  const speedWpm = survey ? (p?.ttsSurveyRateWpm ?? DEFAULT_SURVEY_RATE_WPM[lang]) : p?.ttsRateWpm;
+  if (speedWpm === undefined && p?.ttsPitch === undefined) return undefined;
+  return { speedWpm, pitch: p?.ttsPitch };
+}
+
 /** What one piece of a prompt is played from: a text to synthesise, or a file already in the media folder. */
 type Piece = { readonly tts: string } | { readonly file: string };
 
@@ -135,6 +150,11 @@ export function createPrompts(config: PromptsConfig, catalog: Catalog, renderer:
       } else pieces.push({ tts: seg.spoken });
     }
     if (pieces.every((p) => 'tts' in p)) return whole; // nothing recorded: one render, as without recordings
+    return mergeTexts(pieces, lang);
+  }
+
+  /** Adjacent texts are synthesised together. */
+  function mergeTexts(pieces: readonly Piece[], lang: Language): Piece[] {
     const merged: Piece[] = [];
     for (const p of pieces) {
       const last = merged[merged.length - 1];
@@ -144,14 +164,35 @@ export function createPrompts(config: PromptsConfig, catalog: Catalog, renderer:
     return merged;
   }
 
+  const pauseMs = config.prompts?.partPauseMs ?? 0;
+  /**
+   * An order is read sentence by sentence with a pause between them: the officer hears where the
+   * code ends and the address begins, and the fixed sentences (greeting, labels, categories) are
+   * rendered once for all orders instead of once per order.
+   */
+  async function withPauses(pieces: readonly Piece[], lang: Language): Promise<Piece[]> {
+    const end = lang === 'zh-CN' ? /(?<=[。！？；])/u : /(?<=[.!?;])\s+/u;
+    const split: Piece[] = pieces.flatMap((p): Piece[] => ('tts' in p ? p.tts.split(end).filter((t) => t.trim().length > 0).map((tts) => ({ tts })) : [p]));
+    if (pauseMs === 0) return split;
+    const pause: Piece = { file: (await makeSilence(config.media.dir, pauseMs)).file };
+    const out: Piece[] = [];
+    split.forEach((p, i) => {
+      if (i > 0 && 'tts' in (split[i - 1] as Piece)) out.push(pause);
+      out.push(p);
+    });
+    return out;
+  }
+
   return {
     catalog,
     renderer,
     ...(recordings ? { recordings } : {}),
     async media(name, ...[vars, lang]) {
       const language = lang ?? config.language;
-      const pieces = await piecesOf(name, vars, language);
-      const files = await Promise.all(pieces.map(async (p) => ('file' in p ? p.file : (await renderer.render(p.tts.trim(), language)).file)));
+      let pieces = await piecesOf(name, vars, language);
+      if (PAUSED_PROMPTS.includes(name)) pieces = await withPauses(pieces, language);
+      const style = speechStyleOf(config, name, language);
+      const files = await Promise.all(pieces.map(async (p) => ('file' in p ? p.file : (await renderer.render(p.tts.trim(), language, style)).file)));
       return files.map((file) => `sound:${base}/${file}`);
     },
     text(name, ...[vars, lang]) {
@@ -163,7 +204,7 @@ export function createPrompts(config: PromptsConfig, catalog: Catalog, renderer:
       const report = await recordings?.load();
       const recorded = new Set((report?.recordings ?? []).filter((r) => r.lang === language).map((r) => r.id));
       const statics = catalog.names.filter((n) => catalog.get(n, language).slots.length === 0 && !recorded.has(n));
-      const results = await Promise.all(statics.map((n) => renderer.render(catalog.fill(n, undefined, language), language)));
+      const results = await Promise.all(statics.map((n) => renderer.render(catalog.fill(n, undefined, language), language, speechStyleOf(config, n, language))));
       const cached = results.filter((r) => r.cached).length;
       return {
         rendered: results.length - cached,

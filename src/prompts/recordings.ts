@@ -77,7 +77,8 @@ export function recordableIds(catalog: Catalog, lang: Language): Array<{ id: str
   for (const name of catalog.names) {
     const entry = catalog.get(name, lang);
     if (entry.slots.length === 0) out.push({ id: name, text: entry.text });
-    else for (const part of fixedParts(entry)) out.push({ id: `${name}.${part.index}`, text: part.text });
+    // A part that is only punctuation (the 。 after the last slot) has nothing to record.
+    else for (const part of fixedParts(entry)) if (/[\p{L}\p{N}]/u.test(part.text)) out.push({ id: `${name}.${part.index}`, text: part.text });
   }
   const digitWords = lang === 'zh-CN' ? ['零', '幺', '二', '三', '四', '五', '六', '七', '八', '九'] : ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
   DIGIT_IDS.forEach((id, d) => out.push({ id, text: digitWords[d] ?? String(d) }));
@@ -152,7 +153,6 @@ export function createRecordingStore(options: RecordingStoreOptions): RecordingS
   const sox = options.soxCommand ?? 'sox';
   const byKey = new Map<string, Recording>();
   let loading: Promise<RecordingsReport> | undefined;
-  const silences = new Map<number, Promise<{ hash: string; file: string; path: string }>>();
 
   const dirOf = (lang: Language): string =>
     options.recordingsDir ? path.join(options.recordingsDir, lang) : path.join(options.catalog.dir, lang, 'recorded');
@@ -238,33 +238,28 @@ export function createRecordingStore(options: RecordingStoreOptions): RecordingS
       return again;
     },
     silence(ms) {
-      let p = silences.get(ms);
-      if (!p) {
-        p = makeSilence(ms);
-        silences.set(ms, p);
-      }
-      return p;
+      return makeSilence(options.mediaDir, ms, sox);
     },
   };
 
-  async function makeSilence(ms: number): Promise<{ hash: string; file: string; path: string }> {
-    const hash = createHash('sha256').update(JSON.stringify(['silence', SAMPLE_RATE_HZ, ms])).digest('hex');
-    const file = `${hash}.wav`;
-    const final = path.join(options.mediaDir, file);
-    if (await touch(final)) return { hash, file, path: final };
-    await fs.mkdir(options.mediaDir, { recursive: true });
-    const temp = path.join(options.mediaDir, `.${hash}.${process.pid}-${randomBytes(4).toString('hex')}.sil.wav`);
-    try {
-      await run(sox, ['-q', '-n', '-t', 'wav', '-r', String(SAMPLE_RATE_HZ), '-c', '1', '-b', '16', '-e', 'signed-integer', temp, 'trim', '0', (ms / 1000).toFixed(3)]);
-      await fs.rename(temp, final);
-    } finally {
-      await fs.rm(temp, { force: true });
-    }
-    silences.delete(ms); // a later sweep may remove the file: check again next time
-    return { hash, file, path: final };
-  }
-
   return store;
+}
+
+/** `ms` milliseconds of silence as an 8 kHz WAV in the media folder, made once (named by its parameters' hash). */
+export async function makeSilence(mediaDir: string, ms: number, sox = 'sox'): Promise<{ hash: string; file: string; path: string }> {
+  const hash = createHash('sha256').update(JSON.stringify(['silence', SAMPLE_RATE_HZ, ms])).digest('hex');
+  const file = `${hash}.wav`;
+  const final = path.join(mediaDir, file);
+  if (await touch(final)) return { hash, file, path: final };
+  await fs.mkdir(mediaDir, { recursive: true });
+  const temp = path.join(mediaDir, `.${hash}.${process.pid}-${randomBytes(4).toString('hex')}.sil.wav`);
+  try {
+    await run(sox, ['-q', '-n', '-t', 'wav', '-r', String(SAMPLE_RATE_HZ), '-c', '1', '-b', '16', '-e', 'signed-integer', temp, 'trim', '0', (ms / 1000).toFixed(3)]);
+    await fs.rename(temp, final);
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+  return { hash, file, path: final };
 }
 
 async function touch(p: string): Promise<boolean> {
