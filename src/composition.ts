@@ -15,6 +15,7 @@ import { OrderService } from './orders/order-service.js';
 import { surveyRoutes } from './http/survey.routes.js';
 import { SurveyRepository } from './survey/survey-repository.js';
 import { SurveyService } from './survey/survey-service.js';
+import { inboundSurveyRouter } from './survey/inbound-survey.js';
 import { startFeedbackLine, type FeedbackLineOptions } from './feedback/inbound-line.js';
 import { buildApp } from './http/app.js';
 import { createLogger, type Logger } from './logging.js';
@@ -131,7 +132,9 @@ export async function createServices(config: Config, options: ServiceOptions = {
         dispatcher.resumeAll().catch((err: unknown) => logger.error({ err }, 'resuming orders after restart failed'));
       });
       // The feedback line answers inbound calls before the first one can arrive.
-      stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger }, options.feedbackLine);
+      // Citizens calling back about a missed survey are taken first (inbound-survey.ts).
+      const takeCall = inboundSurveyRouter({ telephony, prompts, surveys, orders: repo, logger, numbers: new Set(config.survey.lineNumbers) });
+      stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger }, { takeCall, ...options.feedbackLine });
       telephony.start();
       surveys.start();
       const { media } = config;

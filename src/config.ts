@@ -65,6 +65,8 @@ export interface Config {
     readonly keyTimeoutSeconds: number;
     readonly followUpRule: 'any_unsatisfied' | 'quality_unsatisfied' | 'off';
     readonly followUpDelaySeconds: number;
+    /** Dialled numbers of the survey line: a citizen calling there without a caller-id match keys the order code (LIANDONG_SURVEY_LINE_NUMBERS). */
+    readonly lineNumbers: readonly string[];
   };
   /** Optional URL that receives a POST when an order ends unacknowledged. */
   readonly webhookUrl: string | undefined;
@@ -214,7 +216,9 @@ export function loadConfig(env: Env, profile: Profile = 'production'): Config {
     keyTimeoutSeconds: int('LIANDONG_SURVEY_KEY_TIMEOUT_SECONDS', 6, 2, 30),
     followUpRule,
     followUpDelaySeconds: int('LIANDONG_FOLLOWUP_DELAY_SECONDS', 86400, 0, 30 * 86400),
+    lineNumbers: str('LIANDONG_SURVEY_LINE_NUMBERS', '').split(',').map((n) => n.trim()).filter(Boolean),
   };
+  for (const n of survey.lineNumbers) if (!/^\+?[0-9]{3,20}$/.test(n)) problems.push(`LIANDONG_SURVEY_LINE_NUMBERS must be numbers (digits, optional +) separated by commas, got "${n}"`);
 
   const pacing = { callsPerSecond: int('LIANDONG_TRUNK_CALLS_PER_SECOND', 10, 1, 1000), maxChannels: int('LIANDONG_TRUNK_CHANNELS', 30, 1, 10_000) };
   const media = {

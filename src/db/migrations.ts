@@ -163,4 +163,11 @@ export const MIGRATIONS: readonly Migration[] = [
     ALTER TABLE orders ADD COLUMN callback INTEGER NOT NULL DEFAULT 1 CHECK (callback IN (0, 1));
     `,
   },
+  {
+    version: 31,
+    name: 'survey attempts say whether we called the citizen or the citizen called in',
+    sql: `
+    ALTER TABLE survey_attempts ADD COLUMN via TEXT NOT NULL DEFAULT 'outbound' CHECK (via IN ('outbound', 'inbound'));
+    `,
+  },
 ];

@@ -37,6 +37,7 @@ export const PROMPT_SPEC = {
   'survey-invalid': {},
   'survey-thanks': {},
   'survey-opted-out': {},
+  'survey-enter-code': {},
   goodbye: {},
 } as const satisfies Record<string, Record<string, SlotKind>>;
 

@@ -37,6 +37,8 @@ export interface SurveyAttemptRow {
   reason: string | null;
   cause_code: number | null;
   cause_text: string | null;
+  /** outbound: we called; inbound: the citizen called the feedback or survey line. */
+  via: 'outbound' | 'inbound';
 }
 
 export interface FlagRow { id: number; order_id: string; survey_id: string; reason: string; created_at: string }
@@ -89,14 +91,14 @@ export class SurveyRepository {
   }
 
   /** Marks the survey calling and records the new attempt; returns the attempt id. */
-  startAttempt(survey: SurveyRow): string {
+  startAttempt(survey: SurveyRow, via: 'outbound' | 'inbound' = 'outbound'): string {
     return this.db.transaction(() => {
       const seq = survey.attempts + 1;
       const attemptId = `${survey.id}-c${seq}`;
       const at = iso(this.now());
       this.db.prepare("UPDATE surveys SET status = 'calling', attempts = ?, updated_at = ? WHERE id = ?").run(seq, at, survey.id);
-      this.db.prepare('INSERT INTO survey_attempts (id, survey_id, seq, started_at) VALUES (?, ?, ?, ?)').run(attemptId, survey.id, seq, at);
-      this.event(survey.order_id, 'survey_call_started', { surveyId: survey.id, attemptId, seq });
+      this.db.prepare('INSERT INTO survey_attempts (id, survey_id, seq, started_at, via) VALUES (?, ?, ?, ?, ?)').run(attemptId, survey.id, seq, at, via);
+      this.event(survey.order_id, 'survey_call_started', { surveyId: survey.id, attemptId, seq, via });
       return attemptId;
     })();
   }
@@ -141,6 +143,17 @@ export class SurveyRepository {
   finish(surveyId: string, disposition: Disposition | 'cancelled'): void {
     const at = iso(this.now());
     this.db.prepare('UPDATE surveys SET status = ?, finished_at = ?, updated_at = ? WHERE id = ?').run(disposition, at, at, surveyId);
+  }
+
+  /**
+   * The survey a citizen calling in answers: the most recent one of their number, or of the
+   * order, that is still open (waiting for a retry, given up as unreachable, or left partial).
+   */
+  openSurvey(by: { number: string } | { orderId: string }): SurveyRow | undefined {
+    const [column, value] = 'number' in by ? ['number', by.number] : ['order_id', by.orderId];
+    return this.db
+      .prepare(`SELECT * FROM surveys WHERE ${column} = ? AND status IN ('scheduled', 'unreachable', 'partial') ORDER BY created_at DESC, id DESC LIMIT 1`)
+      .get(value) as SurveyRow | undefined;
   }
 
   attempts(surveyId: string): SurveyAttemptRow[] {

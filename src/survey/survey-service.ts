@@ -13,6 +13,7 @@ import type { Prompts } from '../prompts/index.js';
 import type { TelephonyPort } from '../telephony/port.js';
 import { callbackRegister, PRIVACY_EVENT, registerCsv, type RegisterFilter } from './callback-register.js';
 import { provideSurveyCall } from './survey-effects.js';
+import { inboundPort } from './inbound-survey.js';
 import { QUESTIONS, type Disposition, type SurveyKind, type SurveyRepository, type SurveyRow } from './survey-repository.js';
 
 export interface SurveyServiceDeps {
@@ -142,7 +143,19 @@ export class SurveyService {
     this.wake();
   }
 
-  private call(survey: SurveyRow): void {
+  /**
+   * A citizen calling in (the feedback line, matched by caller id, or the survey line, by order
+   * code) answers their open survey on this inbound channel: the same machine and questions,
+   * recorded as an attempt `via: inbound`. False when there is no open survey (or it is being called now).
+   */
+  answerInbound(channelId: string, by: { number: string } | { orderId: string }, answered: boolean): boolean {
+    const survey = this.deps.surveys.openSurvey(by);
+    if (!survey || this.live.has(survey.id)) return false;
+    this.call(survey, { channelId, answered });
+    return true;
+  }
+
+  private call(survey: SurveyRow, inbound?: { channelId: string; answered: boolean }): void {
     const { surveys, orders, departments, config } = this.deps;
     const order = orders.getOrder(survey.order_id);
     if (!order) return;
@@ -150,10 +163,11 @@ export class SurveyService {
       this.finish(survey, 'opted_out');
       return;
     }
-    const attemptId = surveys.startAttempt(survey);
+    const attemptId = surveys.startAttempt(survey, inbound ? 'inbound' : 'outbound');
     this.live.add(survey.id);
     const category = departments.current().categoriesById.get(order.category);
-    const machine = provideSurveyCall(this.deps, {
+    const effects = inbound ? { ...this.deps, telephony: inboundPort(this.deps.telephony, attemptId, inbound.channelId, inbound.answered) } : this.deps;
+    const machine = provideSurveyCall(effects, {
       orderId: order.id,
       categoryName: category?.name[config.language] ?? order.category,
       incidentAt: new Date(order.created_at),
@@ -224,7 +238,7 @@ export class SurveyService {
       kind: s.kind,
       status: s.status,
       dueAt: s.due_at,
-      attempts: this.deps.surveys.attempts(s.id).map((a) => ({ id: a.id, seq: a.seq, startedAt: a.started_at, answeredAt: a.answered_at, endedAt: a.ended_at, result: a.result, reason: a.reason })),
+      attempts: this.deps.surveys.attempts(s.id).map((a) => ({ id: a.id, seq: a.seq, via: a.via, startedAt: a.started_at, answeredAt: a.answered_at, endedAt: a.ended_at, result: a.result, reason: a.reason })),
       answers: { attitude: s.attitude, speed: s.speed, quality: s.quality },
       finishedAt: s.finished_at,
     };
