@@ -85,6 +85,7 @@ describe('key classification', () => {
     ['dispatch', '1', { kind: 'accepted', key: '1', disputed: false }],
     ['dispatch', '3', { kind: 'accepted', key: '3', disputed: true }],
     ['dispatch', '2', { kind: 'repeat', key: '2' }],
+    ['dispatch', '*', { kind: 'repeat', key: '*' }],
     ['dispatch', '9', { kind: 'invalid', key: '9' }],
     ['dispatch', '#', { kind: 'invalid', key: '#' }],
     ['alarm', '1', { kind: 'accepted', key: '1', disputed: false }],
@@ -125,6 +126,15 @@ describe('call attempt: answered paths', () => {
     expect(t.states).toEqual([
       'unanswered.dialling', 'unanswered.ringing', 'answered.menu.prompting', 'answered.menu.deciding', 'answered.committing', 'answered.confirming', 'accepted',
     ]);
+  });
+
+  it('replays on *, like 2, then accepts', async () => {
+    const t = start({ prompts: [key('*'), key('1')] });
+    await flush();
+    await t.answer();
+    expect(t.output()).toMatchObject({ result: 'accepted', digits: '*1' });
+    expect(t.calls.prompts.map((p) => [p.part, p.replay])).toEqual([['message', 0], ['message_again', 1]]);
+    expect(t.calls.recordKey.map((r) => [r.keypad.kind, r.replay])).toEqual([['repeat', 0], ['accepted', 1]]);
   });
 
   it('replays on 2, then accepts', async () => {

@@ -6,7 +6,7 @@ import { assign, fromCallback, fromPromise, setup } from 'xstate';
 import type { HangupCause, HangupKind } from '../src/telephony/port.js';
 import { clockNow, reasonOf } from './clock.js';
 
-/** Which menu is read: dispatch order (1 accept, 2 repeat, 3 accept + dispute), alarm, major incident. */
+/** Which menu is read: dispatch order (1 accept, 2 or * repeat, 3 accept + dispute), alarm, major incident. */
 export type CallScript = 'dispatch' | 'alarm' | 'major';
 export type PromptPart = 'message' | 'message_again' | 'invalid_then_message';
 export type CallAttemptResult = 'accepted' | 'no_answer' | 'busy' | 'failed' | 'hangup' | 'no_input' | 'interrupted' | 'cancelled';
@@ -49,7 +49,7 @@ export type KeypadResult =
 export function classifyKey(script: CallScript, key: string): KeypadResult {
   if (key === '1') return { kind: 'accepted', key, disputed: false };
   if (key === '3' && script === 'dispatch') return { kind: 'accepted', key, disputed: true };
-  if (key === '2') return { kind: 'repeat', key };
+  if (key === '2' || key === '*') return { kind: 'repeat', key };
   return { kind: 'invalid', key };
 }
 

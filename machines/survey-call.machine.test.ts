@@ -103,7 +103,7 @@ describe('survey keys and steps', () => {
     ['3', 'invalid'],
     ['0', 'invalid'],
     ['#', 'invalid'],
-    ['*', 'invalid'],
+    ['*', 'repeat'],
   ] as const)('key %s means %s', (k, meaning) => {
     expect(classifySurveyKey(k)).toBe(meaning);
   });
@@ -117,6 +117,12 @@ describe('survey keys and steps', () => {
     expect(decideQuestion({ status: 'timeout' }, 0)).toEqual({ kind: 'ask', part: 'again' });
     expect(decideQuestion({ status: 'timeout' }, 1)).toEqual({ kind: 'answer', answer: 'no_answer' });
     expect(decideQuestion({ status: 'hangup' }, 0)).toEqual({ kind: 'hangup' });
+  });
+
+  it('repeats the question on *, also after a miss (a repeat is not a miss)', () => {
+    expect(decideQuestion({ status: 'key', key: '*' }, 0)).toEqual({ kind: 'ask', part: 'repeat' });
+    expect(decideQuestion({ status: 'key', key: '*' }, 1)).toEqual({ kind: 'ask', part: 'repeat' });
+    expect(decideGreeting({ status: 'key', key: '*' })).toEqual({ kind: 'ask', part: 'repeat' });
   });
 
   it('reads a key during the greeting as the first reading of the first open question', () => {
@@ -226,6 +232,24 @@ describe('survey call: answered paths', () => {
     await t.answer();
     expect(t.asked().slice(0, 3)).toEqual(['attitude:question', 'attitude:again', 'speed:question']);
     expect(t.calls.commits[0]).toMatchObject({ question: 'attitude', answer: 'no_answer' });
+  });
+
+  it('* then 1, 2, 1: the first question is read twice, each answer committed once', async () => {
+    const t = start({ questions: [key('*'), key('1'), key('2'), key('1')] });
+    await flush();
+    await t.answer();
+    expect(t.asked()).toEqual(['attitude:question', 'attitude:repeat', 'speed:question', 'quality:question']);
+    expect(t.calls.recordKey[0]).toEqual({ attemptId: 's1-a1', question: 'attitude', key: '*', meaning: 'repeat' });
+    expect(t.calls.commits.map((c) => `${c.question}=${c.answer}`)).toEqual(['attitude=satisfied', 'speed=unsatisfied', 'quality=satisfied']);
+    expect(t.output()).toMatchObject({ result: 'completed', answers: { attitude: 'satisfied', speed: 'unsatisfied', quality: 'satisfied' } });
+  });
+
+  it('a * is not a miss: *, then no key, still reads the question once more before no_answer', async () => {
+    const t = start({ questions: [key('*'), noKey, noKey, key('2'), key('1')] });
+    await flush();
+    await t.answer();
+    expect(t.asked()).toEqual(['attitude:question', 'attitude:repeat', 'attitude:again', 'speed:question', 'quality:question']);
+    expect(t.calls.commits.map((c) => `${c.question}=${c.answer}`)).toEqual(['attitude=no_answer', 'speed=unsatisfied', 'quality=satisfied']);
   });
 
   it('passes the configured key timeout to askQuestion', async () => {

@@ -1,6 +1,6 @@
 // One "three satisfactions" callback (三满意回访) to a citizen: originate, wait for the answer,
 // greet (naming the case), then ask the questions not yet answered, in order attitude, speed,
-// quality: 1 satisfied, 2 not satisfied, 9 (at any point) no more survey calls. Each answer is
+// quality: 1 satisfied, 2 not satisfied, * hear the question again, 9 (at any point) no more survey calls. Each answer is
 // committed before the next question is asked; a hang-up part way keeps what was committed.
 // Pure: every effect is a named actor or action provided by the composition root (src/) with
 // `.provide()`; every timer is a named delay read from context. Time comes from the actor
@@ -15,12 +15,14 @@ export const SURVEY_QUESTIONS: readonly SurveyQuestion[] = ['attitude', 'speed',
 /** `no_answer`: asked twice without a valid key (wrong key or none). */
 export type SurveyAnswer = 'satisfied' | 'unsatisfied' | 'no_answer';
 export type SurveyAnswers = { [Q in SurveyQuestion]?: SurveyAnswer };
-/** What `askQuestion` says: the question; "invalid key" then the question; the question again after no key. */
-export type QuestionPart = 'question' | 'invalid_then_question' | 'again';
+/** What `askQuestion` says: the question; "invalid key" then the question; the question again after no key; the question again on `*`. */
+export type QuestionPart = 'question' | 'invalid_then_question' | 'again' | 'repeat';
 export type ClosingKind = 'thanks' | 'opted_out';
 export type SurveyCallResult = 'completed' | 'partial' | 'opted_out' | 'hangup' | 'no_answer' | 'busy' | 'failed' | 'interrupted';
 
 export const OPT_OUT_KEY = '9';
+/** Repeats the current question; not a miss, so it does not use up the second reading. */
+export const REPEAT_KEY = '*';
 /** Seconds the ring-timeout safety net waits beyond the ring timeout for Asterisk's own hangup event. */
 export const DEFAULT_RING_GRACE_SECONDS = 5;
 /** Seconds an answered survey call may last at most. */
@@ -52,12 +54,13 @@ export type GreetingOutcome = { status: 'finished' } | { status: 'key'; key: str
 export type QuestionOutcome = { status: 'key'; key: string } | { status: 'timeout' } | { status: 'hangup' };
 
 /** What a key means in the survey. */
-export type KeyMeaning = 'satisfied' | 'unsatisfied' | 'opt_out' | 'invalid';
+export type KeyMeaning = 'satisfied' | 'unsatisfied' | 'opt_out' | 'repeat' | 'invalid';
 
 export function classifySurveyKey(key: string): KeyMeaning {
   if (key === '1') return 'satisfied';
   if (key === '2') return 'unsatisfied';
   if (key === OPT_OUT_KEY) return 'opt_out';
+  if (key === REPEAT_KEY) return 'repeat';
   return 'invalid';
 }
 
@@ -77,6 +80,7 @@ export function decideQuestion(outcome: QuestionOutcome, missed: number): Survey
   const meaning = outcome.status === 'key' ? classifySurveyKey(outcome.key) : null;
   if (meaning === 'satisfied' || meaning === 'unsatisfied') return { kind: 'answer', answer: meaning };
   if (meaning === 'opt_out') return { kind: 'opt_out' };
+  if (meaning === 'repeat') return { kind: 'ask', part: 'repeat' };
   if (missed >= 1) return { kind: 'answer', answer: 'no_answer' };
   return { kind: 'ask', part: meaning === 'invalid' ? 'invalid_then_question' : 'again' };
 }
@@ -372,7 +376,7 @@ export const surveyCallMachine = setup({
                   target: 'asking',
                   actions: assign(({ context }) => {
                     const part = context.step?.kind === 'ask' ? context.step.part : 'question';
-                    return { part, missed: part === 'question' ? 0 : context.missed + 1 };
+                    return { part, missed: part === 'question' ? 0 : part === 'repeat' ? context.missed : context.missed + 1 };
                   }),
                 },
                 { target: 'awaitingHangupEvent' },

@@ -12,6 +12,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   report: () => import('./reports/cli.js').then((m) => m.runReportCli),
   tokens: () => import('./tokens/cli.js').then((m) => m.runTokensCli),
   service: () => import('./service/cli.js').then((m) => m.runServiceCli),
+  prompts: () => import('./prompts/cli.js').then((m) => m.runPromptsCli),
   ...Object.fromEntries(['dialplan', 'endpoints', 'test-call', 'policy', 'audit'].map((name) => [name, () => import('./admin/cli.js').then((m) => m.adminCommand(name))])),
 };
 
@@ -36,6 +37,7 @@ const USAGE = `usage: liandong <command>
   demo                                 start Asterisk and the service with simulated phones and show real calls
   report assessment --quarter 2026Q4 [--csv]   quarterly assessment of every department, ranked (the 110 centre's transmittal)
   tokens add --role R [--unit U] --person NAME | list | revoke ID   per-person API tokens (the file keeps only hashes)
+  prompts list|check                   prompt ids, recorded or TTS, durations; check the site's recordings (docs/recording.md)
   dialplan render|check|reload, endpoints, test-call, policy dry-run, audit   telecom admin tools (each prints its usage; docs/admin.md)
 Options: --profile dev|production (default: dev for demo, production otherwise; dev embeds loopback test credentials)`;
 

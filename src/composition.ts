@@ -17,6 +17,7 @@ import { OrderService } from './orders/order-service.js';
 import { surveyRoutes } from './http/survey.routes.js';
 import { SurveyRepository } from './survey/survey-repository.js';
 import { SurveyService } from './survey/survey-service.js';
+import { inboundSurveyRouter } from './survey/inbound-survey.js';
 import { startFeedbackLine, type FeedbackLineOptions } from './feedback/inbound-line.js';
 import { UnitPins } from './feedback/unit-pins.js';
 import { buildApp } from './http/app.js';
@@ -116,7 +117,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   repo.onAttempt = surveyRepo.onAttempt = (e) => metrics.attempt(e);
   lines.onCallEvent = (channelId, e) => metrics.callEvent(channelId, e);
   const surveys = new SurveyService({ config, surveys: surveyRepo, orders: repo, departments, telephony: lines, prompts, logger });
-  orders.onCompleted = (orderId) => surveys.scheduleForOrder(orderId, 'callback');
+  orders.onCompleted = (orderId) => surveys.onOrderCompleted(orderId);
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
   let stopFeedbackLine: () => void = () => undefined;
   let stopMediaRetention: () => void = () => undefined;
@@ -161,8 +162,10 @@ export async function createServices(config: Config, options: ServiceOptions = {
     metrics,
     app,
     async start() {
-      const warmed = await prompts.warm();
+      const { recordingProblems, ...warmed } = await prompts.warm();
       logger.info(warmed, 'static prompts ready');
+      // A refused recording does not stop the service: that prompt is spoken by TTS until it is fixed.
+      for (const problem of recordingProblems ?? []) logger.error(problem, 'recorded prompt refused; TTS is used instead (`liandong prompts check`)');
       // Orders interrupted by a restart resume once Asterisk answers (not before: their next
       // attempts would fail for want of a connection).
       const off = telephony.onHealthChange((h) => {
@@ -171,7 +174,9 @@ export async function createServices(config: Config, options: ServiceOptions = {
         dispatcher.resumeAll().catch((err: unknown) => logger.error({ err }, 'resuming orders after restart failed'));
       });
       // The feedback line answers inbound calls before the first one can arrive.
-      stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger, departments, pins, db }, options.feedbackLine);
+      // Citizens calling back about a missed survey are taken first (inbound-survey.ts).
+      const takeCall = inboundSurveyRouter({ telephony, prompts, surveys, orders: repo, logger, numbers: new Set(config.survey.lineNumbers) });
+      stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger, departments, pins, db }, { takeCall, ...options.feedbackLine });
       telephony.start();
       surveys.start();
       webhooks.start();

@@ -34,6 +34,23 @@ export interface Config {
    * media cache; sweepMinutes: time between the two sweeps (media-retention.ts).
    */
   readonly media: { readonly dir: string; readonly baseUrl: string; readonly retentionDays: number; readonly asteriskCacheHours: number; readonly sweepMinutes: number };
+  /**
+   * Prompts recorded by a person (src/prompts/recordings.ts). recordingsDir: a folder holding
+   * <lang>/<prompt id>.wav (undefined: prompts/<lang>/recorded/ of the checkout);
+   * recordingMaxSeconds: a longer recording is refused.
+   */
+  readonly prompts: {
+    readonly recordingsDir: string | undefined;
+    readonly recordingMaxSeconds: number;
+    /** espeak-ng words per minute for duty calls (dispatch, alarm, major, feedback line); undefined: the voice's (zh-CN 185, en 160). */
+    readonly ttsRateWpm: number | undefined;
+    /** Words per minute for the citizen survey, slower; undefined: zh-CN 150, en 130. */
+    readonly ttsSurveyRateWpm: number | undefined;
+    /** espeak-ng pitch 0–99; undefined: the voice's (50). */
+    readonly ttsPitch: number | undefined;
+    /** Silence between the parts of a spoken order (its sentences), in ms, beside the renders' own padding. */
+    readonly partPauseMs: number;
+  };
   readonly asterisk: {
     /** Folder outside the repo holding the Debian sid root, logs and pid file. */
     readonly cacheDir: string;
@@ -55,6 +72,8 @@ export interface Config {
     readonly keyTimeoutSeconds: number;
     readonly followUpRule: 'any_unsatisfied' | 'quality_unsatisfied' | 'off';
     readonly followUpDelaySeconds: number;
+    /** Dialled numbers of the survey line: a citizen calling there without a caller-id match keys the order code (LIANDONG_SURVEY_LINE_NUMBERS). */
+    readonly lineNumbers: readonly string[];
   };
   /** Optional URL that receives a POST when an order ends unacknowledged. */
   readonly webhookUrl: string | undefined;
@@ -230,7 +249,9 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
     keyTimeoutSeconds: int('LIANDONG_SURVEY_KEY_TIMEOUT_SECONDS', 6, 2, 30),
     followUpRule,
     followUpDelaySeconds: int('LIANDONG_FOLLOWUP_DELAY_SECONDS', 86400, 0, 30 * 86400),
+    lineNumbers: str('LIANDONG_SURVEY_LINE_NUMBERS', '').split(',').map((n) => n.trim()).filter(Boolean),
   };
+  for (const n of survey.lineNumbers) if (!/^\+?[0-9]{3,20}$/.test(n)) problems.push(`LIANDONG_SURVEY_LINE_NUMBERS must be numbers (digits, optional +) separated by commas, got "${n}"`);
 
   const pacing = { callsPerSecond: int('LIANDONG_TRUNK_CALLS_PER_SECOND', 10, 1, 1000), maxChannels: int('LIANDONG_TRUNK_CHANNELS', 30, 1, 10_000) };
   const media = {
@@ -239,6 +260,15 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
     retentionDays: int('LIANDONG_MEDIA_RETENTION_DAYS', 30, 1, 3650),
     asteriskCacheHours: int('LIANDONG_MEDIA_ASTERISK_CACHE_HOURS', 6, 1, 24 * 365),
     sweepMinutes: int('LIANDONG_MEDIA_SWEEP_MINUTES', 60, 1, 24 * 60),
+  };
+  const recordingsRaw = str('LIANDONG_RECORDINGS_DIR', '');
+  const prompts = {
+    recordingsDir: recordingsRaw ? path.resolve(recordingsRaw) : undefined,
+    recordingMaxSeconds: int('LIANDONG_RECORDING_MAX_SECONDS', 60, 1, 600),
+    ttsRateWpm: src.LIANDONG_TTS_RATE === undefined ? undefined : int('LIANDONG_TTS_RATE', 185, 80, 450),
+    ttsSurveyRateWpm: src.LIANDONG_TTS_SURVEY_RATE === undefined ? undefined : int('LIANDONG_TTS_SURVEY_RATE', 150, 80, 450),
+    ttsPitch: src.LIANDONG_TTS_PITCH === undefined ? undefined : int('LIANDONG_TTS_PITCH', 50, 0, 99),
+    partPauseMs: int('LIANDONG_TTS_PART_PAUSE_MS', 300, 0, 3000),
   };
   const rateLimit = {
     perMinute: int('LIANDONG_API_RATE_LIMIT', 600, 1, 1_000_000),
@@ -275,6 +305,7 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
     timezone,
     language,
     media,
+    prompts,
     asterisk,
     survey,
     webhookUrl,

@@ -228,4 +228,18 @@ export const MIGRATIONS: readonly Migration[] = [
     CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_seq);
     `,
   },
+  {
+    version: 30,
+    name: "informants' privacy: an order may be never called back (callback 0)",
+    sql: `
+    ALTER TABLE orders ADD COLUMN callback INTEGER NOT NULL DEFAULT 1 CHECK (callback IN (0, 1));
+    `,
+  },
+  {
+    version: 31,
+    name: 'survey attempts say whether we called the citizen or the citizen called in',
+    sql: `
+    ALTER TABLE survey_attempts ADD COLUMN via TEXT NOT NULL DEFAULT 'outbound' CHECK (via IN ('outbound', 'inbound'));
+    `,
+  },
 ];

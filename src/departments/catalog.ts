@@ -4,7 +4,7 @@
 //
 // config/departments.json  { commandCentre: { id, name, number }, leaders: [{ id, name, number }],
 //                            departments: [{ id, name, dutyClass, source, duties, categories, contacts, rosters? }] }
-// config/categories.json   { categories: [{ id, name, departmentId, major? }] }
+// config/categories.json   { categories: [{ id, name, departmentId, major?, informant? }] }
 //
 // Routing: categories.json is authoritative (each category names exactly one departmentId). A
 // department's `categories` list is a cross-check and must name exactly the categories routed to
@@ -336,15 +336,16 @@ function parseCategory(raw: unknown, report: Report): { id?: string; departmentI
     bad = true;
     report(f, m);
   };
-  checkKeys(o, '', ['id', 'name', 'departmentId', 'major'], ['id', 'name', 'departmentId'], r);
+  checkKeys(o, '', ['id', 'name', 'departmentId', 'major', 'informant'], ['id', 'name', 'departmentId'], r);
   const catId = id(o.id, 'id', r);
   const name = localized(o.name, 'name', r);
   const departmentId = id(o.departmentId, 'departmentId', r);
   if (o.major !== undefined && typeof o.major !== 'boolean') r('major', `must be true or false, got ${show(o.major)}`);
+  if (o.informant !== undefined && typeof o.informant !== 'boolean') r('informant', `must be true or false, got ${show(o.informant)}`);
   const out: { id?: string; departmentId?: string; value?: Category } = {};
   if (catId !== undefined) out.id = catId;
   if (departmentId !== undefined) out.departmentId = departmentId;
-  if (!bad && catId && name && departmentId) out.value = { id: catId, name, departmentId, major: o.major === true };
+  if (!bad && catId && name && departmentId) out.value = { id: catId, name, departmentId, major: o.major === true, informant: o.informant === true };
   return out;
 }
 

@@ -65,6 +65,8 @@ export interface Category {
   readonly departmentId: string;
   /** Major incidents are also reported to the county leadership (Li County 2017, section 4 (2)). */
   readonly major: boolean;
+  /** 举报-type reports (an informant): orders of this category are not called back unless the desk says `callback: true`. */
+  readonly informant: boolean;
 }
 
 /** A party liandong phones that is not a member department: the 110 command centre, a county leader. */

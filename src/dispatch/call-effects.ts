@@ -41,23 +41,71 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
   const orderId = call.order.id;
   const log = (attemptId: string) => deps.logger.child({ orderId, attemptId, channelId: attemptId });
 
-  async function messageOf(script: CallScript): Promise<MediaUri[]> {
-    const o = call.order;
-    if (script === 'dispatch') {
-      const order = await prompts.media('dispatch-order', { code: o.code, category: call.categoryName, address: o.address, summary: o.summary });
-      return [...order, ...(await prompts.media('dispatch-menu'))];
-    }
-    if (script === 'alarm') return prompts.media('alarm-unacknowledged', { code: o.code, department: call.departmentName });
-    return prompts.media('major-notify', { code: o.code, category: call.categoryName, address: o.address });
+  /** Everything an attempt of one script may play, rendered (or taken from the cache) before the phone rings. */
+  interface ScriptMedia {
+    readonly message: MediaUri[];
+    readonly invalid: MediaUri[];
+    readonly accepted: MediaUri[];
+    readonly disputed: MediaUri[];
+    readonly goodbye: MediaUri[];
   }
 
+  async function renderScript(script: CallScript): Promise<ScriptMedia> {
+    const o = call.order;
+    const code = o.code;
+    const [message, invalid, accepted, disputed, goodbye] = await Promise.all([
+      script === 'dispatch'
+        ? Promise.all([prompts.media('dispatch-order', { code, category: call.categoryName, address: o.address, summary: o.summary }), prompts.media('dispatch-menu')]).then((parts) => parts.flat())
+        : script === 'alarm'
+          ? prompts.media('alarm-unacknowledged', { code, department: call.departmentName })
+          : prompts.media('major-notify', { code, category: call.categoryName, address: o.address }),
+      prompts.media(script === 'dispatch' ? 'dispatch-invalid' : 'survey-invalid'),
+      script === 'dispatch' ? prompts.media('dispatch-accepted', { code }) : prompts.media(script === 'alarm' ? 'alarm-confirmed' : 'major-confirmed'),
+      script === 'dispatch' ? prompts.media('dispatch-disputed', { code }) : Promise.resolve([]),
+      prompts.media('goodbye'),
+    ]);
+    return { message, invalid, accepted, disputed, goodbye };
+  }
+
+  // One render per script for all attempts of this order; a failed render is forgotten so the next attempt tries again.
+  const prepared = new Map<CallScript, Promise<ScriptMedia>>();
+  function mediaOf(script: CallScript): Promise<ScriptMedia> {
+    let p = prepared.get(script);
+    if (!p) {
+      p = renderScript(script);
+      prepared.set(script, p);
+      p.then(undefined, (err: unknown) => {
+        prepared.delete(script);
+        deps.logger.warn({ orderId, script, reason: err instanceof Error ? err.message : String(err) }, 'prompts of the order could not be rendered; the attempt fails before dialling');
+      });
+    }
+    return p;
+  }
+  // The duty calls of a new order start rendering now, before the first attempt waits for a line.
+  void mediaOf('dispatch'); // a failure is logged in mediaOf and fails the attempt before it dials
+
+  /** Epoch ms of each attempt's answer event, to measure answer → first prompt requested from Asterisk. */
+  const answeredAt = new Map<string, number>();
+
   async function promptForKey(input: PromptForKeyInput): Promise<PromptOutcome> {
-    const message = await messageOf(input.script);
-    const invalid = input.part === 'invalid_then_message' ? await prompts.media(input.script === 'dispatch' ? 'dispatch-invalid' : 'survey-invalid') : [];
-    const result = await telephony.prompt(input.attemptId, [...invalid, ...message], {
+    const media = await mediaOf(input.script);
+    const first = input.replay === 0;
+    if (first) {
+      const at = answeredAt.get(input.attemptId);
+      answeredAt.delete(input.attemptId);
+      if (at !== undefined) {
+        const msAfterAnswer = Date.now() - at;
+        repo.appendEvent(orderId, 'liandong', 'first_prompt', { attemptId: input.attemptId, msAfterAnswer });
+        log(input.attemptId).info({ msAfterAnswer }, 'first prompt requested');
+      }
+    }
+    const invalid = input.part === 'invalid_then_message' ? media.invalid : [];
+    const result = await telephony.prompt(input.attemptId, [...invalid, ...media.message], {
       maxDigits: 1,
       firstDigitTimeoutMs: call.keyTimeoutSeconds * 1000,
       interDigitTimeoutMs: INTER_DIGIT_TIMEOUT_MS,
+      // A key pressed between the answer and the first prompt answers it (no key lost to silence).
+      keepKeysPressedBefore: first,
     });
     switch (result.status) {
       case 'complete':
@@ -72,12 +120,9 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
   }
 
   async function playConfirmation(input: PlayConfirmationInput): Promise<void> {
-    const code = call.order.code;
-    const media =
-      input.script === 'dispatch'
-        ? await prompts.media(input.disputed ? 'dispatch-disputed' : 'dispatch-accepted', { code })
-        : await prompts.media(input.script === 'alarm' ? 'alarm-confirmed' : 'major-confirmed');
-    const played = await telephony.play(input.attemptId, [...media, ...(await prompts.media('goodbye'))], { bargeIn: false });
+    const media = await mediaOf(input.script);
+    const confirmation = input.script === 'dispatch' && input.disputed ? media.disputed : media.accepted;
+    const played = await telephony.play(input.attemptId, [...confirmation, ...media.goodbye], { bargeIn: false });
     if (played.status === 'failed') throw new Error(`confirmation failed: ${played.reason}`);
   }
 
@@ -98,6 +143,7 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
         telephony.hangup(p.attemptId).catch((err: unknown) => log(p.attemptId).warn({ err: String(err) }, 'hangup request failed; the ring or call limit will end the attempt'));
       },
       recordAnswered: (_, p) => {
+        answeredAt.set(p.attemptId, p.at);
         repo.markAnswered(p.attemptId, p.at);
         log(p.attemptId).info('answered');
       },
@@ -108,5 +154,9 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
         log(p.attemptId).info({ keypad: k.kind, replay: p.replay }, 'keypad');
       },
     },
-  }), (_input, endedAt) => ({ result: 'cancelled' as const, reason: 'cancelled while waiting for a free line; no call was placed', digits: '', endedAt }));
+  }), (_input, endedAt) => ({ result: 'cancelled' as const, reason: 'cancelled while waiting for a free line; no call was placed', digits: '', endedAt }), {
+    // Every prompt of the attempt is ready before the phone rings, rendered while the call waits for its line.
+    prepare: (input) => mediaOf(input.script).then(() => undefined),
+    whenFailed: (_input, endedAt, reason) => ({ result: 'failed' as const, reason: `prompts could not be rendered: ${reason}; no call was placed`, digits: '', endedAt }),
+  });
 }

@@ -310,20 +310,34 @@ interface PacedInput {
 }
 
 /**
- * `inner` (the call-attempt or survey-call machine), started only once its line is granted.
- * Same input, events and output as `inner`: events are forwarded to it, its output is the
- * output; a CANCEL while still waiting ends at once with `whenCancelled`'s output. With a port
- * that does not pace, `inner` itself.
+ * Work a call needs done before its phone rings (rendering every prompt of the attempt), run in
+ * parallel with the wait for a line; the call starts once both are done. A failure ends the call
+ * before it is placed with `whenFailed`'s output.
+ */
+export interface CallPreparation<T extends AnyStateMachine> {
+  prepare(input: InputFrom<T>): Promise<void>;
+  whenFailed(input: InputFrom<T>, endedAt: number, reason: string): OutputFrom<T>;
+}
+
+/**
+ * `inner` (the call-attempt or survey-call machine), started only once its line is granted (and
+ * its `preparation`, if any, is done: both run at once). Same input, events and output as
+ * `inner`: events are forwarded to it, its output is the output; a CANCEL while still waiting
+ * ends at once with `whenCancelled`'s output. With a port that does not pace, `inner` itself
+ * (its effects then prepare what they need themselves).
  */
 export function pacedCall<T extends AnyStateMachine>(
   telephony: TelephonyPort,
   inner: T,
   /** The output when the call ends before it got a line (cancelled, or the service stopping); endedAt in epoch ms. */
   whenCancelled: (input: InputFrom<T>, endedAt: number) => OutputFrom<T>,
+  preparation?: CallPreparation<T>,
 ): T {
   if (!(telephony instanceof PacedTelephony)) return inner;
   const lines = telephony;
   const cancelledOutput = (input: PacedInput): unknown => whenCancelled(input as InputFrom<T>, Date.now());
+  const failedOutput = (input: PacedInput, error: unknown): unknown =>
+    preparation?.whenFailed(input as InputFrom<T>, Date.now(), error instanceof Error ? error.message : String(error));
   const wrapper = setup({
     types: {
       input: {} as PacedInput,
@@ -332,6 +346,7 @@ export function pacedCall<T extends AnyStateMachine>(
     },
     actors: {
       line: fromPromise<void, { attemptId: string }>(({ input, signal }) => lines.reserve(input.attemptId, signal)),
+      prepare: fromPromise<void, PacedInput>(({ input }) => (preparation ? preparation.prepare(input as InputFrom<T>) : Promise.resolve())),
       // Frees an unused line whenever the wrapper ends (final state, or stopped by its parent).
       lineKeeper: fromCallback<EventObject, { attemptId: string }>(({ input }) => () => lines.settle(input.attemptId)),
       call: inner as AnyStateMachine,
@@ -343,13 +358,42 @@ export function pacedCall<T extends AnyStateMachine>(
     initial: 'waitingForLine',
     states: {
       waitingForLine: {
-        invoke: {
-          src: 'line',
-          input: ({ context }) => ({ attemptId: context.input.attemptId }),
-          onDone: 'calling',
-          onError: {
-            target: 'done',
-            actions: assign({ output: ({ context }) => cancelledOutput(context.input) }),
+        type: 'parallel',
+        onDone: 'calling',
+        states: {
+          line: {
+            initial: 'reserving',
+            states: {
+              reserving: {
+                invoke: {
+                  src: 'line',
+                  input: ({ context }) => ({ attemptId: context.input.attemptId }),
+                  onDone: 'reserved',
+                  onError: {
+                    target: '#pacedCall.done',
+                    actions: assign({ output: ({ context }) => cancelledOutput(context.input) }),
+                  },
+                },
+              },
+              reserved: { type: 'final' },
+            },
+          },
+          prompts: {
+            initial: 'preparing',
+            states: {
+              preparing: {
+                invoke: {
+                  src: 'prepare',
+                  input: ({ context }) => context.input,
+                  onDone: 'prepared',
+                  onError: {
+                    target: '#pacedCall.done',
+                    actions: assign({ output: ({ context, event }) => failedOutput(context.input, event.error) }),
+                  },
+                },
+              },
+              prepared: { type: 'final' },
+            },
           },
         },
         on: {

@@ -75,6 +75,8 @@ export interface FeedbackLineOptions {
    * default: every inbound call. Set it once another inbound service shares the Stasis app.
    */
   readonly numbers?: readonly string[];
+  /** Looks at each inbound call first; returning true takes it away from the feedback line (citizens calling back about a survey). */
+  readonly takeCall?: (call: InboundCall) => boolean;
   /** Told when a call's machine has finished (logging is done here already). */
   readonly onCallEnded?: (call: InboundCall, output: FeedbackIvrOutput) => void;
 }
@@ -92,6 +94,7 @@ export function startFeedbackLine(deps: FeedbackLineDeps, options: FeedbackLineO
   const live = new Map<string, FeedbackIvrActor>();
 
   const off = deps.telephony.onInboundCall((call) => {
+    if (options.takeCall?.(call)) return;
     if (numbers && !numbers.has(call.dialled)) return;
     const callLog = log.child({ channelId: call.channelId });
     if (live.has(call.channelId)) {

@@ -55,7 +55,7 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
     const catalog = departments.current();
     return {
       departments: catalog.departments.map((d) => view(d, request.role === 'admin')),
-      categories: catalog.categories.map((c) => ({ id: c.id, name: c.name, departmentId: c.departmentId, major: c.major })),
+      categories: catalog.categories.map((c) => ({ id: c.id, name: c.name, departmentId: c.departmentId, major: c.major, informant: c.informant })),
     };
   });
 

@@ -22,6 +22,8 @@ const createOrderBody = {
     reporterPhone: { type: 'string', pattern: PHONE_PATTERN },
     urgency: { type: 'string', enum: ['urgent', 'normal'] },
     major: { type: 'boolean' },
+    // false: the reporter is never called back (anonymous, or asked not to be); informant categories default to false.
+    callback: { type: 'boolean' },
   },
   examples: [{ externalId: 'JJ-2026-000123', category: 'water-main-burst', summary: '人民路与解放路口自来水管爆裂，路面积水', address: '城关镇人民路88号', reporterPhone: '13800138000', urgency: 'urgent' }],
 } as const;
@@ -67,7 +69,7 @@ const cancelBody = {
 
 interface CreateBody {
   externalId: string; category: string; departmentId?: string; summary: string; address: string;
-  reporterPhone: string; urgency: 'urgent' | 'normal'; major?: boolean;
+  reporterPhone: string; urgency: 'urgent' | 'normal'; major?: boolean; callback?: boolean;
 }
 
 export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (app, { orders }) => {

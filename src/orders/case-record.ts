@@ -12,6 +12,8 @@ export interface OrderSummary {
   departmentId: string;
   urgency: string;
   major: boolean;
+  /** False: the reporter is never called back (informants' privacy). */
+  callback: boolean;
   createdAt: string;
 }
 
@@ -25,6 +27,7 @@ export function orderSummary(row: OrderRow): OrderSummary {
     departmentId: row.department_id,
     urgency: row.urgency,
     major: row.major === 1,
+    callback: row.callback === 1,
     createdAt: row.created_at,
   };
 }

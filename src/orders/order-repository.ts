@@ -17,6 +17,8 @@ export interface NewOrder {
   readonly reporterPhone: string;
   readonly urgency: Urgency;
   readonly major: boolean;
+  /** False: the reporter is never called back (anonymous, asked not to be, or an informant). Default true. */
+  readonly callback?: boolean;
 }
 
 export interface OrderRow {
@@ -30,6 +32,8 @@ export interface OrderRow {
   reporter_phone: string;
   urgency: Urgency;
   major: 0 | 1;
+  /** 0: never called back (informants' privacy). */
+  callback: 0 | 1;
   status: OrderStatus;
   created_at: string;
   updated_at: string;
@@ -125,6 +129,7 @@ export class OrderRepository {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dispatching', ?, ?)`,
         )
         .run(id, code, order.externalId, order.category, order.departmentId, order.summary, order.address, order.reporterPhone, order.urgency, order.major ? 1 : 0, at, at);
+      if (order.callback === false) this.db.prepare('UPDATE orders SET callback = 0 WHERE id = ?').run(id); // informants' privacy
       this.appendEvent(id, 'desk', 'order_created', { category: order.category, departmentId: order.departmentId, urgency: order.urgency, major: order.major });
       return { row: this.getOrder(id) as OrderRow, created: true };
     })();

@@ -16,6 +16,8 @@ export interface CreateOrderInput {
   readonly reporterPhone: string;
   readonly urgency: Urgency;
   readonly major?: boolean | undefined;
+  /** False: never call the reporter back (anonymous, asked not to be called); default: true, false for informant categories. */
+  readonly callback?: boolean | undefined;
 }
 
 /** Text fields are spoken by TTS and shown in reports: no control characters. */
@@ -52,6 +54,8 @@ export class OrderService {
       reporterPhone: input.reporterPhone,
       urgency: input.urgency,
       major: input.major ?? category.major,
+      // Informants (举报 categories) are not called back unless the desk says so.
+      callback: input.callback ?? !category.informant,
     };
     const result = this.repo.createOrder(order);
     if (!result.created && !sameOrder(result.row, order)) {

@@ -33,13 +33,14 @@ export const PROMPT_SPEC = {
   'feedback-pin': {},
   'feedback-pin-wrong': {},
   'feedback-refused': {},
-  'survey-greeting': { category: 'text', date: 'date' },
+  'survey-greeting': { date: 'date' },
   'survey-attitude': {},
   'survey-speed': {},
   'survey-quality': {},
   'survey-invalid': {},
   'survey-thanks': {},
   'survey-opted-out': {},
+  'survey-enter-code': {},
   goodbye: {},
 } as const satisfies Record<string, Record<string, SlotKind>>;
 
@@ -72,6 +73,21 @@ export interface Catalog {
   get(name: string, lang: Language): PromptEntry;
   /** Spoken text with every slot filled; missing, extra or unspeakable values throw a PromptError. */
   fill(name: string, vars: Readonly<Record<string, PromptValue>> | undefined, lang: Language): string;
+  /** The same filled text in parts: fixed text between the slots (numbered from 1) and each slot's value. */
+  segments(name: string, vars: Readonly<Record<string, PromptValue>> | undefined, lang: Language): PromptSegment[];
+}
+
+/**
+ * A part of a filled prompt. `fixed`: text of the template between slots, `index` counting from 1
+ * (a site may record it as `<prompt>.<index>.wav`); `slot`: one slot's value as given and as spoken.
+ */
+export type PromptSegment =
+  | { readonly kind: 'fixed'; readonly index: number; readonly text: string }
+  | { readonly kind: 'slot'; readonly slot: string; readonly slotKind: SlotKind; readonly value: PromptValue; readonly spoken: string };
+
+/** The fixed parts of a template with slots, in order, numbered from 1 (empty parts are skipped but keep their number). */
+export function fixedParts(entry: PromptEntry): Array<{ index: number; text: string }> {
+  return entry.text.split(SLOT_RE).filter((_, i) => i % 2 === 0).map((text, i) => ({ index: i + 1, text })).filter((p) => p.text.trim().length > 0);
 }
 
 export class PromptCatalogError extends Error {
@@ -154,7 +170,7 @@ export function loadCatalog(dir: string, options: CatalogOptions): Catalog {
     if (!entry) throw new PromptError(`unknown prompt "${name}" for language ${lang}`);
     return entry;
   };
-  return Object.freeze({
+  const catalog: Catalog = Object.freeze({
     dir,
     names,
     get,
@@ -174,7 +190,20 @@ export function loadCatalog(dir: string, options: CatalogOptions): Catalog {
       }
       return entry.text.replace(SLOT_RE, (_m, slot: string) => spoken.get(slot) ?? '');
     },
+    segments(name: string, vars: Readonly<Record<string, PromptValue>> | undefined, lang: Language): PromptSegment[] {
+      catalog.fill(name, vars, lang); // the same checks of missing, extra and unspeakable values
+      const entry = get(name, lang);
+      const given = vars ?? {};
+      // split() with a capturing group alternates fixed text and slot names.
+      return entry.text.split(SLOT_RE).flatMap((part, i): PromptSegment[] => {
+        if (i % 2 === 0) return part.trim().length > 0 ? [{ kind: 'fixed', index: i / 2 + 1, text: part }] : [];
+        const slotKind = spec[name]?.[part] ?? 'text';
+        const value = given[part] as PromptValue;
+        return [{ kind: 'slot', slot: part, slotKind, value, spoken: speakValue(name, part, slotKind, value, lang, options.timeZone) }];
+      });
+    },
   });
+  return catalog;
 }
 
 function loadLanguage(dir: string, lang: Language, problems: string[]): Map<string, PromptEntry> {
@@ -277,8 +306,13 @@ export function speakDigits(value: string | number, lang: Language): string {
     if (d >= 0 && d <= 9) return (zh ? ZH_DIGITS : EN_DIGITS)[d] ?? ch;
     return (zh ? ZH_LETTERS : EN_LETTERS)[ch.toUpperCase().charCodeAt(0) - 65] ?? ch;
   };
-  const groups = raw.split(SEPARATOR_RE).filter(Boolean).flatMap(splitEvenly);
+  const groups = digitGroups(raw);
   return groups.map((g) => [...g].map(word).join(zh ? '' : ' ')).join(zh ? '，' : ', ');
+}
+
+/** The groups a code is read in (separators and long runs split it): `LD-20261123` → LD, 2026, 1123. */
+export function digitGroups(value: string | number): string[] {
+  return String(value).trim().split(SEPARATOR_RE).filter(Boolean).flatMap(splitEvenly);
 }
 
 /** Split a run longer than GROUP_MAX into near-equal groups: 8 → 4+4, 7 → 4+3, 9 → 3+3+3. */

@@ -33,7 +33,8 @@ export const DEFAULT_VOICES: Readonly<Record<Language, Voice>> = Object.freeze({
 
 /** Texts longer than this many characters are refused (several minutes of speech, nobody listens that long). */
 export const MAX_RENDER_CHARS = 4000;
-const SAMPLE_RATE_HZ = 8000;
+/** Telephone audio: every file we hand Asterisk is 8 kHz mono 16-bit PCM. */
+export const SAMPLE_RATE_HZ = 8000;
 
 export interface RunOptions {
   /** Written to the child's stdin, then stdin is closed. */
@@ -54,11 +55,17 @@ export interface RenderedMedia {
   readonly cached: boolean;
 }
 
+/** How a text is spoken, beside the language's voice: espeak-ng speed (words per minute) and pitch (0–99, its default 50). */
+export interface SpeechStyle {
+  readonly speedWpm?: number | undefined;
+  readonly pitch?: number | undefined;
+}
+
 export interface Renderer {
   readonly dir: string;
-  render(text: string, lang: Language): Promise<RenderedMedia>;
+  render(text: string, lang: Language, style?: SpeechStyle): Promise<RenderedMedia>;
   /** The cache key a text would get, without rendering. */
-  hashOf(text: string, lang: Language): string;
+  hashOf(text: string, lang: Language, style?: SpeechStyle): string;
   /** Checks that espeak-ng, its voices and sox are installed; rejects with a RenderError naming the remedy. */
   check(): Promise<void>;
   /** Stops the render helpers (exec-pool.ts); renders after this fail. */
@@ -157,12 +164,14 @@ export function createRenderer(options: RendererOptions): Renderer {
   const inflight = new Map<string, Promise<RenderedMedia>>();
   let swept = false;
 
-  const hashOf = (text: string, lang: Language): string => {
+  const hashOf = (text: string, lang: Language, style?: SpeechStyle): string => {
     const v = voices[lang];
-    return createHash('sha256').update(JSON.stringify([RENDERER_VERSION, v.voice, v.speedWpm, text])).digest('hex');
+    // Without a pitch the key is what it always was, so files rendered before stay valid.
+    const key = [RENDERER_VERSION, v.voice, style?.speedWpm ?? v.speedWpm, text, ...(style?.pitch === undefined ? [] : [style.pitch])];
+    return createHash('sha256').update(JSON.stringify(key)).digest('hex');
   };
 
-  const produce = async (hash: string, text: string, voice: Voice): Promise<RenderedMedia> => {
+  const produce = async (hash: string, text: string, voice: Voice, style: SpeechStyle | undefined): Promise<RenderedMedia> => {
     const file = `${hash}.wav`;
     const final = path.join(dir, file);
     if (await touchFile(final)) return { hash, file, path: final, cached: true };
@@ -177,7 +186,8 @@ export function createRenderer(options: RendererOptions): Renderer {
       const speech = path.join(dir, `.${hash}.${tag}.espeak.wav`);
       const phone = path.join(dir, `.${hash}.${tag}.8k.wav`);
       try {
-        await run(espeak, ['-b', '1', '-v', voice.voice, '-s', String(voice.speedWpm), '-w', speech, '--stdin'], { stdin: text, timeoutMs });
+        const pitch = style?.pitch === undefined ? [] : ['-p', String(style.pitch)];
+        await run(espeak, ['-b', '1', '-v', voice.voice, '-s', String(style?.speedWpm ?? voice.speedWpm), ...pitch, '-w', speech, '--stdin'], { stdin: text, timeoutMs });
         // -D: no dither, so the same text always gives the same bytes. highpass removes rumble the
         // phone line cannot carry; gain -n -3 normalises to -3 dBFS; pad leaves 0.15 s before and
         // 0.25 s after the speech so the first syllable is not clipped when the channel starts playing.
@@ -198,16 +208,16 @@ export function createRenderer(options: RendererOptions): Renderer {
   return {
     dir,
     hashOf,
-    render(text: string, lang: Language): Promise<RenderedMedia> {
+    render(text: string, lang: Language, style?: SpeechStyle): Promise<RenderedMedia> {
       const voice = voices[lang];
       if (!voice) return Promise.reject(new RenderError('invalid_text', `no voice for language "${String(lang)}"`));
       if (typeof text !== 'string' || text.trim().length === 0) return Promise.reject(new RenderError('invalid_text', 'nothing to say: empty text'));
       if (text.length > MAX_RENDER_CHARS) return Promise.reject(new RenderError('invalid_text', `text is ${text.length} characters; at most ${MAX_RENDER_CHARS}`));
       if (text.includes('\0')) return Promise.reject(new RenderError('invalid_text', 'text contains NUL'));
-      const hash = hashOf(text, lang);
+      const hash = hashOf(text, lang, style);
       const pending = inflight.get(hash);
       if (pending) return pending;
-      const p = produce(hash, text, voice).finally(() => inflight.delete(hash));
+      const p = produce(hash, text, voice, style).finally(() => inflight.delete(hash));
       inflight.set(hash, p);
       return p;
     },

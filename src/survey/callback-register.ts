@@ -35,20 +35,34 @@ export interface RegisterFilter {
   readonly departmentId?: string | undefined;
 }
 
-/** Finished surveys whose callback time is in [from, to), oldest first. */
+/** Order event of a completed case whose reporter is never called back; it is a register row `not_called (privacy)`. */
+export const PRIVACY_EVENT = 'survey_not_called_privacy';
+/** The disposition of such a row. */
+export const PRIVACY_DISPOSITION = 'not_called (privacy)';
+
+/** Finished surveys (and cases not called back for privacy) whose callback time is in [from, to), oldest first. */
 export function callbackRegister(db: Db, catalog: Catalog, language: Language, filter: RegisterFilter): RegisterRow[] {
   const where = ["s.status IN ('completed', 'partial', 'unreachable', 'opted_out')", 's.finished_at IS NOT NULL'];
+  // Cases never called back (informants' privacy): one row each, at the time the case was completed.
+  const privacyWhere = ['e.kind = ?'];
   const args: string[] = [];
-  if (filter.from) { where.push('s.finished_at >= ?'); args.push(new Date(filter.from).toISOString()); }
-  if (filter.to) { where.push('s.finished_at < ?'); args.push(new Date(filter.to).toISOString()); }
-  if (filter.departmentId) { where.push('o.department_id = ?'); args.push(filter.departmentId); }
+  const privacyArgs: string[] = [PRIVACY_EVENT];
+  if (filter.from) { where.push('s.finished_at >= ?'); privacyWhere.push('e.at >= ?'); args.push(new Date(filter.from).toISOString()); privacyArgs.push(new Date(filter.from).toISOString()); }
+  if (filter.to) { where.push('s.finished_at < ?'); privacyWhere.push('e.at < ?'); args.push(new Date(filter.to).toISOString()); privacyArgs.push(new Date(filter.to).toISOString()); }
+  if (filter.departmentId) { where.push('o.department_id = ?'); privacyWhere.push('o.department_id = ?'); args.push(filter.departmentId); privacyArgs.push(filter.departmentId); }
   const rows = db
     .prepare(
-      `SELECT s.order_id, o.code, o.department_id, o.category, o.created_at, s.finished_at, s.kind, s.attempts,
-              s.attitude, s.speed, s.quality, s.status, s.number
-       FROM surveys s JOIN orders o ON o.id = s.order_id WHERE ${where.join(' AND ')} ORDER BY s.finished_at, s.id`,
+      `SELECT * FROM (
+         SELECT s.order_id, o.code, o.department_id, o.category, o.created_at, s.finished_at, s.kind, s.attempts,
+                s.attitude, s.speed, s.quality, s.status, s.number, s.id AS sort_id
+         FROM surveys s JOIN orders o ON o.id = s.order_id WHERE ${where.join(' AND ')}
+         UNION ALL
+         SELECT o.id, o.code, o.department_id, o.category, o.created_at, e.at, 'callback', 0,
+                NULL, NULL, NULL, '${PRIVACY_DISPOSITION}', o.reporter_phone, 'privacy-' || e.id
+         FROM order_events e JOIN orders o ON o.id = e.order_id WHERE ${privacyWhere.join(' AND ')}
+       ) ORDER BY finished_at, sort_id`,
     )
-    .all(...args) as Joined[];
+    .all(...args, ...privacyArgs) as Joined[];
   return rows.map((r) => ({
     orderId: r.order_id,
     orderCode: r.code,
@@ -74,12 +88,12 @@ const HEADERS: Record<Language, readonly string[]> = {
 const WORDS: Record<Language, Record<string, string>> = {
   'zh-CN': {
     satisfied: '满意', unsatisfied: '不满意', no_answer: '未回答', '': '',
-    completed: '完成', partial: '部分完成', unreachable: '未接通', opted_out: '拒绝回访',
+    completed: '完成', partial: '部分完成', unreachable: '未接通', opted_out: '拒绝回访', [PRIVACY_DISPOSITION]: '未回访（保护隐私）',
     callback: '回访', follow_up: '二次回访',
   },
   en: {
     satisfied: 'satisfied', unsatisfied: 'not satisfied', no_answer: 'no answer', '': '',
-    completed: 'completed', partial: 'partial', unreachable: 'unreachable', opted_out: 'opted out',
+    completed: 'completed', partial: 'partial', unreachable: 'unreachable', opted_out: 'opted out', [PRIVACY_DISPOSITION]: 'not called (privacy)',
     callback: 'callback', follow_up: 'follow-up',
   },
 };

@@ -10,12 +10,13 @@ import {
   type PlayClosingInput,
   type PlayGreetingInput,
   type QuestionOutcome,
+  type SurveyQuestion,
 } from '../../machines/survey-call.machine.js';
 import { pacedCall } from '../dispatch/pacing.js';
 import type { Logger } from '../logging.js';
 import type { Prompts } from '../prompts/index.js';
 import { callEventsActor, originateActor } from '../telephony/call-actors.js';
-import type { TelephonyPort } from '../telephony/port.js';
+import type { MediaUri, TelephonyPort } from '../telephony/port.js';
 import type { SurveyRepository } from './survey-repository.js';
 
 export interface SurveyEffectDeps {
@@ -32,6 +33,15 @@ export interface SurveyCallContext {
   readonly incidentAt: Date;
 }
 
+interface SurveyMedia {
+  readonly greeting: MediaUri[];
+  readonly questions: Readonly<Record<SurveyQuestion, MediaUri[]>>;
+  readonly invalid: MediaUri[];
+  readonly thanks: MediaUri[];
+  readonly optedOut: MediaUri[];
+  readonly goodbye: MediaUri[];
+}
+
 /** Milliseconds between keys; the questions take one key. */
 const INTER_DIGIT_TIMEOUT_MS = 3000;
 
@@ -39,8 +49,29 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
   const { telephony, prompts, surveys } = deps;
   const log = (attemptId: string) => deps.logger.child({ orderId: call.orderId, attemptId, channelId: attemptId });
 
+  // Everything the call may play, rendered (or taken from the cache) while it waits for its line,
+  // so the citizen hears the greeting as soon as they answer. Rendered once per survey call.
+  let rendering: Promise<SurveyMedia> | undefined;
+  const mediaOf = (): Promise<SurveyMedia> => {
+    rendering ??= renderSurvey();
+    return rendering;
+  };
+  async function renderSurvey(): Promise<SurveyMedia> {
+    const [greeting, attitude, speed, quality, invalid, thanks, optedOut, goodbye] = await Promise.all([
+      prompts.media('survey-greeting', { date: call.incidentAt }),
+      prompts.media('survey-attitude'),
+      prompts.media('survey-speed'),
+      prompts.media('survey-quality'),
+      prompts.media('survey-invalid'),
+      prompts.media('survey-thanks'),
+      prompts.media('survey-opted-out'),
+      prompts.media('goodbye'),
+    ]);
+    return { greeting, questions: { attitude, speed, quality }, invalid, thanks, optedOut, goodbye };
+  }
+
   async function playGreeting(input: PlayGreetingInput): Promise<GreetingOutcome> {
-    const media = await prompts.media('survey-greeting', { category: call.categoryName, date: call.incidentAt });
+    const media = (await mediaOf()).greeting;
     const played = await telephony.play(input.attemptId, media, { bargeIn: true });
     if (played.status === 'failed') throw new Error(`greeting failed: ${played.reason}`);
     if (played.status === 'hangup') return { status: 'hangup' };
@@ -53,8 +84,9 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
   }
 
   async function askQuestion(input: AskQuestionInput): Promise<QuestionOutcome> {
-    const invalid = input.part === 'invalid_then_question' ? await prompts.media('survey-invalid') : [];
-    const question = await prompts.media(`survey-${input.question}`);
+    const all = await mediaOf();
+    const invalid = input.part === 'invalid_then_question' ? all.invalid : [];
+    const question = all.questions[input.question];
     const result = await telephony.prompt(input.attemptId, [...invalid, ...question], {
       maxDigits: 1,
       firstDigitTimeoutMs: input.keyTimeoutSeconds * 1000,
@@ -77,7 +109,8 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
       commitAnswer: fromPromise<void, CommitAnswerInput>(({ input }) => Promise.resolve(surveys.commitAnswer(input.surveyId, input.attemptId, input.question, input.answer))),
       commitOptOut: fromPromise<void, CommitOptOutInput>(({ input }) => Promise.resolve(surveys.commitOptOut(input.surveyId, input.attemptId))),
       playClosing: fromPromise<void, PlayClosingInput>(async ({ input }) => {
-        const media = [...(await prompts.media(input.kind === 'thanks' ? 'survey-thanks' : 'survey-opted-out')), ...(await prompts.media('goodbye'))];
+        const all = await mediaOf();
+        const media = [...(input.kind === 'thanks' ? all.thanks : all.optedOut), ...all.goodbye];
         const played = await telephony.play(input.attemptId, media, { bargeIn: false });
         if (played.status === 'failed') throw new Error(`closing failed: ${played.reason}`);
       }),
@@ -94,5 +127,8 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
         surveys.event(call.orderId, 'survey_key', { attemptId: p.attemptId, question: p.question, key: p.key, meaning: p.meaning });
       },
     },
-  }), (input, endedAt) => ({ result: 'failed' as const, reason: 'stopped while waiting for a free line; no call was placed', answers: input.answered, endedAt }));
+  }), (input, endedAt) => ({ result: 'failed' as const, reason: 'stopped while waiting for a free line; no call was placed', answers: input.answered, endedAt }), {
+    prepare: () => mediaOf().then(() => undefined),
+    whenFailed: (input, endedAt, reason) => ({ result: 'failed' as const, reason: `prompts could not be rendered: ${reason}; no call was placed`, answers: input.answered, endedAt }),
+  });
 }

@@ -37,6 +37,8 @@ export interface SurveyAttemptRow {
   reason: string | null;
   cause_code: number | null;
   cause_text: string | null;
+  /** outbound: we called; inbound: the citizen called the feedback or survey line. */
+  via: 'outbound' | 'inbound';
 }
 
 export interface FlagRow { id: number; order_id: string; survey_id: string; reason: string; created_at: string; owner: string | null; status: string; resolution: string | null }
@@ -92,14 +94,14 @@ export class SurveyRepository {
   onAttempt: (e: { phase: 'started' | 'ended'; attemptId: string; script: string; result?: string }) => void = () => undefined;
 
   /** Marks the survey calling and records the new attempt; returns the attempt id. */
-  startAttempt(survey: SurveyRow): string {
+  startAttempt(survey: SurveyRow, via: 'outbound' | 'inbound' = 'outbound'): string {
     const attemptId = this.db.transaction(() => {
       const seq = survey.attempts + 1;
       const attemptId = `${survey.id}-c${seq}`;
       const at = iso(this.now());
       this.db.prepare("UPDATE surveys SET status = 'calling', attempts = ?, updated_at = ? WHERE id = ?").run(seq, at, survey.id);
-      this.db.prepare('INSERT INTO survey_attempts (id, survey_id, seq, started_at) VALUES (?, ?, ?, ?)').run(attemptId, survey.id, seq, at);
-      this.event(survey.order_id, 'survey_call_started', { surveyId: survey.id, attemptId, seq });
+      this.db.prepare('INSERT INTO survey_attempts (id, survey_id, seq, started_at, via) VALUES (?, ?, ?, ?, ?)').run(attemptId, survey.id, seq, at, via);
+      this.event(survey.order_id, 'survey_call_started', { surveyId: survey.id, attemptId, seq, via });
       return attemptId;
     })();
     this.onAttempt({ phase: 'started', attemptId, script: 'survey' });
@@ -147,6 +149,17 @@ export class SurveyRepository {
   finish(surveyId: string, disposition: Disposition | 'cancelled'): void {
     const at = iso(this.now());
     this.db.prepare('UPDATE surveys SET status = ?, finished_at = ?, updated_at = ? WHERE id = ?').run(disposition, at, at, surveyId);
+  }
+
+  /**
+   * The survey a citizen calling in answers: the most recent one of their number, or of the
+   * order, that is still open (waiting for a retry, given up as unreachable, or left partial).
+   */
+  openSurvey(by: { number: string } | { orderId: string }): SurveyRow | undefined {
+    const [column, value] = 'number' in by ? ['number', by.number] : ['order_id', by.orderId];
+    return this.db
+      .prepare(`SELECT * FROM surveys WHERE ${column} = ? AND status IN ('scheduled', 'unreachable', 'partial') ORDER BY created_at DESC, id DESC LIMIT 1`)
+      .get(value) as SurveyRow | undefined;
   }
 
   attempts(surveyId: string): SurveyAttemptRow[] {

@@ -11,8 +11,9 @@ import type { Logger } from '../logging.js';
 import type { OrderRepository } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
 import type { TelephonyPort } from '../telephony/port.js';
-import { callbackRegister, registerCsv, type RegisterFilter } from './callback-register.js';
+import { callbackRegister, PRIVACY_EVENT, registerCsv, type RegisterFilter } from './callback-register.js';
 import { provideSurveyCall } from './survey-effects.js';
+import { inboundPort } from './inbound-survey.js';
 import { QUESTIONS, type Disposition, type SurveyKind, type SurveyRepository, type SurveyRow } from './survey-repository.js';
 
 export interface SurveyServiceDeps {
@@ -48,10 +49,27 @@ export class SurveyService {
     const order = this.deps.orders.getOrder(orderId);
     if (!order) throw new HttpError(404, 'order_not_found', `no order ${orderId}`);
     if (order.status === 'cancelled') throw new HttpError(409, 'order_cancelled', `order ${order.code} was cancelled`);
+    if (order.callback === 0) throw new HttpError(409, 'callback_refused', `order ${order.code} is never called back (informants' privacy: callback false)`);
     const due = scheduleAt(this.window, Date.now() + delaySeconds * 1000);
     const { row, created } = this.deps.surveys.schedule(orderId, kind, order.reporter_phone, due);
     if (created) this.wake();
     return { survey: this.view(row), created };
+  }
+
+  /**
+   * A case was completed: its callback is scheduled, or, for an order that is never called back
+   * (informants' privacy), the register records it as `not_called (privacy)` (once).
+   */
+  onOrderCompleted(orderId: string): void {
+    const order = this.deps.orders.getOrder(orderId);
+    if (!order) return;
+    if (order.callback === 1) {
+      this.scheduleForOrder(orderId, 'callback');
+      return;
+    }
+    if (!this.deps.orders.events(orderId).some((e) => e.kind === PRIVACY_EVENT)) {
+      this.deps.surveys.event(orderId, PRIVACY_EVENT, { reason: 'callback false: the reporter is not called back' });
+    }
   }
 
   /** Starts the timer loop; surveys left `calling` by a stopped service are rescheduled first. */
@@ -129,7 +147,19 @@ export class SurveyService {
     this.wake();
   }
 
-  private call(survey: SurveyRow): void {
+  /**
+   * A citizen calling in (the feedback line, matched by caller id, or the survey line, by order
+   * code) answers their open survey on this inbound channel: the same machine and questions,
+   * recorded as an attempt `via: inbound`. False when there is no open survey (or it is being called now).
+   */
+  answerInbound(channelId: string, by: { number: string } | { orderId: string }, answered: boolean): boolean {
+    const survey = this.deps.surveys.openSurvey(by);
+    if (!survey || this.live.has(survey.id)) return false;
+    this.call(survey, { channelId, answered });
+    return true;
+  }
+
+  private call(survey: SurveyRow, inbound?: { channelId: string; answered: boolean }): void {
     const { surveys, orders, departments, config } = this.deps;
     const order = orders.getOrder(survey.order_id);
     if (!order) return;
@@ -137,10 +167,11 @@ export class SurveyService {
       this.finish(survey, 'opted_out');
       return;
     }
-    const attemptId = surveys.startAttempt(survey);
+    const attemptId = surveys.startAttempt(survey, inbound ? 'inbound' : 'outbound');
     this.live.add(survey.id);
     const category = departments.current().categoriesById.get(order.category);
-    const machine = provideSurveyCall(this.deps, {
+    const effects = inbound ? { ...this.deps, telephony: inboundPort(this.deps.telephony, attemptId, inbound.channelId, inbound.answered) } : this.deps;
+    const machine = provideSurveyCall(effects, {
       orderId: order.id,
       categoryName: category?.name[config.language] ?? order.category,
       incidentAt: new Date(order.created_at),
@@ -211,7 +242,7 @@ export class SurveyService {
       kind: s.kind,
       status: s.status,
       dueAt: s.due_at,
-      attempts: this.deps.surveys.attempts(s.id).map((a) => ({ id: a.id, seq: a.seq, startedAt: a.started_at, answeredAt: a.answered_at, endedAt: a.ended_at, result: a.result, reason: a.reason })),
+      attempts: this.deps.surveys.attempts(s.id).map((a) => ({ id: a.id, seq: a.seq, via: a.via, startedAt: a.started_at, answeredAt: a.answered_at, endedAt: a.ended_at, result: a.result, reason: a.reason })),
       answers: { attitude: s.attitude, speed: s.speed, quality: s.quality },
       finishedAt: s.finished_at,
     };

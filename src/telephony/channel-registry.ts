@@ -57,6 +57,11 @@ export class ChannelRegistry {
     return this.channels.get(channelId)?.keys.shift();
   }
 
+  /** True when keys are buffered that no collector has taken yet. */
+  hasKeys(channelId: string): boolean {
+    return (this.channels.get(channelId)?.keys.length ?? 0) > 0;
+  }
+
   clearKeys(channelId: string): void {
     const entry = this.channels.get(channelId);
     if (entry) entry.keys.length = 0;

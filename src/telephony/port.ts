@@ -59,6 +59,11 @@ export interface CollectOptions {
   readonly interDigitTimeoutMs: number;
   /** A key that ends input early and is not part of the result, e.g. '#'. */
   readonly terminator?: Key;
+  /**
+   * prompt() only: keys pressed before it (between the answer and the first prompt) count as
+   * answers to it, and when there are any the prompt is not played. Default: they are dropped.
+   */
+  readonly keepKeysPressedBefore?: boolean;
 }
 
 /** Typed keypad outcome: what came in, and why collection stopped. */

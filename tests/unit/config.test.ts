@@ -35,7 +35,7 @@ describe('loadConfig', () => {
     expect(c.media).toMatchObject({ retentionDays: 30, asteriskCacheHours: 6, sweepMinutes: 60 });
     expect(c.survey).toEqual({
       delaySeconds: 1800, window: { from: '08:00', to: '21:00' }, attempts: 3, retrySeconds: 3600,
-      ringTimeoutSeconds: 30, keyTimeoutSeconds: 6, followUpRule: 'any_unsatisfied', followUpDelaySeconds: 86400,
+      ringTimeoutSeconds: 30, keyTimeoutSeconds: 6, followUpRule: 'any_unsatisfied', followUpDelaySeconds: 86400, lineNumbers: [],
     });
     expect(c.apiTokens).toEqual([
       { role: 'desk', token: 'desk-token-123456' },

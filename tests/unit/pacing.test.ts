@@ -293,6 +293,56 @@ describe('pacedCall', () => {
     expect(lines.pacer.stats()).toMatchObject({ active: 0, waiting: 0 });
   });
 
+  it('prepares the prompts while the call waits for its line; the call starts once both are done', async () => {
+    started.length = 0;
+    const port = new FakePort();
+    const lines = new PacedTelephony(port, { callsPerSecond: 1000, maxChannels: 1 }, silent);
+    const preparing: Array<{ id: string; at: number }> = [];
+    const renders = new Map<string, () => void>();
+    const preparation = {
+      prepare: (input: { attemptId: string }) => {
+        preparing.push({ id: input.attemptId, at: Date.now() });
+        return new Promise<void>((resolve) => renders.set(input.attemptId, resolve));
+      },
+      whenFailed: (_input: { attemptId: string }, _at: number, reason: string) => ({ result: `not prepared: ${reason}` }),
+    };
+    const paced = pacedCall(lines, inner, () => ({ result: 'cancelled while waiting' }), preparation);
+    const t0 = Date.now();
+    const first = createActor(paced, { input: { attemptId: 'q1' } }).start();
+    const second = createActor(paced, { input: { attemptId: 'q2' } }).start();
+    await vi.advanceTimersByTimeAsync(10);
+    // Both render at once, the second while it still waits for the only line.
+    expect(preparing.map((p) => [p.id, p.at - t0])).toEqual([['q1', 0], ['q2', 0]]);
+    // q1 has its line but its prompts are not ready: no call yet.
+    expect(started).toEqual([]);
+    renders.get('q1')?.();
+    renders.get('q2')?.();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(started.map((s) => s.id)).toEqual(['q1']);
+    // q2's prompts were ready long before its line: it starts the moment q1 frees the line.
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(first.getSnapshot().output).toEqual({ result: 'finished' });
+    expect(started.map((s) => s.id)).toEqual(['q1', 'q2']);
+    expect((started[1]?.at ?? 0) - (started[0]?.at ?? 0)).toBeLessThanOrEqual(1_010);
+    second.send({ type: 'CANCEL' });
+  });
+
+  it('a failed preparation ends the call before it is placed, with the reason, and frees the line', async () => {
+    started.length = 0;
+    const port = new FakePort();
+    const lines = new PacedTelephony(port, { callsPerSecond: 1000, maxChannels: 1 }, silent);
+    const paced = pacedCall(lines, inner, () => ({ result: 'cancelled while waiting' }), {
+      prepare: () => Promise.reject(new Error('espeak-ng is not installed')),
+      whenFailed: (_input, _at, reason) => ({ result: `not prepared: ${reason}` }),
+    });
+    const actor = createActor(paced, { input: { attemptId: 'r1' } }).start();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(actor.getSnapshot().output).toEqual({ result: 'not prepared: espeak-ng is not installed' });
+    expect(started).toEqual([]);
+    expect(port.originated).toEqual([]);
+    expect(lines.pacer.stats()).toMatchObject({ active: 0, waiting: 0 });
+  });
+
   it('is the machine itself on a port that does not pace', () => {
     expect(pacedCall(new FakePort(), inner, () => ({ result: 'x' }))).toBe(inner);
   });

@@ -179,7 +179,8 @@ export class AriTelephony implements TelephonyPort {
   }
 
   async prompt(channelId: string, media: readonly MediaUri[], options: CollectOptions): Promise<CollectResult> {
-    this.registry.clearKeys(channelId); // keys pressed before this prompt answered an earlier one
+    if (options.keepKeysPressedBefore && this.registry.hasKeys(channelId)) return this.collect(channelId, options); // typed ahead: no need to hear it
+    if (!options.keepKeysPressedBefore) this.registry.clearKeys(channelId); // keys pressed before this prompt answered an earlier one
     const played = await this.play(channelId, media, { bargeIn: true });
     if (played.status === 'failed') return { status: 'failed', digits: '', reason: played.reason };
     return this.collect(channelId, options);
