@@ -35,7 +35,7 @@ export interface OrderOutput {
 }
 
 export type OrderEventKind =
-  | 'dispatch_started' | 'attempt_started' | 'attempt_ended' | 'retry_scheduled' | 'next_contact' | 'loop_scheduled'
+  | 'dispatch_started' | 'attempt_started' | 'attempt_ended' | 'retry_scheduled' | 'next_contact' | 'loop_scheduled' | 'dead_line'
   | 'accepted' | 'late_acceptance' | 'awaiting_settlement' | 'cancelled' | 'cancel_ignored' | 'chain_exhausted'
   | 'alarm_target_missing' | 'alarm_confirmed' | 'alarm_retry_scheduled' | 'alarm_unconfirmed'
   | 'leaders_notified' | 'leader_confirmed' | 'leader_retry_scheduled' | 'leader_unconfirmed' | 'leader_cancelled' | 'finished';
