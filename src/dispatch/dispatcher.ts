@@ -138,8 +138,16 @@ export class Dispatcher {
     const present = new Set(await telephony.listChannelIds());
     for (const attempt of open) {
       if (present.has(attempt.id)) await telephony.hangup(attempt.id);
-      repo.endAttempt(attempt.id, { result: 'interrupted', reason: 'service restarted during the call', digits: attempt.digits, endedAt: Date.now() });
-      repo.appendEvent(attempt.order_id, 'liandong', 'attempt_interrupted', { attemptId: attempt.id, channelStillUp: present.has(attempt.id) });
+      // An acceptance (or alarm/leader confirmation) committed before the crash stands: the call
+      // only lost its confirmation, and the record must say `accepted` like the acknowledgement.
+      const committed = repo.hasAcknowledgement(attempt.id);
+      repo.endAttempt(attempt.id, {
+        result: committed ? 'accepted' : 'interrupted',
+        reason: committed ? 'confirmation interrupted' : 'service restarted during the call',
+        digits: attempt.digits,
+        endedAt: Date.now(),
+      });
+      repo.appendEvent(attempt.order_id, 'liandong', committed ? 'confirmation_interrupted' : 'attempt_interrupted', { attemptId: attempt.id, channelStillUp: present.has(attempt.id) });
     }
     for (const order of orders) {
       const saved = order.resume ? (JSON.parse(order.resume) as OrderResume) : undefined;

@@ -215,6 +215,11 @@ export class OrderRepository {
     return this.db.prepare('SELECT * FROM attempts WHERE ended_at IS NULL ORDER BY order_id, seq').all() as AttemptRow[];
   }
 
+  /** True when an acceptance or confirmation was committed for this attempt. */
+  hasAcknowledgement(attemptId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM acknowledgements WHERE attempt_id = ?').get(attemptId) !== undefined;
+  }
+
   maxSeq(orderId: string): number {
     return (this.db.prepare('SELECT coalesce(max(seq), 0) FROM attempts WHERE order_id = ?').pluck().get(orderId) as number) ?? 0;
   }
