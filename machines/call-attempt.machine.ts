@@ -6,8 +6,12 @@ import { assign, fromCallback, fromPromise, setup } from 'xstate';
 import type { HangupCause, HangupKind } from '../src/telephony/port.js';
 import { clockNow, reasonOf } from './clock.js';
 
-/** Which menu is read: dispatch order (1 accept, 2 repeat, 3 accept + dispute), alarm, major incident. */
-export type CallScript = 'dispatch' | 'alarm' | 'major';
+/**
+ * Which menu is read: dispatch order (1 accept, 2 repeat, 3 accept + dispute), alarm, major
+ * incident, feedback reminder (督查催办: 1 arrived/completed, 2 still on the way, 3 need help;
+ * each is an answer that is committed before the confirmation, like an acceptance).
+ */
+export type CallScript = 'dispatch' | 'alarm' | 'major' | 'reminder';
 export type PromptPart = 'message' | 'message_again' | 'invalid_then_message';
 export type CallAttemptResult = 'accepted' | 'no_answer' | 'busy' | 'failed' | 'hangup' | 'no_input' | 'interrupted' | 'cancelled';
 
@@ -47,6 +51,7 @@ export type KeypadResult =
   | { kind: 'hangup' };
 
 export function classifyKey(script: CallScript, key: string): KeypadResult {
+  if (script === 'reminder') return ['1', '2', '3'].includes(key) ? { kind: 'accepted', key, disputed: false } : { kind: 'invalid', key };
   if (key === '1') return { kind: 'accepted', key, disputed: false };
   if (key === '3' && script === 'dispatch') return { kind: 'accepted', key, disputed: true };
   if (key === '2') return { kind: 'repeat', key };

@@ -88,9 +88,11 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
       callEvents: callEventsActor<CallAttemptEvent>(telephony),
       promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(({ input }) => promptForKey(input)),
       // Synchronous SQLite commit: it is durable before the confirmation is played.
-      commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) =>
-        Promise.resolve(repo.commitAcceptance({ orderId: input.orderId, attemptId: input.attemptId, contactId: input.contactId, script: input.script, disputed: input.disputed, via: 'phone' })),
-      ),
+      commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) => {
+        const { script } = input;
+        if (script === 'reminder') return Promise.reject(new Error('reminder calls are placed by the reminder service'));
+        return Promise.resolve(repo.commitAcceptance({ orderId: input.orderId, attemptId: input.attemptId, contactId: input.contactId, script, disputed: input.disputed, via: 'phone' }));
+      }),
       playConfirmation: fromPromise<void, PlayConfirmationInput>(({ input }) => playConfirmation(input)),
     },
     actions: {

@@ -5,6 +5,16 @@ import type { EscalationPolicy } from '../../machines/order.policy.js';
 export interface DispatchPolicy extends EscalationPolicy {
   /** Seconds to wait for a key after the menu has been read. */
   keyTimeoutSeconds: number;
+  /**
+   * 督查催办 (see docs/reminders.md). Seconds from the acceptance to the arrival / completion
+   * feedback before a reminder call; 0 = off; unset = the urgency default (REMINDER_DEFAULTS).
+   */
+  arrivalDeadlineSeconds?: number;
+  completionDeadlineSeconds?: number;
+  /** Unanswered or "still on the way" reminders before the leader contact is called and the order flagged overdue; unset = 2. */
+  remindersBeforeEscalation?: number;
+  /** Seconds between two reminder calls when nobody answered; unset = 600. */
+  reminderIntervalSeconds?: number;
 }
 
 /** Defaults for every department without its own policy. */
@@ -27,6 +37,10 @@ export const POLICY_BOUNDS: Readonly<Record<keyof DispatchPolicy, readonly [numb
   loopDelaySeconds: [0, 7200],
   maxReplays: [0, 5],
   keyTimeoutSeconds: [2, 30],
+  arrivalDeadlineSeconds: [0, 7 * 86_400],
+  completionDeadlineSeconds: [0, 30 * 86_400],
+  remindersBeforeEscalation: [1, 10],
+  reminderIntervalSeconds: [30, 86_400],
 };
 
 export function resolvePolicy(partial: Partial<DispatchPolicy> | undefined): DispatchPolicy {
