@@ -3,7 +3,7 @@
 // of what follows a round (new deadline, alert, escalation to the leader after N rounds).
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock, createActor, fromCallback, fromPromise, type AnyActorRef } from 'xstate';
-import { callAttemptMachine, type CallAttemptEvent, type CallAttemptInput, type CommitAcceptanceInput, type PromptForKeyInput } from './call-attempt.machine.js';
+import { callAttemptMachine, type CallAttemptEvent, type CallAttemptInput, type CommitAcceptanceInput, type CommitAcceptanceOutput, type PromptForKeyInput, type PromptOutcome } from './call-attempt.machine.js';
 import { reminderRoundMachine, type RecordReminderResultParams, type RecordReminderStartedParams, type ReminderRoundInput } from './reminder-round.machine.js';
 import { REMINDER_DEFAULTS, afterRound, reminderPolicyOf, type ReminderPolicy } from './reminder.policy.js';
 import { flush } from './test-support.js';
@@ -26,12 +26,12 @@ function runRound(input: Partial<ReminderRoundInput>, phones: Record<string, Pho
         return () => clock.clearTimeout(t);
       }),
       originate: fromPromise(() => Promise.resolve()),
-      promptForKey: fromPromise(({ input: i }: { input: PromptForKeyInput }) => {
+      promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(({ input: i }) => {
         prompts.push(i);
         const phone = phoneOf(started.find((s) => s.attemptId === i.attemptId)?.contactId ?? '');
-        return Promise.resolve('key' in phone ? { status: 'key' as const, key: phone.key } : { status: 'timeout' as const });
+        return Promise.resolve<PromptOutcome>('key' in phone ? { status: 'key', key: phone.key } : { status: 'timeout' });
       }),
-      commitAcceptance: fromPromise(({ input: i }: { input: CommitAcceptanceInput }) => {
+      commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input: i }) => {
         committed.push(i);
         return Promise.resolve({ late: false });
       }),

@@ -15,6 +15,8 @@ import { OrderService } from './orders/order-service.js';
 import { surveyRoutes } from './http/survey.routes.js';
 import { SurveyRepository } from './survey/survey-repository.js';
 import { SurveyService } from './survey/survey-service.js';
+import { ReminderRepository } from './reminders/reminder-repository.js';
+import { ReminderService } from './reminders/reminder-service.js';
 import { startFeedbackLine, type FeedbackLineOptions } from './feedback/inbound-line.js';
 import { buildApp } from './http/app.js';
 import { createLogger, type Logger } from './logging.js';
@@ -39,6 +41,7 @@ export interface Services {
   readonly dispatcher: Dispatcher;
   readonly orders: OrderService;
   readonly surveys: SurveyService;
+  readonly reminders: ReminderService;
   readonly app: FastifyInstance;
   /** Connects to Asterisk and renders the static prompts; call after `app.listen`. */
   start(): Promise<void>;
@@ -74,16 +77,25 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const departments = new DepartmentStore(db, options.catalog ?? loadCatalog());
   // Outbound calls take a line of the trunk first: calls per second and channels at once (pacing.ts).
   const lines = new PacedTelephony(telephony, config.pacing, logger);
+  const webhook = createWebhook(config.webhookUrl);
   const dispatcher = new Dispatcher({
-    repo, departments, telephony: lines, prompts, logger, webhook: createWebhook(config.webhookUrl), language: config.language, timezone: config.timezone,
+    repo, departments, telephony: lines, prompts, logger, webhook, language: config.language, timezone: config.timezone,
   });
   const orders = new OrderService(repo, departments, dispatcher);
   const surveys = new SurveyService({ config, surveys: new SurveyRepository(db), orders: repo, departments, telephony: lines, prompts, logger });
   orders.onCompleted = (orderId) => surveys.scheduleForOrder(orderId, 'callback');
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
+  // 督查催办: deadlines start at the acceptance, are met by feedback; a key on a reminder call is feedback.
+  const reminders = new ReminderService({
+    config, reminders: new ReminderRepository(db), orders: repo, departments, telephony: lines, prompts, webhook, logger,
+    recordFeedback: (orderId, kind, note, actor) => void orders.feedback(orderId, kind, note, 'phone', actor),
+  });
+  dispatcher.onAccepted = (orderId) => reminders.onAccepted(orderId);
+  orders.onFeedback = (orderId, kind) => reminders.onFeedback(orderId, kind);
+  orders.remindersOf = (orderId) => reminders.forOrder(orderId);
   let stopFeedbackLine: () => void = () => undefined;
   let stopMediaRetention: () => void = () => undefined;
-  const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys };
+  const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys, reminders };
 
   const app = await buildApp({
     config,
@@ -117,6 +129,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     dispatcher,
     orders,
     surveys,
+    reminders,
     app,
     async start() {
       const warmed = await prompts.warm();
@@ -132,6 +145,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger }, options.feedbackLine);
       telephony.start();
       surveys.start();
+      reminders.start();
       const { media } = config;
       stopMediaRetention = startMediaRetention({
         dir: media.dir,
@@ -144,6 +158,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     async close() {
       dispatcher.stopAll();
       surveys.stop();
+      reminders.stop();
       stopFeedbackLine();
       stopMediaRetention();
       prompts.renderer.close();

@@ -156,4 +156,50 @@ export const MIGRATIONS: readonly Migration[] = [
     );
     `,
   },
+  {
+    version: 40,
+    name: 'feedback deadlines and reminder calls (督查催办)',
+    sql: `
+    CREATE TABLE feedback_deadlines (
+      id TEXT PRIMARY KEY,         -- '<order id>-arrival' or '<order id>-completion'
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      kind TEXT NOT NULL CHECK (kind IN ('arrival', 'completion')),
+      status TEXT NOT NULL CHECK (status IN ('pending', 'reminding', 'met', 'overdue', 'cancelled')),
+      deadline_seconds INTEGER NOT NULL,
+      first_due_at TEXT NOT NULL,  -- the deadline as first set (from the acceptance)
+      due_at TEXT NOT NULL,        -- the next reminder round
+      rounds INTEGER NOT NULL DEFAULT 0,     -- reminder rounds placed
+      unanswered INTEGER NOT NULL DEFAULT 0, -- rounds counted toward escalation
+      help_requests INTEGER NOT NULL DEFAULT 0,
+      missed_at TEXT,              -- when the deadline first passed without the feedback
+      met_at TEXT,
+      overdue_at TEXT,             -- escalated to the leader, flagged for the linkage office
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      UNIQUE (order_id, kind)
+    );
+    CREATE INDEX feedback_deadlines_due ON feedback_deadlines (status, due_at);
+    CREATE TABLE reminder_attempts (
+      id TEXT PRIMARY KEY,         -- also the Asterisk channel id: '<order id>-r<seq>'
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      deadline_id TEXT NOT NULL REFERENCES feedback_deadlines (id),
+      seq INTEGER NOT NULL,
+      round INTEGER NOT NULL,
+      target TEXT NOT NULL CHECK (target IN ('chain', 'leader', 'command_centre')),
+      contact_id TEXT NOT NULL,
+      number TEXT NOT NULL,
+      started_at TEXT NOT NULL,
+      answered_at TEXT,
+      ended_at TEXT,
+      result TEXT,
+      reason TEXT,
+      digits TEXT NOT NULL DEFAULT '',
+      answer TEXT CHECK (answer IN ('done', 'on_the_way', 'need_help')),
+      cause_code INTEGER,
+      cause_text TEXT,
+      UNIQUE (order_id, seq)
+    );
+    CREATE INDEX reminder_attempts_order ON reminder_attempts (order_id, seq);
+    `,
+  },
 ];

@@ -30,6 +30,8 @@ type OrderActor = ActorRefFrom<typeof orderMachine>;
 export class Dispatcher {
   private readonly live = new Map<string, OrderActor>();
   private readonly log: Logger;
+  /** Set by the composition root: an order reached `accepted` (its feedback deadlines start). */
+  onAccepted: (orderId: string) => void = () => undefined;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.log = deps.logger.child({ component: 'dispatcher' });
@@ -77,7 +79,10 @@ export class Dispatcher {
           repo.endAttempt(p.attemptId, { result: o.result, reason: o.reason, digits: o.digits, answeredAt: o.answeredAt, endedAt: o.endedAt, cause: o.cause });
           orderLog.info({ attemptId: p.attemptId, result: o.result, reason: o.reason }, 'attempt ended');
         },
-        recordStatus: (_, p) => repo.advanceStatus(p.orderId, p.status),
+        recordStatus: (_, p) => {
+          repo.advanceStatus(p.orderId, p.status);
+          if (p.status === 'accepted') this.onAccepted(p.orderId);
+        },
         recordEvent: (_, p) => repo.appendEvent(p.orderId, 'liandong', p.kind, p.detail),
         notifyWebhook: (_, p) => {
           void this.deps.webhook.notify({ orderId: p.orderId, code: order.code, departmentId: order.department_id, status: p.status, attempts: p.attempts }).then(

@@ -1,11 +1,15 @@
-// POST to an optional webhook URL when an order ends unacknowledged (the 110 centre's own
-// alerting). A failure is reported back as an outcome with its reason, never thrown away.
+// POST to an optional webhook URL when an order ends unacknowledged, when a unit asks for help on
+// a reminder call, or when an order is flagged overdue (the 110 centre's own alerting). A failure
+// is reported back as an outcome with its reason, never thrown away.
 export interface WebhookPayload {
   readonly orderId: string;
   readonly code: string;
   readonly departmentId: string;
-  readonly status: 'unacknowledged';
+  /** Sent as `event: "order.<status>"`. */
+  readonly status: 'unacknowledged' | 'help_requested' | 'overdue';
   readonly attempts: number;
+  /** For help_requested and overdue: which feedback is missing. */
+  readonly deadline?: 'arrival' | 'completion';
 }
 export type WebhookOutcome = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly reason: string };
 
@@ -24,7 +28,7 @@ export function createWebhook(url: string | undefined): Webhook {
         const res = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ event: 'order.unacknowledged', ...payload }),
+          body: JSON.stringify({ event: `order.${payload.status}`, ...payload }),
           signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
         });
         return res.ok ? { ok: true, status: res.status } : { ok: false, reason: `HTTP ${res.status}` };

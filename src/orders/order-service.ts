@@ -27,6 +27,10 @@ export class OrderService {
   onCompleted: (orderId: string) => void = () => undefined;
   /** Set by the composition root: the surveys shown in the case record. */
   surveysOf: (orderId: string) => unknown[] = () => [];
+  /** Set by the composition root: feedback recorded (the 督查催办 deadlines it answers are met). */
+  onFeedback: (orderId: string, kind: FeedbackKind) => void = () => undefined;
+  /** Set by the composition root: feedback deadlines and reminder calls shown in the case record. */
+  remindersOf: (orderId: string) => unknown = () => ({ deadlines: [], calls: [] });
 
   constructor(
     private readonly repo: OrderRepository,
@@ -71,7 +75,7 @@ export class OrderService {
   }
 
   caseRecord(id: string) {
-    return { ...caseRecord(this.repo, this.mustGet(id)), surveys: this.surveysOf(id) };
+    return { ...caseRecord(this.repo, this.mustGet(id)), surveys: this.surveysOf(id), reminders: this.remindersOf(id) };
   }
 
   /**
@@ -86,6 +90,7 @@ export class OrderService {
       this.dispatcher.acceptedElsewhere(orderId, via === 'api' ? 'http' : 'inbound');
     }
     const stored = this.repo.addFeedback(orderId, kind, note, via, actor);
+    this.onFeedback(orderId, kind);
     if (kind === 'completed') this.onCompleted(orderId);
     return stored;
   }
