@@ -42,6 +42,9 @@ export interface Figures {
   readonly satisfaction: Readonly<Record<Question, QuestionFigures>>;
   readonly unsatisfiedFollowUps: number;
   readonly flagged: number;
+  readonly overdueArrivals: number;
+  readonly overdueCompletions: number;
+  readonly reminderRounds: number;
 }
 
 export interface DepartmentAssessment extends Figures {
@@ -122,6 +125,9 @@ export function figuresOf(orders: readonly OrderFacts[]): Figures {
     satisfaction,
     unsatisfiedFollowUps: received.reduce((n, o) => n + o.followUps, 0),
     flagged: received.filter((o) => o.flags > 0).length,
+    overdueArrivals: received.filter((o) => o.overdueArrival).length,
+    overdueCompletions: received.filter((o) => o.overdueCompletion).length,
+    reminderRounds: received.reduce((n, o) => n + o.reminderRounds, 0),
   };
 }
 

@@ -89,6 +89,15 @@ export const FIGURE_COLUMNS: readonly FigureColumn[] = [
   col('flagged', 'count', (f) => f.flagged, '不满意标记', 'Flagged unsatisfied',
     '因“不满意”回答而标记给联动办的指令数。',
     'Orders flagged to the linkage office by a “not satisfied” answer.'),
+  col('overdueArrivals', 'count', (f) => f.overdueArrivals, '超时未报到场', 'Overdue arrivals',
+    '受理后到场时限已过仍无“已到场”反馈、需督查催办的指令数（时限见 docs/reminders.md）。',
+    'Orders whose arrival deadline after acceptance passed without an “arrived” feedback, so a reminder was due (deadlines in docs/reminders.md).'),
+  col('overdueCompletions', 'count', (f) => f.overdueCompletions, '超时未报办结', 'Overdue completions',
+    '办结时限已过仍无“已办结”反馈的指令数。',
+    'Orders whose completion deadline passed without a “completed” feedback.'),
+  col('reminderRounds', 'count', (f) => f.reminderRounds, '督办催办次数', 'Reminder rounds',
+    '为催报到场或办结而拨打本单位的催办轮次（含向领导升级的一轮；不含向110的求援告警）。',
+    'Reminder rounds phoned to the department to chase an arrival or completion report (the escalation to its leader included; help alarms to the 110 centre not).'),
 ];
 
 export const RANK_DEFINITION: LocalizedText = {

@@ -109,6 +109,13 @@ describe('every figure of one department', () => {
     // h: accepted, callback opted out; i: accepted, callback still scheduled (not finished, not counted).
     f.order('h', 'water-supply', at(7)).attempt('h', 'accepted').acceptance('h', 20).survey('h', 'callback', 'opted_out');
     f.order('i', 'water-supply', at(8)).attempt('i', 'accepted').acceptance('i', 30).survey('i', 'callback', 'scheduled');
+    // 督查催办: a arrived in time; b missed its arrival deadline (two rounds to two contacts in
+    // round 1, one in round 2, then the leader) and its completion deadline (one round, plus a help
+    // alarm to the 110 centre, which is not a round to the department); h missed nothing yet.
+    f.deadline('a', 'arrival', false).deadline('a', 'completion', false);
+    f.deadline('b', 'arrival', true, 'overdue').reminderCall('b', 'arrival', 1).reminderCall('b', 'arrival', 1).reminderCall('b', 'arrival', 2).reminderCall('b', 'arrival', 2, 'leader');
+    f.deadline('b', 'completion', true).reminderCall('b', 'completion', 1).reminderCall('b', 'completion', 1, 'command_centre');
+    f.deadline('h', 'arrival', false, 'pending');
     // Another department's order never leaks into this one.
     f.order('x', 'tourism', at(9)).attempt('x', 'accepted').acceptance('x', 1);
     return f;
@@ -145,6 +152,9 @@ describe('every figure of one department', () => {
       },
       unsatisfiedFollowUps: 1,
       flagged: 1,
+      overdueArrivals: 1, // b
+      overdueCompletions: 1, // b
+      reminderRounds: 4, // b: arrival rounds 1, 2 and the leader's; completion round 1
     });
   });
 

@@ -38,6 +38,9 @@ const COLUMNS = [
   ['satisfaction.quality.rate', 'rate', (f) => f.satisfaction.quality.rate],
   ['unsatisfiedFollowUps', 'count', (f) => f.unsatisfiedFollowUps],
   ['flagged', 'count', (f) => f.flagged],
+  ['overdueArrivals', 'count', (f) => f.overdueArrivals],
+  ['overdueCompletions', 'count', (f) => f.overdueCompletions],
+  ['reminderRounds', 'count', (f) => f.reminderRounds],
 ];
 
 /** @param {number | null} value @param {Format} format */
