@@ -33,6 +33,8 @@ export interface ReminderServiceDeps {
 const MAX_ROUNDS_PER_WAKE = 10;
 /** Longest sleep between checks, ms. */
 const MAX_SLEEP_MS = 60_000;
+/** Hours back an acceptance without deadlines still gets them at start (see acceptedWithoutDeadlines). */
+const CATCH_UP_HOURS = 24;
 /** Orders in these statuses are chased; a deadline of another order is cancelled when due. */
 const CHASED: ReadonlySet<string> = new Set(['accepted', 'arrived']);
 
@@ -264,13 +266,20 @@ export class ReminderService {
     return first;
   }
 
+  /**
+   * Accepted orders without deadlines whose acceptance is recent (an acceptance committed just
+   * before a stop). Older ones (e.g. accepted before this feature was installed) are left alone
+   * rather than all phoned at once after an upgrade.
+   */
   private acceptedWithoutDeadlines(): Array<{ id: string; acceptedAtMs: number }> {
+    const since = new Date(Date.now() - CATCH_UP_HOURS * 3_600_000).toISOString();
     const rows = this.deps.reminders.db
       .prepare(
         `SELECT o.id, min(k.accepted_at) AS accepted_at FROM orders o JOIN acknowledgements k ON k.order_id = o.id AND k.script = 'dispatch' AND k.late = 0
-         WHERE o.status IN ('accepted', 'arrived') AND NOT EXISTS (SELECT 1 FROM feedback_deadlines d WHERE d.order_id = o.id) GROUP BY o.id`,
+         WHERE o.status IN ('accepted', 'arrived') AND NOT EXISTS (SELECT 1 FROM feedback_deadlines d WHERE d.order_id = o.id)
+         GROUP BY o.id HAVING min(k.accepted_at) >= ?`,
       )
-      .all() as Array<{ id: string; accepted_at: string }>;
+      .all(since) as Array<{ id: string; accepted_at: string }>;
     return rows.map((r) => ({ id: r.id, acceptedAtMs: Date.parse(r.accepted_at) }));
   }
 
