@@ -17,6 +17,8 @@ import { SurveyRepository } from './survey/survey-repository.js';
 import { SurveyService } from './survey/survey-service.js';
 import { ReminderRepository } from './reminders/reminder-repository.js';
 import { ReminderService } from './reminders/reminder-service.js';
+import { DisputeService } from './disputes/dispute-service.js';
+import { disputeRoutes } from './http/disputes.routes.js';
 import { startFeedbackLine, type FeedbackLineOptions } from './feedback/inbound-line.js';
 import { buildApp } from './http/app.js';
 import { createLogger, type Logger } from './logging.js';
@@ -93,6 +95,9 @@ export async function createServices(config: Config, options: ServiceOptions = {
   dispatcher.onAccepted = (orderId) => reminders.onAccepted(orderId);
   orders.onFeedback = (orderId, kind) => reminders.onFeedback(orderId, kind);
   orders.remindersOf = (orderId) => reminders.forOrder(orderId);
+  // Key-3 disputes, settled by the linkage office; upheld with reassignTo dispatches to that unit.
+  const disputes = new DisputeService({ db, repo, departments, dispatcher, onReassigned: (orderId) => reminders.onReassigned(orderId) });
+  orders.disputesOf = (orderId) => disputes.forOrder(orderId);
   let stopFeedbackLine: () => void = () => undefined;
   let stopMediaRetention: () => void = () => undefined;
   const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys, reminders };
@@ -113,6 +118,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       await instance.register(departmentRoutes, { departments });
       await instance.register(orderRoutes, { orders });
       await instance.register(surveyRoutes, { surveys });
+      await instance.register(disputeRoutes, { disputes });
       for (const load of FEATURES) await instance.register(await load(), { core });
     },
   });

@@ -202,4 +202,30 @@ export const MIGRATIONS: readonly Migration[] = [
     CREATE INDEX reminder_attempts_order ON reminder_attempts (order_id, seq);
     `,
   },
+  {
+    version: 41,
+    name: 'acknowledgements per department; jurisdiction disputes and their settlement',
+    sql: `
+    ALTER TABLE acknowledgements ADD COLUMN department_id TEXT; -- the unit that accepted (an order may be reassigned)
+    ALTER TABLE orders ADD COLUMN dispatched_at TEXT;           -- set when a settled dispute reassigned the order; null = created_at
+    UPDATE acknowledgements SET department_id = (SELECT o.department_id FROM orders o WHERE o.id = acknowledgements.order_id);
+    CREATE TABLE disputes (
+      id INTEGER PRIMARY KEY,
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      department_id TEXT NOT NULL,  -- the unit that pressed 3: accepted, helps first, disputes jurisdiction
+      acknowledgement_id INTEGER REFERENCES acknowledgements (id),
+      opened_at TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('open', 'upheld', 'rejected')),
+      reassigned_to TEXT,           -- upheld with reassignment: the unit the order was dispatched to
+      note TEXT,
+      decided_by TEXT,
+      decided_at TEXT,
+      UNIQUE (order_id, department_id)
+    );
+    CREATE INDEX disputes_status ON disputes (status, opened_at);
+    INSERT INTO disputes (order_id, department_id, acknowledgement_id, opened_at, status)
+      SELECT k.order_id, k.department_id, k.id, k.accepted_at, 'open' FROM acknowledgements k
+      WHERE k.script = 'dispatch' AND k.disputed = 1 AND k.late = 0 AND k.department_id IS NOT NULL;
+    `,
+  },
 ];

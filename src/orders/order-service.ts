@@ -31,6 +31,8 @@ export class OrderService {
   onFeedback: (orderId: string, kind: FeedbackKind) => void = () => undefined;
   /** Set by the composition root: feedback deadlines and reminder calls shown in the case record. */
   remindersOf: (orderId: string) => unknown = () => ({ deadlines: [], calls: [] });
+  /** Set by the composition root: the jurisdiction disputes shown in the case record. */
+  disputesOf: (orderId: string) => unknown[] = () => [];
 
   constructor(
     private readonly repo: OrderRepository,
@@ -75,7 +77,7 @@ export class OrderService {
   }
 
   caseRecord(id: string) {
-    return { ...caseRecord(this.repo, this.mustGet(id)), surveys: this.surveysOf(id), reminders: this.remindersOf(id) };
+    return { ...caseRecord(this.repo, this.mustGet(id)), surveys: this.surveysOf(id), reminders: this.remindersOf(id), disputes: this.disputesOf(id) };
   }
 
   /**

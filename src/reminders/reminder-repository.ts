@@ -52,14 +52,20 @@ export class ReminderRepository {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Creates the deadline unless the order already has one of this kind; returns whether it did. */
+  /**
+   * Creates the deadline unless the order already has one of this kind (a cancelled one, left by
+   * a reassignment to another unit, starts again for the new unit); returns whether it did.
+   */
   ensureDeadline(orderId: string, kind: DeadlineKind, deadlineSeconds: number, fromMs: number): boolean {
     const at = iso(this.now());
     const due = iso(fromMs + deadlineSeconds * 1000);
     const info = this.db
       .prepare(
-        `INSERT OR IGNORE INTO feedback_deadlines (id, order_id, kind, status, deadline_seconds, first_due_at, due_at, created_at, updated_at)
-         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+        `INSERT INTO feedback_deadlines (id, order_id, kind, status, deadline_seconds, first_due_at, due_at, created_at, updated_at)
+         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET status = 'pending', deadline_seconds = excluded.deadline_seconds, first_due_at = excluded.first_due_at,
+           due_at = excluded.due_at, rounds = 0, unanswered = 0, help_requests = 0, missed_at = NULL, met_at = NULL, overdue_at = NULL, updated_at = excluded.updated_at
+         WHERE feedback_deadlines.status = 'cancelled'`,
       )
       .run(`${orderId}-${kind}`, orderId, kind, deadlineSeconds, due, due, at, at);
     return info.changes === 1;
@@ -137,9 +143,11 @@ export class ReminderRepository {
     return met;
   }
 
-  cancelForOrder(orderId: string): void {
+  /** Ends the open deadlines (order no longer chased); `all`: also met and overdue ones (the order went to another unit). */
+  cancelForOrder(orderId: string, all = false): void {
     const at = iso(this.now());
-    this.db.prepare("UPDATE feedback_deadlines SET status = 'cancelled', updated_at = ? WHERE order_id = ? AND status IN ('pending', 'reminding')").run(at, orderId);
+    const which = all ? "status != 'cancelled'" : "status IN ('pending', 'reminding')";
+    this.db.prepare(`UPDATE feedback_deadlines SET status = 'cancelled', updated_at = ? WHERE order_id = ? AND ${which}`).run(at, orderId);
   }
 
   maxSeq(orderId: string): number {

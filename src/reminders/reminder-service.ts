@@ -82,6 +82,12 @@ export class ReminderService {
     }
   }
 
+  /** The order went to another unit (a settled dispute): the first unit is no longer chased; the new one's deadlines start at its acceptance. */
+  onReassigned(orderId: string): void {
+    this.deps.reminders.cancelForOrder(orderId, true);
+    for (const [key, actor] of this.live) if (key.startsWith(`${orderId}-`)) actor.send({ type: 'CANCEL' });
+  }
+
   /** Starts the timer; rounds cut short by a stop are placed again, accepted orders without deadlines get them. */
   start(): void {
     if (this.running) return;

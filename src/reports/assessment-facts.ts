@@ -32,6 +32,13 @@ export interface OrderFacts {
   readonly overdueCompletion: boolean;
   /** Reminder rounds placed to the department (chain and leader; not the help alarms to the 110 centre). */
   readonly reminderRounds: number;
+  /** Jurisdiction disputes opened on the order (key 3), by the disputing unit, with their settlement. */
+  readonly disputes: readonly DisputeFact[];
+}
+
+export interface DisputeFact {
+  readonly departmentId: string;
+  readonly status: 'open' | 'upheld' | 'rejected';
 }
 
 interface OrderJoin {
@@ -66,7 +73,8 @@ export function loadOrderFacts(db: Db, fromIso: string, toIso: string): OrderFac
   const ackRows = db
     .prepare(
       `SELECT k.order_id, k.seconds_to_accept, k.disputed, k.via FROM acknowledgements k JOIN orders o ON o.id = k.order_id
-       WHERE o.created_at >= ? AND o.created_at < ? AND k.script = 'dispatch' AND k.late = 0 ORDER BY k.id`,
+       WHERE o.created_at >= ? AND o.created_at < ? AND k.script = 'dispatch' AND k.late = 0
+       ORDER BY coalesce(k.department_id = o.department_id, 1) DESC, k.id`,
     )
     .all(...range) as AckJoin[];
   for (const a of ackRows) if (!acks.has(a.order_id)) acks.set(a.order_id, a);
@@ -78,6 +86,11 @@ export function loadOrderFacts(db: Db, fromIso: string, toIso: string): OrderFac
     )
     .all(...range) as SurveyJoin[];
   for (const s of surveyRows) callbacks.set(s.order_id, s);
+  const disputes = new Map<string, DisputeFact[]>();
+  const disputeRows = db
+    .prepare(`SELECT d.order_id, d.department_id, d.status FROM disputes d JOIN orders o ON o.id = d.order_id WHERE o.created_at >= ? AND o.created_at < ? ORDER BY d.id`)
+    .all(...range) as Array<{ order_id: string; department_id: string; status: DisputeFact['status'] }>;
+  for (const d of disputeRows) disputes.set(d.order_id, [...(disputes.get(d.order_id) ?? []), { departmentId: d.department_id, status: d.status }]);
 
   return orders.map((o) => {
     const ack = acks.get(o.id);
@@ -99,6 +112,7 @@ export function loadOrderFacts(db: Db, fromIso: string, toIso: string): OrderFac
       overdueArrival: o.overdue_arrival === 1,
       overdueCompletion: o.overdue_completion === 1,
       reminderRounds: o.reminder_rounds,
+      disputes: disputes.get(o.id) ?? [],
     };
   });
 }

@@ -8,7 +8,7 @@
 // on a quarter that just ended can still grow; `generatedAt` says when it was read.
 import type { LocalizedText } from '../departments/types.js';
 import { QUESTIONS, type Question } from '../survey/survey-repository.js';
-import type { OrderFacts } from './assessment-facts.js';
+import type { DisputeFact, OrderFacts } from './assessment-facts.js';
 import type { Quarter } from './quarter.js';
 import { median, percentileNearestRank, rate, round } from './stats.js';
 
@@ -45,6 +45,9 @@ export interface Figures {
   readonly overdueArrivals: number;
   readonly overdueCompletions: number;
   readonly reminderRounds: number;
+  readonly disputesOpen: number;
+  readonly disputesUpheld: number;
+  readonly disputesRejected: number;
 }
 
 export interface DepartmentAssessment extends Figures {
@@ -84,8 +87,12 @@ export function isWithdrawn(o: OrderFacts): boolean {
   return o.status === 'cancelled' && !o.exhausted && o.acceptance === null;
 }
 
-/** The figures of a set of orders (one department's, or all of them). */
-export function figuresOf(orders: readonly OrderFacts[]): Figures {
+/**
+ * The figures of a set of orders (one department's, or all of them). `disputes`: the disputes
+ * raised by the department (an upheld one may have moved the order to another unit); all of the
+ * orders' disputes by default.
+ */
+export function figuresOf(orders: readonly OrderFacts[], disputes: readonly DisputeFact[] = orders.flatMap((o) => o.disputes)): Figures {
   const received = orders.filter((o) => !isWithdrawn(o));
   const accepted = received.filter((o) => o.acceptance !== null);
   const pending = received.filter((o) => o.acceptance === null && o.status === 'dispatching');
@@ -128,6 +135,9 @@ export function figuresOf(orders: readonly OrderFacts[]): Figures {
     overdueArrivals: received.filter((o) => o.overdueArrival).length,
     overdueCompletions: received.filter((o) => o.overdueCompletion).length,
     reminderRounds: received.reduce((n, o) => n + o.reminderRounds, 0),
+    disputesOpen: disputes.filter((d) => d.status === 'open').length,
+    disputesUpheld: disputes.filter((d) => d.status === 'upheld').length,
+    disputesRejected: disputes.filter((d) => d.status === 'rejected').length,
   };
 }
 
@@ -159,10 +169,11 @@ export function assessQuarter(input: AssessInput): AssessmentReport {
     else byDepartment.set(o.departmentId, [o]); // a department no longer in the catalog still answers for its orders
   }
   const names = new Map(input.departments.map((d) => [d.id, d.name]));
+  const allDisputes = input.facts.flatMap((o) => o.disputes);
   const rows = [...byDepartment].map(([departmentId, orders]) => ({
     departmentId,
     name: names.get(departmentId) ?? { 'zh-CN': departmentId, en: departmentId },
-    figures: figuresOf(orders),
+    figures: figuresOf(orders, allDisputes.filter((d) => d.departmentId === departmentId)),
   }));
   const rankable = rows.filter((r) => r.figures.accepted + r.figures.unacknowledged > 0);
   rankable.sort((a, b) => compareForRanking(a.figures, b.figures) || a.departmentId.localeCompare(b.departmentId));

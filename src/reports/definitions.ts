@@ -98,6 +98,15 @@ export const FIGURE_COLUMNS: readonly FigureColumn[] = [
   col('reminderRounds', 'count', (f) => f.reminderRounds, '督办催办次数', 'Reminder rounds',
     '为催报到场或办结而拨打本单位的催办轮次（含向领导升级的一轮；不含向110的求援告警）。',
     'Reminder rounds phoned to the department to chase an arrival or completion report (the escalation to its leader included; help alarms to the 110 centre not).'),
+  col('disputesOpen', 'count', (f) => f.disputesOpen, '争议待裁定', 'Disputes open',
+    '本单位按3提出、联动办尚未裁定的管辖争议数。',
+    'Jurisdiction disputes the department raised (key 3) that the linkage office has not settled yet.'),
+  col('disputesUpheld', 'count', (f) => f.disputesUpheld, '争议成立', 'Disputes upheld',
+    '本单位提出、经联动办裁定成立的管辖争议数（可改派其他单位，本单位记为先行处置）。',
+    'Disputes the department raised that the linkage office upheld (the order may have been reassigned; the department is on record as having helped first).'),
+  col('disputesRejected', 'count', (f) => f.disputesRejected, '争议不成立', 'Disputes rejected',
+    '本单位提出、经裁定不成立的管辖争议数（仍由本单位负责）。',
+    'Disputes the department raised that were rejected (the order stays the department’s).'),
 ];
 
 export const RANK_DEFINITION: LocalizedText = {

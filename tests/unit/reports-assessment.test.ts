@@ -118,6 +118,9 @@ describe('every figure of one department', () => {
     f.deadline('h', 'arrival', false, 'pending');
     // Another department's order never leaks into this one.
     f.order('x', 'tourism', at(9)).attempt('x', 'accepted').acceptance('x', 1);
+    // Disputes count for the unit that raised them: b's was rejected; x (now tourism's) was
+    // water-supply's until its dispute was upheld and the order reassigned.
+    f.dispute('b', 'water-supply', 'rejected').dispute('x', 'water-supply', 'upheld');
     return f;
   }
 
@@ -155,6 +158,9 @@ describe('every figure of one department', () => {
       overdueArrivals: 1, // b
       overdueCompletions: 1, // b
       reminderRounds: 4, // b: arrival rounds 1, 2 and the leader's; completion round 1
+      disputesOpen: 0,
+      disputesUpheld: 1, // x
+      disputesRejected: 1, // b
     });
   });
 

@@ -77,6 +77,12 @@ export class Fixture {
     return this;
   }
 
+  /** A jurisdiction dispute raised by `departmentId` on the order. */
+  dispute(orderId: string, departmentId: string, status: 'open' | 'upheld' | 'rejected'): this {
+    this.db.prepare("INSERT INTO disputes (order_id, department_id, opened_at, status) VALUES (?, ?, '2026-11-01T00:01:00.000Z', ?)").run(orderId, departmentId, status);
+    return this;
+  }
+
   /** A reminder call of round `round` to `target`. */
   reminderCall(orderId: string, kind: 'arrival' | 'completion', round: number, target: 'chain' | 'leader' | 'command_centre' = 'chain'): this {
     const seq = (this.db.prepare('SELECT coalesce(max(seq), 0) + 1 FROM reminder_attempts WHERE order_id = ?').pluck().get(orderId) as number);

@@ -41,6 +41,9 @@ const COLUMNS = [
   ['overdueArrivals', 'count', (f) => f.overdueArrivals],
   ['overdueCompletions', 'count', (f) => f.overdueCompletions],
   ['reminderRounds', 'count', (f) => f.reminderRounds],
+  ['disputesOpen', 'count', (f) => f.disputesOpen],
+  ['disputesUpheld', 'count', (f) => f.disputesUpheld],
+  ['disputesRejected', 'count', (f) => f.disputesRejected],
 ];
 
 /** @param {number | null} value @param {Format} format */

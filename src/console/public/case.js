@@ -76,6 +76,7 @@ function caseContent(r, ctx) {
       field(t('reporterPhone'), r.reporterPhone))),
     h('section', { class: 'card' }, h('h3', {}, t('acknowledgement')),
       r.acknowledgement ? ackLine(r.acknowledgement, r, ctx) : h('p', { class: 'muted' }, t('notAccepted')),
+      (r.acknowledgements ?? []).length > 1 ? [h('h4', {}, t('helpedFirst')), (r.acknowledgements ?? []).filter((a) => a !== r.acknowledgement && a.departmentId !== r.departmentId).map((a) => ackLine(a, { ...r, departmentId: a.departmentId ?? r.departmentId }, ctx))] : null,
       r.lateAcknowledgements.length ? [h('h4', {}, t('lateAcknowledgements')), r.lateAcknowledgements.map((a) => ackLine(a, r, ctx))] : null,
       r.confirmations.length ? [h('h4', {}, t('confirmations')), r.confirmations.map((a) => ackLine(a, r, ctx))] : null),
     h('section', { class: 'card' }, h('h3', {}, t('attempts')),
@@ -90,6 +91,11 @@ function caseContent(r, ctx) {
       r.feedback.length === 0 ? h('p', { class: 'muted' }, t('noFeedback'))
         : h('ul', { class: 'plain' }, r.feedback.map((f) => h('li', {}, `${dateTime(f.at)} · ${eventText(`feedback_${f.kind}`)}${f.note ? ` · ${f.note}` : ''} · ${f.actor}`)))),
     remindersCard(r, ctx),
+    (r.disputes ?? []).length === 0 ? null : h('section', { class: 'card', 'data-testid': 'case-disputes' }, h('h3', {}, t('disputes')),
+      h('ul', { class: 'plain' }, (r.disputes ?? []).map((d) => h('li', { 'data-dispute': d.status },
+        `${ctx.departmentName(d.departmentId)} · ${dateTime(d.openedAt)} · ${t(`dispute_${d.status}`)}`,
+        d.reassignedTo ? ` → ${ctx.departmentName(d.reassignedTo)}` : '',
+        d.note ? ` · ${d.note}` : '', d.decidedAt ? ` · ${dateTime(d.decidedAt)}` : '')))),
     h('section', { class: 'card' }, h('h3', {}, t('surveys')),
       r.surveys.length === 0 ? h('p', { class: 'muted' }, t('noSurveys'))
         : h('ul', { class: 'plain' }, r.surveys.map((s) => h('li', {},

@@ -31,6 +31,7 @@ const TEXTS = {
     deadline_pending: '等待反馈', deadline_reminding: '催办中', deadline_met: '已按时限反馈', deadline_overdue: '超时', deadline_cancelled: '已取消',
     round: '轮次', target: '对象', reminderAnswer: '答复', target_chain: '值班链', target_leader: '单位领导', target_command_centre: '110指挥中心',
     answer_done: '已到场/已办结', answer_on_the_way: '仍在途中/处置中', answer_need_help: '请求支援',
+    disputes: '管辖争议', dispute_open: '待裁定', dispute_upheld: '争议成立', dispute_rejected: '争议不成立', helpedFirst: '先行处置单位',
   },
   en: {
     appTitle: '110 Social Linkage', appSubtitle: 'Linkage office console',
@@ -57,6 +58,7 @@ const TEXTS = {
     deadline_pending: 'waiting', deadline_reminding: 'reminding', deadline_met: 'met', deadline_overdue: 'overdue', deadline_cancelled: 'cancelled',
     round: 'Round', target: 'Called', reminderAnswer: 'Answer', target_chain: 'duty chain', target_leader: 'unit leader', target_command_centre: '110 command centre',
     answer_done: 'arrived / completed', answer_on_the_way: 'still on the way / handling', answer_need_help: 'needs help',
+    disputes: 'Jurisdiction disputes', dispute_open: 'open', dispute_upheld: 'upheld', dispute_rejected: 'rejected', helpedFirst: 'Helped first',
   },
 };
 
@@ -99,6 +101,7 @@ const EVENT = {
     dead_line: '线路不通，立即转下一联系人', confirmation_interrupted: '确认播报中断（受理有效）',
     deadline_set: '设定反馈时限', deadline_missed: '超过反馈时限', reminder_round: '督办催办呼叫', reminder_call_ended: '催办电话结束', reminder_keypad: '催办按键',
     reminder_answered: '催办答复已记录', reminder_scheduled: '安排下次催办', flagged_overdue: '超时，已报联动办并通知单位领导', deadline_met: '时限内反馈已到',
+    dispute_upheld: '管辖争议裁定成立', dispute_rejected: '管辖争议裁定不成立', reassigned: '改派其他单位',
     help_alarm_confirmed: '求援告警：指挥中心已确认', help_alarm_unconfirmed: '求援告警：指挥中心未确认', leader_reminder_ended: '单位领导催办结束', reminder_resumed: '重启后继续催办',
   },
   en: {
@@ -113,6 +116,7 @@ const EVENT = {
     dead_line: 'line dead, next contact at once', confirmation_interrupted: 'confirmation interrupted (acceptance stands)',
     deadline_set: 'feedback deadline set', deadline_missed: 'feedback deadline passed', reminder_round: 'reminder call round', reminder_call_ended: 'reminder call ended', reminder_keypad: 'reminder key',
     reminder_answered: 'reminder answer recorded', reminder_scheduled: 'next reminder scheduled', flagged_overdue: 'overdue: flagged, unit leader called', deadline_met: 'feedback in',
+    dispute_upheld: 'dispute upheld', dispute_rejected: 'dispute rejected', reassigned: 'reassigned to another unit',
     help_alarm_confirmed: 'help alarm confirmed by the command centre', help_alarm_unconfirmed: 'help alarm not confirmed', leader_reminder_ended: 'unit leader reminder ended', reminder_resumed: 'reminders resumed after restart',
   },
 };
