@@ -65,6 +65,8 @@ export interface Category {
   readonly departmentId: string;
   /** Major incidents are also reported to the county leadership (Li County 2017, section 4 (2)). */
   readonly major: boolean;
+  /** Which source document and section name this duty, when it is not obvious from its department's. */
+  readonly source?: string;
 }
 
 /** A party liandong phones that is not a member department: the 110 command centre, a county leader. */

@@ -44,7 +44,7 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
     const catalog = departments.current();
     return {
       departments: catalog.departments.map(view),
-      categories: catalog.categories.map((c) => ({ id: c.id, name: c.name, departmentId: c.departmentId, major: c.major })),
+      categories: catalog.categories.map((c) => ({ id: c.id, name: c.name, departmentId: c.departmentId, major: c.major, ...(c.source ? { source: c.source } : {}) })),
     };
   });
 
