@@ -1,7 +1,7 @@
 // Every figure of the assessment with its label and its definition, in both languages. The API
 // returns these next to the figures, the console shows them under the table, the CSV and the
 // CLI use the labels; docs/reports.md says the same in prose.
-import type { Language } from '../config.js';
+import type { Language, RankingWeights } from '../config.js';
 import type { LocalizedText } from '../departments/types.js';
 import type { Figures } from './assessment.js';
 
@@ -119,11 +119,19 @@ export const SCOPE_DEFINITION: LocalizedText = {
   en: 'Scope: orders created in the quarter (Shanghai time, 00:00 on its first day to 00:00 on the next quarter’s), with everything that happened to them since (a callback early in the next quarter included). Later callbacks can still change the figures; generatedAt says when they were read.',
 };
 
+/** The rank rule when LIANDONG_RANKING_WEIGHTS is set, naming the weights. */
+export function weightedRankDefinition(w: RankingWeights, language: Language): string {
+  const list = Object.entries(w).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(', ');
+  return language === 'en'
+    ? `Rank: by weighted score (${list}), the weighted mean of the parts the department has figures for: acceptance = acceptance rate; timeToAccept = 1 − median seconds to accept ÷ 600 (0 from 10 min); arrival = 1 − overdue arrivals ÷ accepted; completion = completion rate; satisfaction = mean of the three satisfaction rates. Equal scores fall back to the default rule.`
+    : `名次：按加权得分（${list}）排序，得分为本单位有数据的各项的加权平均：acceptance=受理率；timeToAccept=1−受理用时中位数÷600（10分钟及以上为0）；arrival=1−超时未报到场÷受理；completion=办结率；satisfaction=三项满意率的平均。得分相同时按默认规则。`;
+}
+
 /** The definitions for the API: `{key: {label, definition}}` in one language. */
-export function definitionsIn(language: Language): Record<string, { label: string; definition: string }> {
+export function definitionsIn(language: Language, weights: RankingWeights | null = null): Record<string, { label: string; definition: string }> {
   const out: Record<string, { label: string; definition: string }> = {
     scope: { label: language === 'en' ? 'Scope' : '统计范围', definition: SCOPE_DEFINITION[language] },
-    rank: { label: language === 'en' ? 'Rank' : '名次', definition: RANK_DEFINITION[language] },
+    rank: { label: language === 'en' ? 'Rank' : '名次', definition: weights ? weightedRankDefinition(weights, language) : RANK_DEFINITION[language] },
   };
   for (const c of FIGURE_COLUMNS) out[c.key] = { label: c.label[language], definition: c.definition[language] };
   return out;
