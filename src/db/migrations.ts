@@ -228,4 +228,9 @@ export const MIGRATIONS: readonly Migration[] = [
       WHERE k.script = 'dispatch' AND k.disputed = 1 AND k.late = 0 AND k.department_id IS NOT NULL;
     `,
   },
+  {
+    version: 42,
+    name: 'normal orders go to the department platform first: when to phone if not acknowledged',
+    sql: `ALTER TABLE orders ADD COLUMN platform_due_at TEXT; -- set while a normal order waits for its acknowledgement on the platform`,
+  },
 ];

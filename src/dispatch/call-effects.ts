@@ -44,8 +44,10 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
   async function messageOf(script: CallScript): Promise<MediaUri[]> {
     const o = call.order;
     if (script === 'dispatch') {
+      // The spoken order says 重大 / 紧急 first when it is (a normal order is read as before).
+      const level = o.major === 1 ? await prompts.media('dispatch-major') : o.urgency === 'urgent' ? await prompts.media('dispatch-urgent') : [];
       const order = await prompts.media('dispatch-order', { code: o.code, category: call.categoryName, address: o.address, summary: o.summary });
-      return [...order, ...(await prompts.media('dispatch-menu'))];
+      return [...level, ...order, ...(await prompts.media('dispatch-menu'))];
     }
     if (script === 'alarm') return prompts.media('alarm-unacknowledged', { code: o.code, department: call.departmentName });
     return prompts.media('major-notify', { code: o.code, category: call.categoryName, address: o.address });

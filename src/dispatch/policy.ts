@@ -15,7 +15,12 @@ export interface DispatchPolicy extends EscalationPolicy {
   remindersBeforeEscalation?: number;
   /** Seconds between two reminder calls when nobody answered; unset = 600. */
   reminderIntervalSeconds?: number;
+  /** Normal orders: seconds the department's platform has to acknowledge before it is phoned; unset = 600, 0 = phone at once. */
+  platformAckSeconds?: number;
 }
+
+/** Default of platformAckSeconds (Li County: 一般事项通过网格化平台下达). */
+export const DEFAULT_PLATFORM_ACK_SECONDS = 600;
 
 /** Defaults for every department without its own policy. */
 export const DEFAULT_POLICY: Readonly<DispatchPolicy> = Object.freeze({
@@ -41,6 +46,7 @@ export const POLICY_BOUNDS: Readonly<Record<keyof DispatchPolicy, readonly [numb
   completionDeadlineSeconds: [0, 30 * 86_400],
   remindersBeforeEscalation: [1, 10],
   reminderIntervalSeconds: [30, 86_400],
+  platformAckSeconds: [0, 86_400],
 };
 
 export function resolvePolicy(partial: Partial<DispatchPolicy> | undefined): DispatchPolicy {

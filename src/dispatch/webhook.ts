@@ -6,10 +6,12 @@ export interface WebhookPayload {
   readonly code: string;
   readonly departmentId: string;
   /** Sent as `event: "order.<status>"`. */
-  readonly status: 'unacknowledged' | 'help_requested' | 'overdue';
+  readonly status: 'unacknowledged' | 'help_requested' | 'overdue' | 'dispatched';
   readonly attempts: number;
   /** For help_requested and overdue: which feedback is missing. */
   readonly deadline?: 'arrival' | 'completion';
+  /** For dispatched (a normal order sent to the department platform): what to do, and how long it has to acknowledge, s. */
+  readonly order?: { readonly category: string; readonly summary: string; readonly address: string; readonly urgency: string; readonly createdAt: string; readonly ackSeconds: number };
 }
 export type WebhookOutcome = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly reason: string };
 

@@ -29,6 +29,12 @@ const orderCreatedSchema = {
   properties: { id: { type: 'string' }, code: { type: 'string' }, status: { type: 'string' }, departmentId: { type: 'string' } },
 } as const;
 
+const orderAcknowledgedSchema = {
+  type: 'object',
+  required: ['id', 'code', 'status', 'departmentId'],
+  properties: { id: { type: 'string' }, code: { type: 'string' }, status: { type: 'string' }, departmentId: { type: 'string' }, urgency: { type: 'string' } },
+} as const;
+
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
 
 const listQuery = {
@@ -100,6 +106,16 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
       void reply.status(201);
       return feedback;
     },
+  );
+
+  // The department (its platform) acknowledges the order: it is accepted and no (further) call is placed.
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/orders/:id/acknowledge',
+    {
+      onRequest: app.requireRole('department'),
+      schema: { params: idParams, body: { type: ['object', 'null'], additionalProperties: false, properties: {} }, response: { 200: orderAcknowledgedSchema, ...errors } },
+    },
+    async (request) => orders.acknowledge(request.params.id, `api:${request.role ?? 'unknown'}`),
   );
 
   app.post<{ Params: { id: string }; Body: { reason: string } }>(

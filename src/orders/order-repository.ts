@@ -36,6 +36,8 @@ export interface OrderRow {
   resume: string | null;
   /** When the current unit's dispatch began, if a settled dispute reassigned the order; null = created_at. */
   dispatched_at?: string | null;
+  /** A normal order sent to the department's platform: when it is phoned unless acknowledged. */
+  platform_due_at?: string | null;
 }
 
 export interface AttemptRow {
@@ -183,6 +185,10 @@ export class OrderRepository {
   reassign(orderId: string, departmentId: string): void {
     const at = iso(this.now());
     this.db.prepare("UPDATE orders SET department_id = ?, status = 'dispatching', resume = NULL, dispatched_at = ?, updated_at = ? WHERE id = ?").run(departmentId, at, at, orderId);
+  }
+
+  setPlatformDue(orderId: string, dueMs: number | null): void {
+    this.db.prepare('UPDATE orders SET platform_due_at = ? WHERE id = ?').run(dueMs === null ? null : iso(dueMs), orderId);
   }
 
   saveResume(orderId: string, resume: unknown): void {

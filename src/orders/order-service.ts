@@ -63,7 +63,7 @@ export class OrderService {
     if (!result.created && !sameOrder(result.row, order)) {
       throw new HttpError(409, 'external_id_conflict', `externalId "${input.externalId}" was already used for a different order (${result.row.id})`);
     }
-    if (result.created) this.dispatcher.start(result.row);
+    if (result.created) this.dispatcher.begin(result.row);
     return { order: result.row, created: result.created };
   }
 
@@ -95,6 +95,23 @@ export class OrderService {
     this.onFeedback(orderId, kind);
     if (kind === 'completed') this.onCompleted(orderId);
     return stored;
+  }
+
+  /**
+   * The department acknowledges (accepts) the order through the API, e.g. from its platform: no
+   * (further) call is placed. Idempotent: an order already accepted by the department answers
+   * with its state.
+   */
+  acknowledge(orderId: string, actor: string) {
+    const order = this.mustGet(orderId);
+    if (order.status === 'dispatching') {
+      this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback' });
+      this.repo.appendEvent(orderId, actor, 'acknowledged_via_api', {});
+      this.dispatcher.acceptedElsewhere(orderId, 'http');
+    } else if (!['accepted', 'arrived', 'completed', 'surveyed'].includes(order.status)) {
+      throw new HttpError(409, 'not_acknowledgeable', `order ${order.code} is ${order.status}`);
+    }
+    return orderSummary(this.mustGet(orderId));
   }
 
   cancel(orderId: string, reason: string) {

@@ -31,6 +31,8 @@ export const PROMPT_SPEC = {
   'reminder-recorded': {},
   'reminder-help': {},
   'help-alarm': { code: 'digits', department: 'text' },
+  'dispatch-urgent': {},
+  'dispatch-major': {},
   'feedback-welcome': {},
   'feedback-menu': { code: 'digits' },
   'feedback-recorded': {},
