@@ -56,10 +56,16 @@ export class ReminderService {
     return reminderPolicyOf(this.deps.departments.policyOf(order.department_id), order.urgency, order.major === 1);
   }
 
-  /** The order was accepted at `atMs`: its arrival and completion deadlines start (0 = off). */
+  /**
+   * The order was accepted: its arrival and completion deadlines start (0 = off), counted from
+   * the committed acceptance of its current unit (the order machine reports it only after the
+   * confirmation has played), else from `atMs`.
+   */
   onAccepted(orderId: string, atMs = Date.now()): void {
     const order = this.deps.orders.getOrder(orderId);
     if (!order) return;
+    const ack = this.deps.orders.acknowledgements(orderId).find((a) => a.script === 'dispatch' && a.late === 0 && (a.department_id ?? order.department_id) === order.department_id);
+    if (ack) atMs = Date.parse(ack.accepted_at);
     const policy = this.policyFor(order);
     const feedback = new Set(this.deps.orders.feedback(orderId).map((f) => f.kind));
     for (const kind of ['arrival', 'completion'] as const) {
