@@ -382,15 +382,16 @@ describe('call attempt: before the answer', () => {
   });
 
   it.each([
-    ['congestion', 34, 'Switching equipment congestion'],
-    ['unreachable', 1, 'Unallocated number'],
-    ['rejected', 21, 'Call rejected'],
-    ['unknown', 99, 'Strange'],
-  ] as const)('fails on %s with the cause text as reason', async (kind, code, text) => {
+    ['congestion', 34, 'Switching equipment congestion', true],
+    ['unreachable', 1, 'Unallocated number', true],
+    ['rejected', 21, 'Call rejected', false],
+    ['unknown', 99, 'Strange', false],
+  ] as const)('fails on %s with the cause text as reason (dead line: %s)', async (kind, code, text, dead) => {
     const t = start();
     await flush();
     await t.hangup(kind, code, text);
-    expect(t.output()).toMatchObject({ result: 'failed', reason: text, cause: { kind, code, text } });
+    expect(t.output()).toMatchObject({ result: 'failed', reason: dead ? `line dead: ${text}` : text, cause: { kind, code, text } });
+    expect(t.output()?.lineDead).toBe(dead ? true : undefined);
     expect(t.calls.prompts).toEqual([]);
   });
 

@@ -6,8 +6,12 @@ import { assign, fromCallback, fromPromise, setup } from 'xstate';
 import type { HangupCause, HangupKind } from '../src/telephony/port.js';
 import { clockNow, reasonOf } from './clock.js';
 
-/** Which menu is read: dispatch order (1 accept, 2 or * repeat, 3 accept + dispute), alarm, major incident. */
-export type CallScript = 'dispatch' | 'alarm' | 'major';
+/**
+ * Which menu is read: dispatch order (1 accept, 2 or * repeat, 3 accept + dispute), alarm, major
+ * incident, feedback reminder (督查催办: 1 arrived/completed, 2 still on the way, 3 need help;
+ * each is an answer that is committed before the confirmation, like an acceptance).
+ */
+export type CallScript = 'dispatch' | 'alarm' | 'major' | 'reminder';
 export type PromptPart = 'message' | 'message_again' | 'invalid_then_message';
 export type CallAttemptResult = 'accepted' | 'no_answer' | 'busy' | 'failed' | 'hangup' | 'no_input' | 'interrupted' | 'cancelled';
 
@@ -47,6 +51,7 @@ export type KeypadResult =
   | { kind: 'hangup' };
 
 export function classifyKey(script: CallScript, key: string): KeypadResult {
+  if (script === 'reminder') return ['1', '2', '3'].includes(key) ? { kind: 'accepted', key, disputed: false } : { kind: 'invalid', key };
   if (key === '1') return { kind: 'accepted', key, disputed: false };
   if (key === '3' && script === 'dispatch') return { kind: 'accepted', key, disputed: true };
   if (key === '2' || key === '*') return { kind: 'repeat', key };
@@ -77,6 +82,25 @@ export interface CallAttemptOutput {
   disputed?: boolean;
   /** From commitAcceptance: someone else had accepted first, or the order was no longer waiting. */
   late?: boolean;
+  /**
+   * The line cannot ring now (unallocated or invalid number, endpoint unavailable, originate
+   * refused by Asterisk, congestion): the order moves to the next contact at once instead of
+   * waiting the retry delay. Busy and no answer are not dead lines.
+   */
+  lineDead?: boolean;
+}
+
+/** Hangup kinds before an answer that mean the line cannot ring now (see lineDead). */
+export const DEAD_LINE_KINDS: readonly HangupKind[] = ['unreachable', 'congestion'];
+/**
+ * Error codes of a refused originate (the telephony port's TelephonyError.code) that mean the
+ * number or endpoint is dead; `not_connected` (Asterisk itself is down) is not one of them.
+ */
+export const DEAD_LINE_ORIGINATE_CODES: readonly string[] = ['asterisk_error', 'invalid_number'];
+
+export function isDeadLineOriginateError(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  return typeof code === 'string' && DEAD_LINE_ORIGINATE_CODES.includes(code);
 }
 
 // Parameter types of the named effects, for the implementations in src/.
@@ -110,6 +134,7 @@ interface CallAttemptContext {
   late: boolean | null;
   result: CallAttemptResult | null;
   reason: string | null;
+  lineDead: boolean;
 }
 
 // Placeholders: the composition root provides the real effects; an unprovided one fails loudly.
@@ -177,6 +202,7 @@ export const callAttemptMachine = setup({
     late: null,
     result: null,
     reason: null,
+    lineDead: false,
   }),
   // Subscribed before the originate and for the whole attempt, so no event of the channel is missed.
   invoke: { id: 'callEvents', src: 'callEvents', input: ({ context }) => ({ attemptId: context.input.attemptId }) },
@@ -207,6 +233,15 @@ export const callAttemptMachine = setup({
           { guard: { type: 'causeIs', params: { kinds: ['no_answer', 'normal'] } }, target: 'noAnswer', actions: 'noteHangup' },
           { guard: { type: 'causeIs', params: { kinds: ['lost'] } }, target: 'interrupted', actions: 'noteHangup' },
           {
+            guard: { type: 'causeIs', params: { kinds: DEAD_LINE_KINDS } },
+            target: 'failed',
+            actions: [
+              'noteHangup',
+              assign({ lineDead: true }),
+              { type: 'noteReason', params: ({ event }) => ({ reason: `line dead: ${event.cause.text || `hangup cause ${event.cause.code}`}` }) },
+            ],
+          },
+          {
             target: 'failed',
             actions: ['noteHangup', { type: 'noteReason', params: ({ event }) => ({ reason: event.cause.text || `hangup cause ${event.cause.code}` }) }],
           },
@@ -225,6 +260,11 @@ export const callAttemptMachine = setup({
             onDone: [{ guard: 'cancelRequested', target: '#callAttempt.cancelled', actions: hangUp() }, { target: 'ringing' }],
             onError: [
               { guard: 'cancelRequested', target: '#callAttempt.cancelled' },
+              {
+                guard: ({ event }) => isDeadLineOriginateError(event.error),
+                target: '#callAttempt.failed',
+                actions: [assign({ lineDead: true }), { type: 'noteReason', params: ({ event }) => ({ reason: `line dead: ${reasonOf(event.error)}` }) }],
+              },
               { target: '#callAttempt.failed', actions: { type: 'noteReason', params: ({ event }) => ({ reason: reasonOf(event.error) }) } },
             ],
           },
@@ -392,5 +432,6 @@ function outputOf(c: CallAttemptContext): CallAttemptOutput {
   if (c.cause !== null) out.cause = c.cause;
   if (c.disputed !== null) out.disputed = c.disputed;
   if (c.late !== null) out.late = c.late;
+  if (c.lineDead) out.lineDead = true;
   return out;
 }

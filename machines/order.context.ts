@@ -2,6 +2,9 @@
 // the pure helpers that build them. Kept apart so order.machine.ts stays the state chart.
 import { enqueueActions, type EventObject, type ParameterizedObject } from 'xstate';
 import type { callAttemptMachine, CallAttemptInput, CallAttemptOutput, CallScript } from './call-attempt.machine.js';
+
+/** The calls an order's escalation places (reminders are placed by the reminder service). */
+export type OrderCallScript = Exclude<CallScript, 'reminder'>;
 import { reasonOf } from './clock.js';
 import {
   FIRST_CURSOR,
@@ -35,7 +38,7 @@ export interface OrderOutput {
 }
 
 export type OrderEventKind =
-  | 'dispatch_started' | 'attempt_started' | 'attempt_ended' | 'retry_scheduled' | 'next_contact' | 'loop_scheduled'
+  | 'dispatch_started' | 'attempt_started' | 'attempt_ended' | 'retry_scheduled' | 'next_contact' | 'loop_scheduled' | 'dead_line'
   | 'accepted' | 'late_acceptance' | 'awaiting_settlement' | 'cancelled' | 'cancel_ignored' | 'chain_exhausted'
   | 'alarm_target_missing' | 'alarm_confirmed' | 'alarm_retry_scheduled' | 'alarm_unconfirmed'
   | 'leaders_notified' | 'leader_confirmed' | 'leader_retry_scheduled' | 'leader_unconfirmed' | 'leader_cancelled' | 'finished';
@@ -43,18 +46,18 @@ export type EventDetail = Record<string, string | number | boolean | null>;
 
 // Parameters of the named actions, for the implementations in src/.
 export interface RecordAttemptStartedParams {
-  orderId: string; attemptId: string; seq: number; script: CallScript; contactId: string; number: string;
+  orderId: string; attemptId: string; seq: number; script: OrderCallScript; contactId: string; number: string;
   /** Zero-based attempt index to this contact (in this pass, for dispatch). */
   attemptOnContact: number;
   /** Position in the chain; null for alarm and leader calls. */
   cursor: DispatchCursor | null;
 }
-export interface RecordAttemptResultParams { orderId: string; attemptId: string; contactId: string; script: CallScript; output: CallAttemptOutput }
+export interface RecordAttemptResultParams { orderId: string; attemptId: string; contactId: string; script: OrderCallScript; output: CallAttemptOutput }
 export interface RecordStatusParams { orderId: string; status: OrderStatus }
 export interface RecordEventParams { orderId: string; kind: OrderEventKind; detail: EventDetail }
 export interface NotifyWebhookParams { orderId: string; status: 'unacknowledged'; attempts: number }
 
-export interface Attempt { attemptId: string; seq: number; script: CallScript; contactId: string; number: string; cursor: DispatchCursor | null }
+export interface Attempt { attemptId: string; seq: number; script: OrderCallScript; contactId: string; number: string; cursor: DispatchCursor | null }
 
 export interface OrderContext {
   orderId: string;
@@ -133,7 +136,7 @@ export const record = {
     },
     record.event(c, 'attempt_started', { attemptId: a.attemptId, seq: a.seq, script: a.script, contactId: a.contactId, attemptOnContact }),
   ],
-  result: (c: OrderContext, a: { attemptId: string; contactId: string; script: CallScript }, output: CallAttemptOutput) => [
+  result: (c: OrderContext, a: { attemptId: string; contactId: string; script: OrderCallScript }, output: CallAttemptOutput) => [
     { type: 'recordAttemptResult' as const, params: { orderId: c.orderId, ...a, output } satisfies RecordAttemptResultParams },
     record.event(c, 'attempt_ended', { attemptId: a.attemptId, script: a.script, result: output.result, reason: output.reason ?? null }),
   ],

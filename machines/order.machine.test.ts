@@ -26,7 +26,7 @@ import { deferred, flush, stateRecorder, type Deferred } from './test-support.js
 type Phone =
   | { hangup: HangupKind; at: number }
   | { answerAt: number; key?: string; late?: boolean; commit?: Deferred<CommitAcceptanceOutput> }
-  | { refuse: string }
+  | { refuse: string; code?: string }
   | { ring: 'forever' }
   | { crashAt: number };
 
@@ -75,7 +75,7 @@ function start(input: Partial<OrderInput>, plan: (call: Placed, n: number) => Ph
       }),
       originate: fromPromise(({ input: i }: { input: OriginateInput }) => {
         const phone = phoneOf(i.attemptId);
-        return 'refuse' in phone ? Promise.reject(new Error(phone.refuse)) : Promise.resolve();
+        return 'refuse' in phone ? Promise.reject(Object.assign(new Error(phone.refuse), phone.code ? { code: phone.code } : {})) : Promise.resolve();
       }),
       promptForKey: fromPromise(({ input: i }: { input: PromptForKeyInput }) => {
         const phone = phoneOf(i.attemptId);
@@ -243,6 +243,67 @@ describe('order: dispatch chain', () => {
       ['o1-a3', 'accepted', undefined],
     ]);
     expect(t.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-a3', attempts: 3 });
+  });
+});
+
+describe('order: dead lines (no waiting on a line that cannot ring)', () => {
+  const dead = (kind: 'unreachable' | 'congestion') => ({ hangup: kind, at: 1000 }) as const;
+
+  it('an unallocated number moves to the backup at once, not after the retry delay', async () => {
+    const t = start({ contacts: [DUTY, BACKUP] }, (c) => (c.contactId === 'duty' ? dead('unreachable') : accept));
+    await t.advance(20_000);
+    expect(t.calls.map((c) => [c.attemptId, c.contactId, c.at])).toEqual([
+      ['o1-a1', 'duty', 0],
+      ['o1-a2', 'backup', 1000], // the instant the duty line's hangup came
+    ]);
+    expect(t.log.results[0]?.output).toMatchObject({ result: 'failed', lineDead: true, reason: 'line dead: unreachable' });
+    expect(t.kinds()).toEqual([
+      'dispatch_started', 'attempt_started', 'attempt_ended', 'dead_line', 'next_contact', 'attempt_started', 'attempt_ended', 'accepted', 'finished',
+    ]);
+    expect(t.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-a2', attempts: 2 });
+  });
+
+  it('congestion counts as a dead line too', async () => {
+    const t = start({ contacts: [DUTY, BACKUP] }, (c) => (c.contactId === 'duty' ? dead('congestion') : accept));
+    await t.advance(20_000);
+    expect(t.calls.map((c) => [c.contactId, c.at])).toEqual([['duty', 0], ['backup', 1000]]);
+  });
+
+  it('an originate Asterisk refuses (endpoint unavailable) moves on at once; Asterisk being down keeps the retry delay', async () => {
+    const refused = start({ contacts: [DUTY, BACKUP] }, (c) => (c.contactId === 'duty' ? { refuse: 'originate failed: Allocation failed', code: 'asterisk_error' } : accept));
+    await refused.advance(20_000);
+    expect(refused.calls.map((c) => [c.contactId, c.at])).toEqual([['duty', 0], ['backup', 0]]);
+    expect(refused.log.results[0]?.output).toMatchObject({ result: 'failed', lineDead: true, reason: 'line dead: originate failed: Allocation failed' });
+
+    const down = start({ contacts: [DUTY, BACKUP] }, (_c, n) => (n === 0 ? { refuse: 'Asterisk ARI is not connected', code: 'not_connected' } : accept));
+    await down.advance(100_000);
+    expect(down.calls.map((c) => [c.contactId, c.at])).toEqual([['duty', 0], ['duty', 60_000]]);
+    expect(down.log.results[0]?.output.lineDead).toBeUndefined();
+    expect(down.kinds()).toContain('retry_scheduled');
+  });
+
+  it('the dead contact is tried again on the next pass; busy keeps the retry delay', async () => {
+    const t = start({ contacts: [DUTY, BACKUP], policy: { ...POLICY, attemptsPerContact: 2, chainLoops: 1 }, commandCentre: null }, (c) =>
+      c.contactId === 'duty' ? dead('unreachable') : busy,
+    );
+    await t.advance(800_000);
+    expect(t.calls.map((c) => [c.attemptId, c.contactId, c.at])).toEqual([
+      ['o1-a1', 'duty', 0],
+      ['o1-a2', 'backup', 1000], // at once
+      ['o1-a3', 'backup', 66_000], // busy at 6 s + retry delay 60 s
+      ['o1-a4', 'duty', 371_000], // busy at 71 s + loop delay 300 s: the dead contact again, once
+      ['o1-a5', 'backup', 372_000],
+      ['o1-a6', 'backup', 437_000],
+    ]);
+    expect(t.output()).toEqual({ status: 'unacknowledged', attempts: 6 });
+    expect(t.kinds().filter((k) => k === 'dead_line')).toHaveLength(2);
+  });
+
+  it('a dead line as the last contact of the last pass exhausts the chain at once', async () => {
+    const t = start({ contacts: [DUTY], policy: { ...POLICY, attemptsPerContact: 3, chainLoops: 0 }, commandCentre: null }, () => dead('unreachable'));
+    await t.advance(5_000);
+    expect(t.calls).toHaveLength(1);
+    expect(t.output()).toEqual({ status: 'unacknowledged', attempts: 1 });
   });
 });
 

@@ -33,7 +33,7 @@ import {
   type RecordEventParams,
   type RecordStatusParams,
 } from './order.context.js';
-import { FIRST_CURSOR, advanceCursor, attemptIdOf, isExhausted, stepBetween, type LeaderProgress, type OrderInput, type OrderStatus } from './order.policy.js';
+import { FIRST_CURSOR, advanceCursor, attemptIdOf, isExhausted, skipContact, stepBetween, type LeaderProgress, type OrderInput, type OrderStatus } from './order.policy.js';
 
 export { resumePointOf } from './order.context.js';
 export type * from './order.context.js';
@@ -134,6 +134,12 @@ export const orderMachine = setup({
       const output = outputOf(ended, clockNow(system));
       enqueue.assign({ lastOutput: output });
       for (const x of record.result(context, a, output)) enqueue(x);
+      // A dead line is not a busy officer: no retry delay, the next contact at once; this one is
+      // tried again on the next pass over the chain.
+      if (a.script === 'dispatch' && output.lineDead === true && a.cursor && context.status === 'dispatching') {
+        enqueue.assign({ next: skipContact(a.cursor, context.policy, context.contacts.length) });
+        enqueue(record.event(context, 'dead_line', { attemptId: a.attemptId, contactId: a.contactId, reason: output.reason ?? null }));
+      }
       // Someone else (or the desk's withdrawal) settled the order first; commitAcceptance said so.
       if (a.script === 'dispatch' && output.result === 'accepted' && (output.late === true || context.status !== 'dispatching')) {
         enqueue(record.event(context, 'late_acceptance', { via: 'call', attemptId: a.attemptId, late: output.late ?? false, status: context.status }));

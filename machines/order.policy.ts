@@ -101,6 +101,11 @@ export function advanceCursor(cursor: DispatchCursor, policy: EscalationPolicy, 
   return normalizeCursor({ ...cursor, attemptOnContact: cursor.attemptOnContact + 1 }, policy, contactCount);
 }
 
+/** The cursor of the next contact's first attempt after `cursor` (its remaining attempts skipped). */
+export function skipContact(cursor: DispatchCursor, policy: EscalationPolicy, contactCount: number): DispatchCursor {
+  return normalizeCursor({ loop: cursor.loop, contactIndex: cursor.contactIndex + 1, attemptOnContact: 0 }, policy, contactCount);
+}
+
 /** What separates the attempt at `from` from the one at `to`. */
 export function stepBetween(
   from: DispatchCursor,

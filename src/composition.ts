@@ -7,6 +7,7 @@ import { loadCatalog, type Catalog } from './departments/catalog.js';
 import { DepartmentStore } from './departments/store.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { PacedTelephony } from './dispatch/pacing.js';
+import { createPlatformChannel } from './dispatch/platform.js';
 import { createWebhook } from './dispatch/webhook.js';
 import { departmentRoutes } from './http/departments.routes.js';
 import { orderRoutes } from './http/orders.routes.js';
@@ -18,6 +19,10 @@ import { surveyRoutes } from './http/survey.routes.js';
 import { SurveyRepository } from './survey/survey-repository.js';
 import { SurveyService } from './survey/survey-service.js';
 import { inboundSurveyRouter } from './survey/inbound-survey.js';
+import { ReminderRepository } from './reminders/reminder-repository.js';
+import { ReminderService } from './reminders/reminder-service.js';
+import { DisputeService } from './disputes/dispute-service.js';
+import { disputeRoutes } from './http/disputes.routes.js';
 import { startFeedbackLine, type FeedbackLineOptions } from './feedback/inbound-line.js';
 import { UnitPins } from './feedback/unit-pins.js';
 import { buildApp } from './http/app.js';
@@ -50,6 +55,7 @@ export interface Services {
   readonly webhooks: WebhookOutbox;
   /** Prometheus metrics (GET /metrics; docs/metrics.md); `metrics.gauge(...)` adds one read at scrape time. */
   readonly metrics: ServiceMetrics;
+  readonly reminders: ReminderService;
   readonly app: FastifyInstance;
   /** Connects to Asterisk and renders the static prompts; call after `app.listen`. */
   start(): Promise<void>;
@@ -94,8 +100,10 @@ export async function createServices(config: Config, options: ServiceOptions = {
   }, logger);
   // Outbound calls take a line of the trunk first: calls per second and channels at once (pacing.ts).
   const lines = new PacedTelephony(telephony, config.pacing, logger);
+  // The 110 centre's alerts (unacknowledged, help requested, overdue) go through the outbox.
+  const webhook = createWebhook((...a) => webhooks.enqueue(...a), (id) => repo.getOrder(id));
   const dispatcher = new Dispatcher({
-    repo, departments, telephony: lines, prompts, logger, webhook: createWebhook((...a) => webhooks.enqueue(...a), (id) => repo.getOrder(id)), language: config.language, timezone: config.timezone,
+    repo, departments, telephony: lines, prompts, logger, webhook, platform: createPlatformChannel(wh.secret), language: config.language, timezone: config.timezone,
   });
   const orders = new OrderService(repo, departments, dispatcher);
   // The feedback line's PIN per unit (issue 13): set by the admin, asked of callers who are not contacts.
@@ -119,9 +127,20 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const surveys = new SurveyService({ config, surveys: surveyRepo, orders: repo, departments, telephony: lines, prompts, logger });
   orders.onCompleted = (orderId) => surveys.onOrderCompleted(orderId);
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
+  // 督查催办: deadlines start at the acceptance, are met by feedback; a key on a reminder call is feedback.
+  const reminders = new ReminderService({
+    config, reminders: new ReminderRepository(db), orders: repo, departments, telephony: lines, prompts, webhook, logger,
+    recordFeedback: (orderId, kind, note, actor) => void orders.feedback(orderId, kind, note, 'phone', actor),
+  });
+  dispatcher.onAccepted = (orderId) => reminders.onAccepted(orderId);
+  orders.onFeedback = (orderId, kind) => reminders.onFeedback(orderId, kind);
+  orders.remindersOf = (orderId) => reminders.forOrder(orderId);
+  // Key-3 disputes, settled by the linkage office; upheld with reassignTo dispatches to that unit.
+  const disputes = new DisputeService({ db, repo, departments, dispatcher, onReassigned: (orderId) => reminders.onReassigned(orderId) });
+  orders.disputesOf = (orderId) => disputes.forOrder(orderId);
   let stopFeedbackLine: () => void = () => undefined;
   let stopMediaRetention: () => void = () => undefined;
-  const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys, webhooks, metrics };
+  const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys, webhooks, metrics, reminders };
 
   const app = await buildApp({
     config,
@@ -142,6 +161,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       await instance.register(flagRoutes, { db });
       await instance.register(orderRoutes, { orders });
       await instance.register(surveyRoutes, { surveys });
+      await instance.register(disputeRoutes, { disputes });
       for (const load of FEATURES) await instance.register(await load(), { core });
     },
   });
@@ -160,6 +180,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     surveys,
     webhooks,
     metrics,
+    reminders,
     app,
     async start() {
       const { recordingProblems, ...warmed } = await prompts.warm();
@@ -180,6 +201,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       telephony.start();
       surveys.start();
       webhooks.start();
+      reminders.start();
       const { media } = config;
       stopMediaRetention = startMediaRetention({
         dir: media.dir,
@@ -193,6 +215,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       dispatcher.stopAll();
       surveys.stop();
       webhooks.stop();
+      reminders.stop();
       stopFeedbackLine();
       stopMediaRetention();
       prompts.renderer.close();

@@ -13,6 +13,29 @@ export interface ApiToken { readonly role: Role; readonly token: string; readonl
 /** `production` demands every secret explicitly; `dev` (demo and tests) embeds loopback defaults. */
 export type Profile = 'production' | 'dev';
 
+/** The parts of the weighted ranking score; see docs/reports.md. */
+export const RANKING_PARTS = ['acceptance', 'timeToAccept', 'arrival', 'completion', 'satisfaction'] as const;
+export type RankingWeights = Readonly<Record<(typeof RANKING_PARTS)[number], number>>;
+
+/** "acceptance=40,completion=20,…": parts not named weigh 0; problems are pushed, null when unset or wrong. */
+export function parseRankingWeights(raw: string | undefined, problems: string[]): RankingWeights | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  const out: Record<string, number> = Object.fromEntries(RANKING_PARTS.map((p) => [p, 0]));
+  for (const entry of raw.split(',')) {
+    const m = /^\s*([A-Za-z]+)\s*=\s*([0-9]{1,4}(?:\.[0-9]{1,4})?)\s*$/.exec(entry);
+    if (!m || !(RANKING_PARTS as readonly string[]).includes(m[1] ?? '')) {
+      problems.push(`LIANDONG_RANKING_WEIGHTS must be part=weight pairs separated by commas, parts ${RANKING_PARTS.join(', ')}; got "${entry.slice(0, 40)}"`);
+      return null;
+    }
+    out[m[1] as string] = Number(m[2]);
+  }
+  if (Object.values(out).every((w) => w === 0)) {
+    problems.push('LIANDONG_RANKING_WEIGHTS must give at least one part a weight above 0');
+    return null;
+  }
+  return out as RankingWeights;
+}
+
 export interface Config {
   readonly profile: Profile;
   readonly http: { readonly host: string; readonly port: number };
@@ -100,6 +123,11 @@ export interface Config {
     /** Refused tokens per client address per minute; then every token request from it gets 429. */
     readonly authFailuresPerMinute: number;
   };
+  /**
+   * LIANDONG_RANKING_WEIGHTS: weights of the assessment's weighted ranking (docs/reports.md);
+   * null (unset) keeps the default ranking rule (acceptance rate, unacknowledged, time to accept).
+   */
+  readonly rankingWeights: RankingWeights | null;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -274,6 +302,7 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
     perMinute: int('LIANDONG_API_RATE_LIMIT', 600, 1, 1_000_000),
     authFailuresPerMinute: int('LIANDONG_AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
   };
+  const rankingWeights = parseRankingWeights(src.LIANDONG_RANKING_WEIGHTS, problems);
   const webhookUrl = src.LIANDONG_WEBHOOK_URL;
   if (webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) problems.push(`LIANDONG_WEBHOOK_URL must be an http(s) URL, got "${webhookUrl}"`);
   const webhookSecret = src.LIANDONG_WEBHOOK_SECRET;
@@ -312,6 +341,7 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
     webhook,
     pacing,
     rateLimit,
+    rankingWeights,
     logLevel,
   });
 }

@@ -242,4 +242,81 @@ export const MIGRATIONS: readonly Migration[] = [
     ALTER TABLE survey_attempts ADD COLUMN via TEXT NOT NULL DEFAULT 'outbound' CHECK (via IN ('outbound', 'inbound'));
     `,
   },
+  {
+    version: 40,
+    name: 'feedback deadlines and reminder calls (督查催办)',
+    sql: `
+    CREATE TABLE feedback_deadlines (
+      id TEXT PRIMARY KEY,         -- '<order id>-arrival' or '<order id>-completion'
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      kind TEXT NOT NULL CHECK (kind IN ('arrival', 'completion')),
+      status TEXT NOT NULL CHECK (status IN ('pending', 'reminding', 'met', 'overdue', 'cancelled')),
+      deadline_seconds INTEGER NOT NULL,
+      first_due_at TEXT NOT NULL,  -- the deadline as first set (from the acceptance)
+      due_at TEXT NOT NULL,        -- the next reminder round
+      rounds INTEGER NOT NULL DEFAULT 0,     -- reminder rounds placed
+      unanswered INTEGER NOT NULL DEFAULT 0, -- rounds counted toward escalation
+      help_requests INTEGER NOT NULL DEFAULT 0,
+      missed_at TEXT,              -- when the deadline first passed without the feedback
+      met_at TEXT,
+      overdue_at TEXT,             -- escalated to the leader, flagged for the linkage office
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      UNIQUE (order_id, kind)
+    );
+    CREATE INDEX feedback_deadlines_due ON feedback_deadlines (status, due_at);
+    CREATE TABLE reminder_attempts (
+      id TEXT PRIMARY KEY,         -- also the Asterisk channel id: '<order id>-r<seq>'
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      deadline_id TEXT NOT NULL REFERENCES feedback_deadlines (id),
+      seq INTEGER NOT NULL,
+      round INTEGER NOT NULL,
+      target TEXT NOT NULL CHECK (target IN ('chain', 'leader', 'command_centre')),
+      contact_id TEXT NOT NULL,
+      number TEXT NOT NULL,
+      started_at TEXT NOT NULL,
+      answered_at TEXT,
+      ended_at TEXT,
+      result TEXT,
+      reason TEXT,
+      digits TEXT NOT NULL DEFAULT '',
+      answer TEXT CHECK (answer IN ('done', 'on_the_way', 'need_help')),
+      cause_code INTEGER,
+      cause_text TEXT,
+      UNIQUE (order_id, seq)
+    );
+    CREATE INDEX reminder_attempts_order ON reminder_attempts (order_id, seq);
+    `,
+  },
+  {
+    version: 41,
+    name: 'acknowledgements per department; jurisdiction disputes and their settlement',
+    sql: `
+    ALTER TABLE acknowledgements ADD COLUMN department_id TEXT; -- the unit that accepted (an order may be reassigned)
+    ALTER TABLE orders ADD COLUMN dispatched_at TEXT;           -- set when a settled dispute reassigned the order; null = created_at
+    UPDATE acknowledgements SET department_id = (SELECT o.department_id FROM orders o WHERE o.id = acknowledgements.order_id);
+    CREATE TABLE disputes (
+      id INTEGER PRIMARY KEY,
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      department_id TEXT NOT NULL,  -- the unit that pressed 3: accepted, helps first, disputes jurisdiction
+      acknowledgement_id INTEGER REFERENCES acknowledgements (id),
+      opened_at TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('open', 'upheld', 'rejected')),
+      reassigned_to TEXT,           -- upheld with reassignment: the unit the order was dispatched to
+      note TEXT,
+      decided_by TEXT,
+      decided_at TEXT,
+      UNIQUE (order_id, department_id)
+    );
+    CREATE INDEX disputes_status ON disputes (status, opened_at);
+    INSERT INTO disputes (order_id, department_id, acknowledgement_id, opened_at, status)
+      SELECT k.order_id, k.department_id, k.id, k.accepted_at, 'open' FROM acknowledgements k
+      WHERE k.script = 'dispatch' AND k.disputed = 1 AND k.late = 0 AND k.department_id IS NOT NULL;
+    `,
+  },
+  {
+    version: 42,
+    name: 'normal orders go to the department platform first: when to phone if not acknowledged',
+    sql: `ALTER TABLE orders ADD COLUMN platform_due_at TEXT; -- set while a normal order waits for its acknowledgement on the platform`,
+  },
 ];

@@ -1,5 +1,6 @@
 // Demo part 2: a dispatch order through the HTTP API, the duty room not answering, the backup
-// accepting with 1, feedback, and the case record as the linkage office sees it.
+// accepting with 1, no arrival reported in time so a reminder call (督查催办) where the backup
+// presses 1 "arrived", the completion by API, and the case record as the linkage office sees it.
 import type { Services } from '../composition.js';
 import { configFromProcess, type Role } from '../config.js';
 import type { CaseRecord } from '../orders/case-record.js';
@@ -27,9 +28,10 @@ export async function dispatchOrder(s: Services, out: Out): Promise<void> {
       { id: 'duty-room', name: '值班室', number: '730', priority: 1 },
       { id: 'backup', name: '备班', number: '70211', priority: 2 },
     ],
-    policy: { attemptsPerContact: 1, ringTimeoutSeconds: 6, retryDelaySeconds: 2, chainLoops: 0, keyTimeoutSeconds: 6 },
+    // Arrival deadline 5 s after the acceptance for the demo (urgent default: 30 min).
+    policy: { attemptsPerContact: 1, ringTimeoutSeconds: 6, retryDelaySeconds: 2, chainLoops: 0, keyTimeoutSeconds: 6, arrivalDeadlineSeconds: 5 },
   });
-  out(`  PUT /api/v1/departments/water-supply (admin) → ${put.status}: duty room 730 (rings, never answers), backup 70211 (answers, presses 1 after 2 s); ring timeout 6 s`);
+  out(`  PUT /api/v1/departments/water-supply (admin) → ${put.status}: duty room 730 (rings, never answers), backup 70211 (answers, presses 1 after 2 s); ring timeout 6 s; arrival deadline 5 s`);
   const created = await api('POST', '/api/v1/orders', DESK, {
     externalId: `demo-${Date.now()}`,
     category: 'water-main-burst',
@@ -48,10 +50,20 @@ export async function dispatchOrder(s: Services, out: Out): Promise<void> {
     await new Promise((r) => setTimeout(r, 300));
   }
   shown = printNewEvents((await api('GET', `/api/v1/orders/${id}`, DESK)).body as unknown as CaseRecord, shown, started, out);
-  for (const kind of ['arrived', 'completed'] as const) {
-    const fb = await api('POST', `/api/v1/orders/${id}/feedback`, DEPT, { kind, note: kind === 'arrived' ? '抢修队已到场' : '已修复' });
-    out(`  POST /api/v1/orders/${id}/feedback {kind: ${kind}} (department) → ${fb.status}`);
+  // Nobody reports the arrival: 5 s after the acceptance the reminder call goes to the backup who
+  // accepted; it presses 1 and the arrival is recorded through the phone.
+  out('  (no arrival reported: the reminder call 督查催办 follows)');
+  while ((await api('GET', `/api/v1/orders/${id}`, DESK)).body.status !== 'arrived' && Date.now() - started < 90_000) {
+    shown = printNewEvents((await api('GET', `/api/v1/orders/${id}`, DESK)).body as unknown as CaseRecord, shown, started, out);
+    await new Promise((r) => setTimeout(r, 300));
   }
+  shown = printNewEvents((await api('GET', `/api/v1/orders/${id}`, DESK)).body as unknown as CaseRecord, shown, started, out);
+  type Calls = { reminders: { calls: Array<{ result: string | null }> } };
+  while (((await api('GET', `/api/v1/orders/${id}`, DESK)).body as unknown as Calls).reminders.calls.some((c) => c.result === null) && Date.now() - started < 90_000) {
+    await new Promise((r) => setTimeout(r, 300)); // the reminder's confirmation is still playing
+  }
+  const fb = await api('POST', `/api/v1/orders/${id}/feedback`, DEPT, { kind: 'completed', note: '已修复' });
+  out(`  POST /api/v1/orders/${id}/feedback {kind: completed} (department) → ${fb.status}`);
   const record = (await api('GET', `/api/v1/orders/${id}`, DESK)).body as unknown as CaseRecord;
   out('');
   out(`Case record (GET /api/v1/orders/${id}):`);
@@ -61,7 +73,9 @@ export async function dispatchOrder(s: Services, out: Out): Promise<void> {
   }
   const ack = record.acknowledgement;
   out(ack ? `  acknowledgement: ${ack.contactId} accepted at ${ack.acceptedAt}, ${ack.secondsToAccept.toFixed(1)} s after the order, disputed ${ack.disputed}` : '  acknowledgement: none');
-  out(`  feedback: ${record.feedback.map((f) => `${f.kind} at ${f.at}`).join('; ')}`);
+  out(`  feedback: ${record.feedback.map((f) => `${f.kind} (${f.via}, ${f.actor}) at ${f.at}`).join('; ')}`);
+  const reminders = (record as unknown as { reminders: { calls: Array<{ id: string; contactId: string; result: string | null; digits: string; answer: string | null }> } }).reminders;
+  for (const c of reminders.calls) out(`  reminder call ${c.id} → ${c.contactId}: ${c.result ?? 'live'}, keys "${c.digits}", answer ${c.answer ?? '—'}`);
   out(`  timeline: ${record.events.length} events`);
   await surveyCallback(s, id, out, api);
 }

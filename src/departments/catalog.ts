@@ -336,7 +336,7 @@ function parseCategory(raw: unknown, report: Report): { id?: string; departmentI
     bad = true;
     report(f, m);
   };
-  checkKeys(o, '', ['id', 'name', 'departmentId', 'major', 'informant'], ['id', 'name', 'departmentId'], r);
+  checkKeys(o, '', ['id', 'name', 'departmentId', 'major', 'informant', 'source'], ['id', 'name', 'departmentId'], r);
   const catId = id(o.id, 'id', r);
   const name = localized(o.name, 'name', r);
   const departmentId = id(o.departmentId, 'departmentId', r);
@@ -345,7 +345,8 @@ function parseCategory(raw: unknown, report: Report): { id?: string; departmentI
   const out: { id?: string; departmentId?: string; value?: Category } = {};
   if (catId !== undefined) out.id = catId;
   if (departmentId !== undefined) out.departmentId = departmentId;
-  if (!bad && catId && name && departmentId) out.value = { id: catId, name, departmentId, major: o.major === true, informant: o.informant === true };
+  const source = o.source === undefined ? undefined : text(o.source, 'source', r, 500);
+  if (!bad && catId && name && departmentId) out.value = { id: catId, name, departmentId, major: o.major === true, informant: o.informant === true, ...(source ? { source } : {}) };
   return out;
 }
 

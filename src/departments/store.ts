@@ -14,11 +14,19 @@ export interface Directory {
 interface StoredChange {
   readonly update: DepartmentUpdate;
   readonly policy?: Partial<DispatchPolicy>;
+  /** The department's own platform (网格化平台): normal orders are sent there first. */
+  readonly platform?: DepartmentPlatform | null;
+}
+
+export interface DepartmentPlatform {
+  /** http(s) URL that receives normal orders as a JSON POST. */
+  readonly url: string;
 }
 
 export class DepartmentStore {
   private catalog: Catalog;
   private readonly policies = new Map<string, Partial<DispatchPolicy>>();
+  private readonly platforms = new Map<string, DepartmentPlatform>();
 
   constructor(
     private readonly db: Db,
@@ -39,13 +47,17 @@ export class DepartmentStore {
     return resolvePolicy(this.policies.get(departmentId));
   }
 
+  platformOf(departmentId: string): DepartmentPlatform | null {
+    return this.platforms.get(departmentId) ?? null;
+  }
+
   hasOwnPolicy(departmentId: string): boolean {
     return this.policies.has(departmentId);
   }
 
   /** Applies a validated update; throws (changing nothing) if it does not fit the catalog. */
-  updateDepartment(departmentId: string, update: DepartmentUpdate, policy: Partial<DispatchPolicy> | undefined, actor: string): void {
-    const change: StoredChange = policy ? { update, policy } : { update };
+  updateDepartment(departmentId: string, update: DepartmentUpdate, policy: Partial<DispatchPolicy> | undefined, actor: string, platform?: DepartmentPlatform | null): void {
+    const change: StoredChange = { update, ...(policy ? { policy } : {}), ...(platform !== undefined ? { platform } : {}) };
     const next = applyDepartmentUpdate(this.catalog, departmentId, update); // throws before any write
     this.db.transaction(() => {
       const at = new Date().toISOString();
@@ -55,6 +67,14 @@ export class DepartmentStore {
     this.catalog = next;
     if (policy) this.policies.set(departmentId, policy);
     else this.policies.delete(departmentId);
+    this.applyPlatform(departmentId, change.platform);
+  }
+
+  /** A change without `platform` keeps the one set before; null removes it. */
+  private applyPlatform(departmentId: string, platform: DepartmentPlatform | null | undefined): void {
+    if (platform === undefined) return;
+    if (platform === null) this.platforms.delete(departmentId);
+    else this.platforms.set(departmentId, platform);
   }
 
   setDirectory(directory: Directory, actor: string): void {
@@ -71,6 +91,7 @@ export class DepartmentStore {
     this.catalog = applyDepartmentUpdate(this.catalog, departmentId, change.update);
     if (change.policy) this.policies.set(departmentId, change.policy);
     else this.policies.delete(departmentId);
+    this.applyPlatform(departmentId, change.platform);
   }
 
   private audit(actor: string, action: string, detail: Record<string, unknown>): void {

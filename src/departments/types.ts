@@ -67,6 +67,8 @@ export interface Category {
   readonly major: boolean;
   /** 举报-type reports (an informant): orders of this category are not called back unless the desk says `callback: true`. */
   readonly informant: boolean;
+  /** Which source document and section name this duty, when it is not obvious from its department's. */
+  readonly source?: string;
 }
 
 /** A party liandong phones that is not a member department: the 110 command centre, a county leader. */

@@ -55,7 +55,12 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
     const code = o.code;
     const [message, invalid, accepted, disputed, goodbye] = await Promise.all([
       script === 'dispatch'
-        ? Promise.all([prompts.media('dispatch-order', { code, category: call.categoryName, address: o.address, summary: o.summary }), prompts.media('dispatch-menu')]).then((parts) => parts.flat())
+        ? Promise.all([
+          // The spoken order says 重大 / 紧急 first when it is (a normal order is read as before).
+          o.major === 1 ? prompts.media('dispatch-major') : o.urgency === 'urgent' ? prompts.media('dispatch-urgent') : Promise.resolve([]),
+          prompts.media('dispatch-order', { code, category: call.categoryName, address: o.address, summary: o.summary }),
+          prompts.media('dispatch-menu'),
+        ]).then((parts) => parts.flat())
         : script === 'alarm'
           ? prompts.media('alarm-unacknowledged', { code, department: call.departmentName })
           : prompts.media('major-notify', { code, category: call.categoryName, address: o.address }),
@@ -133,9 +138,11 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
       callEvents: callEventsActor<CallAttemptEvent>(telephony),
       promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(({ input }) => promptForKey(input)),
       // Synchronous SQLite commit: it is durable before the confirmation is played.
-      commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) =>
-        Promise.resolve(repo.commitAcceptance({ orderId: input.orderId, attemptId: input.attemptId, contactId: input.contactId, script: input.script, disputed: input.disputed, via: 'phone' })),
-      ),
+      commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) => {
+        const { script } = input;
+        if (script === 'reminder') return Promise.reject(new Error('reminder calls are placed by the reminder service'));
+        return Promise.resolve(repo.commitAcceptance({ orderId: input.orderId, attemptId: input.attemptId, contactId: input.contactId, script, disputed: input.disputed, via: 'phone' }));
+      }),
       playConfirmation: fromPromise<void, PlayConfirmationInput>(({ input }) => playConfirmation(input)),
     },
     actions: {

@@ -13,6 +13,8 @@ import type { Prompts } from '../prompts/index.js';
 import type { TelephonyPort } from '../telephony/port.js';
 import { provideCallAttempt } from './call-effects.js';
 import type { Webhook } from './webhook.js';
+import { webhookPlatform, type PlatformChannel } from './platform.js';
+import { DEFAULT_PLATFORM_ACK_SECONDS } from './policy.js';
 
 export interface DispatcherDeps {
   readonly repo: OrderRepository;
@@ -23,13 +25,19 @@ export interface DispatcherDeps {
   readonly logger: Logger;
   readonly language: Language;
   readonly timezone: string;
+  /** Where normal orders go first (the department platform); webhook.ts by default. */
+  readonly platform?: PlatformChannel;
 }
 
 type OrderActor = ActorRefFrom<typeof orderMachine>;
 
 export class Dispatcher {
   private readonly live = new Map<string, OrderActor>();
+  /** Normal orders waiting for their platform acknowledgement: the timer that phones them. */
+  private readonly platformTimers = new Map<string, NodeJS.Timeout>();
   private readonly log: Logger;
+  /** Set by the composition root: an order reached `accepted` (its feedback deadlines start). */
+  onAccepted: (orderId: string) => void = () => undefined;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.log = deps.logger.child({ component: 'dispatcher' });
@@ -41,6 +49,45 @@ export class Dispatcher {
 
   liveCount(): number {
     return this.live.size;
+  }
+
+  /**
+   * A new order: urgent and major ones are phoned at once; a normal one goes to its department's
+   * platform first and is phoned only if not acknowledged within platformAckSeconds (no
+   * platform, 0 seconds, or a platform that refuses it: phoned at once).
+   */
+  begin(order: OrderRow): void {
+    const platform = this.deps.departments.platformOf(order.department_id);
+    const ackSeconds = this.deps.departments.policyOf(order.department_id).platformAckSeconds ?? DEFAULT_PLATFORM_ACK_SECONDS;
+    if (order.urgency !== 'normal' || order.major === 1 || !platform || ackSeconds <= 0) {
+      this.start(order);
+      return;
+    }
+    const { repo } = this.deps;
+    const dueMs = Date.now() + ackSeconds * 1000;
+    repo.setPlatformDue(order.id, dueMs);
+    repo.appendEvent(order.id, 'liandong', 'sent_to_platform', { dueAt: new Date(dueMs).toISOString(), ackSeconds });
+    this.armPlatformTimer(order.id, dueMs);
+    void (this.deps.platform ?? webhookPlatform).deliver(platform.url, order, ackSeconds).then((outcome) => {
+      repo.appendEvent(order.id, 'liandong', outcome.ok ? 'platform_delivered' : 'platform_failed', outcome.ok ? { status: outcome.status } : { reason: outcome.reason });
+      if (!outcome.ok) this.platformDeadline(order.id, 'the platform did not take the order');
+    });
+  }
+
+  private armPlatformTimer(orderId: string, dueMs: number): void {
+    clearTimeout(this.platformTimers.get(orderId));
+    this.platformTimers.set(orderId, setTimeout(() => this.platformDeadline(orderId, 'not acknowledged on the platform in time'), Math.max(0, dueMs - Date.now())));
+  }
+
+  /** Phones a normal order still waiting on its platform (deadline passed, or the platform failed). */
+  private platformDeadline(orderId: string, reason: string): void {
+    clearTimeout(this.platformTimers.get(orderId));
+    this.platformTimers.delete(orderId);
+    const order = this.deps.repo.getOrder(orderId);
+    if (!order || order.status !== 'dispatching' || !order.platform_due_at || this.live.has(orderId)) return;
+    this.deps.repo.setPlatformDue(orderId, null);
+    this.deps.repo.appendEvent(orderId, 'liandong', 'platform_unacknowledged', { reason });
+    this.start({ ...order, platform_due_at: null });
   }
 
   /** Starts dispatching a stored order (or continues it from its resume point). */
@@ -77,7 +124,10 @@ export class Dispatcher {
           repo.endAttempt(p.attemptId, { result: o.result, reason: o.reason, digits: o.digits, answeredAt: o.answeredAt, endedAt: o.endedAt, cause: o.cause });
           orderLog.info({ attemptId: p.attemptId, result: o.result, reason: o.reason }, 'attempt ended');
         },
-        recordStatus: (_, p) => repo.advanceStatus(p.orderId, p.status),
+        recordStatus: (_, p) => {
+          repo.advanceStatus(p.orderId, p.status);
+          if (p.status === 'accepted') this.onAccepted(p.orderId);
+        },
         recordEvent: (_, p) => repo.appendEvent(p.orderId, 'liandong', p.kind, p.detail),
         notifyWebhook: (_, p) => {
           void this.deps.webhook.notify({ orderId: p.orderId, code: order.code, departmentId: order.department_id, status: p.status, attempts: p.attempts }).then(
@@ -138,10 +188,23 @@ export class Dispatcher {
     const present = new Set(await telephony.listChannelIds());
     for (const attempt of open) {
       if (present.has(attempt.id)) await telephony.hangup(attempt.id);
-      repo.endAttempt(attempt.id, { result: 'interrupted', reason: 'service restarted during the call', digits: attempt.digits, endedAt: Date.now() });
-      repo.appendEvent(attempt.order_id, 'liandong', 'attempt_interrupted', { attemptId: attempt.id, channelStillUp: present.has(attempt.id) });
+      // An acceptance (or alarm/leader confirmation) committed before the crash stands: the call
+      // only lost its confirmation, and the record must say `accepted` like the acknowledgement.
+      const committed = repo.hasAcknowledgement(attempt.id);
+      repo.endAttempt(attempt.id, {
+        result: committed ? 'accepted' : 'interrupted',
+        reason: committed ? 'confirmation interrupted' : 'service restarted during the call',
+        digits: attempt.digits,
+        endedAt: Date.now(),
+      });
+      repo.appendEvent(attempt.order_id, 'liandong', committed ? 'confirmation_interrupted' : 'attempt_interrupted', { attemptId: attempt.id, channelStillUp: present.has(attempt.id) });
     }
     for (const order of orders) {
+      // Still waiting on its platform: the wait goes on (or ends now if it passed while stopped).
+      if (order.platform_due_at && !order.resume) {
+        this.armPlatformTimer(order.id, Date.parse(order.platform_due_at));
+        continue;
+      }
       const saved = order.resume ? (JSON.parse(order.resume) as OrderResume) : undefined;
       const nextAttemptSeq = Math.max(saved?.nextAttemptSeq ?? 1, repo.maxSeq(order.id) + 1);
       repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq });
@@ -153,10 +216,30 @@ export class Dispatcher {
 
   /** Tells a live order it was accepted through another way (feedback, inbound line). */
   acceptedElsewhere(orderId: string, source: 'http' | 'inbound'): void {
-    this.live.get(orderId)?.send({ type: 'ACCEPTED_ELSEWHERE', source });
+    const actor = this.live.get(orderId);
+    if (actor) {
+      actor.send({ type: 'ACCEPTED_ELSEWHERE', source });
+      return;
+    }
+    // Not being phoned (a normal order waiting on its platform): no call will be placed.
+    const timer = this.platformTimers.get(orderId);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.platformTimers.delete(orderId);
+      this.deps.repo.setPlatformDue(orderId, null);
+      this.deps.repo.appendEvent(orderId, 'liandong', 'accepted', { via: source, attemptId: null });
+      this.onAccepted(orderId);
+    }
+  }
+
+  /** True while a normal order waits for its platform acknowledgement. */
+  isAwaitingPlatform(orderId: string): boolean {
+    return this.platformTimers.has(orderId);
   }
 
   cancel(orderId: string, reason: string): boolean {
+    clearTimeout(this.platformTimers.get(orderId));
+    this.platformTimers.delete(orderId);
     const actor = this.live.get(orderId);
     if (!actor) return false;
     actor.send({ type: 'CANCEL', reason });
@@ -167,5 +250,7 @@ export class Dispatcher {
   stopAll(): void {
     for (const actor of this.live.values()) actor.stop();
     this.live.clear();
+    for (const timer of this.platformTimers.values()) clearTimeout(timer);
+    this.platformTimers.clear();
   }
 }

@@ -5,7 +5,22 @@ import type { EscalationPolicy } from '../../machines/order.policy.js';
 export interface DispatchPolicy extends EscalationPolicy {
   /** Seconds to wait for a key after the menu has been read. */
   keyTimeoutSeconds: number;
+  /**
+   * 督查催办 (see docs/reminders.md). Seconds from the acceptance to the arrival / completion
+   * feedback before a reminder call; 0 = off; unset = the urgency default (REMINDER_DEFAULTS).
+   */
+  arrivalDeadlineSeconds?: number;
+  completionDeadlineSeconds?: number;
+  /** Unanswered or "still on the way" reminders before the leader contact is called and the order flagged overdue; unset = 2. */
+  remindersBeforeEscalation?: number;
+  /** Seconds between two reminder calls when nobody answered; unset = 600. */
+  reminderIntervalSeconds?: number;
+  /** Normal orders: seconds the department's platform has to acknowledge before it is phoned; unset = 600, 0 = phone at once. */
+  platformAckSeconds?: number;
 }
+
+/** Default of platformAckSeconds (Li County: 一般事项通过网格化平台下达). */
+export const DEFAULT_PLATFORM_ACK_SECONDS = 600;
 
 /** Defaults for every department without its own policy. */
 export const DEFAULT_POLICY: Readonly<DispatchPolicy> = Object.freeze({
@@ -27,6 +42,11 @@ export const POLICY_BOUNDS: Readonly<Record<keyof DispatchPolicy, readonly [numb
   loopDelaySeconds: [0, 7200],
   maxReplays: [0, 5],
   keyTimeoutSeconds: [2, 30],
+  arrivalDeadlineSeconds: [0, 7 * 86_400],
+  completionDeadlineSeconds: [0, 30 * 86_400],
+  remindersBeforeEscalation: [1, 10],
+  reminderIntervalSeconds: [30, 86_400],
+  platformAckSeconds: [0, 86_400],
 };
 
 export function resolvePolicy(partial: Partial<DispatchPolicy> | undefined): DispatchPolicy {

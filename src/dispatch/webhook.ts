@@ -1,6 +1,7 @@
-// The dispatcher's webhook: when an order ends unacknowledged, an `order.unacknowledged` event
-// is stored in the webhook outbox (src/webhooks/), which signs, delivers and retries it.
-// A failure to store it is reported back as an outcome with its reason, never thrown away.
+// The 110 centre's own alerting: when an order ends unacknowledged, when a unit asks for help on a
+// reminder call, or when an order is flagged overdue, an `order.<status>` event is stored in the
+// webhook outbox (src/webhooks/), which signs, delivers and retries it. A failure to store it is
+// reported back as an outcome with its reason, never thrown away.
 import type { OrderRow } from '../orders/order-repository.js';
 import { orderPayload, type WebhookEnqueue } from '../webhooks/events.js';
 
@@ -8,8 +9,11 @@ export interface WebhookPayload {
   readonly orderId: string;
   readonly code: string;
   readonly departmentId: string;
-  readonly status: 'unacknowledged';
+  /** Stored as event `order.<status>`. */
+  readonly status: 'unacknowledged' | 'help_requested' | 'overdue';
   readonly attempts: number;
+  /** For help_requested and overdue: which feedback is missing. */
+  readonly deadline?: 'arrival' | 'completion';
 }
 export type WebhookOutcome = { readonly ok: true; readonly eventId: string; readonly deliveries: number } | { readonly ok: false; readonly reason: string };
 
@@ -23,7 +27,8 @@ export function createWebhook(enqueue: (...args: Parameters<WebhookEnqueue>) => 
       try {
         const order = getOrder(payload.orderId);
         const base = order ? orderPayload(order) : { orderId: payload.orderId, code: payload.code, departmentId: payload.departmentId };
-        const stored = enqueue('order.unacknowledged', { ...base, status: payload.status, attempts: payload.attempts }, payload.departmentId);
+        const { orderId: _orderId, code: _code, departmentId: _departmentId, ...rest } = payload;
+        const stored = enqueue(`order.${payload.status}`, { ...base, ...rest }, payload.departmentId);
         return Promise.resolve({ ok: true, eventId: stored.id, deliveries: stored.deliveries });
       } catch (err) {
         return Promise.resolve({ ok: false, reason: err instanceof Error ? err.message : String(err) });

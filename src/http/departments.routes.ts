@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { isDialableNumber } from '../config.js';
 import { validateDepartmentUpdate, type Department } from '../departments/catalog.js';
-import type { DepartmentStore } from '../departments/store.js';
+import type { DepartmentPlatform, DepartmentStore } from '../departments/store.js';
 import { policyProblems, type DispatchPolicy } from '../dispatch/policy.js';
 import { maskPhone } from '../logging.js';
 import { actorOf } from './auth.js';
@@ -37,6 +37,13 @@ const departmentUpdateExample = {
 
 type Endpoint = { id: string; name: { 'zh-CN': string; en: string }; number: string };
 
+function isPlatform(v: unknown): v is DepartmentPlatform {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const keys = Object.keys(v);
+  const url = (v as { url?: unknown }).url;
+  return keys.length === 1 && typeof url === 'string' && url.length <= 500 && /^https?:\/\/[^\s]+$/.test(url);
+}
+
 export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore }> = async (app, { departments }) => {
   // Numbers are shown in clear only to the admin, who manages them; every other role sees them
   // masked (138****8000), as the API reference says.
@@ -49,13 +56,14 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
     rosters: d.rosters,
     policy: departments.policyOf(d.id),
     ownPolicy: departments.hasOwnPolicy(d.id),
+    platform: departments.platformOf(d.id),
   });
 
   app.get('/api/v1/departments', { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { response: { 200: departmentListSchema } } }, async (request) => {
     const catalog = departments.current();
     return {
       departments: catalog.departments.map((d) => view(d, request.role === 'admin')),
-      categories: catalog.categories.map((c) => ({ id: c.id, name: c.name, departmentId: c.departmentId, major: c.major, informant: c.informant })),
+      categories: catalog.categories.map((c) => ({ id: c.id, name: c.name, departmentId: c.departmentId, major: c.major, informant: c.informant, ...(c.source ? { source: c.source } : {}) })),
     };
   });
 
@@ -63,15 +71,18 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
     '/api/v1/departments/:id',
     { onRequest: app.requireRole('admin'), schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } }, body: { type: 'object', examples: [departmentUpdateExample] }, response: { 200: departmentUpdatedSchema, 404: errorBodySchema } } },
     async (request) => {
-      const { policy, ...rest } = request.body;
+      const { policy, platform, ...rest } = request.body;
       const problems = policy === undefined ? [] : policyProblems(policy);
+      if (platform !== undefined && platform !== null && !isPlatform(platform)) {
+        problems.push('platform: must be null or {"url": "http(s)://…"} (the department platform that receives normal orders)');
+      }
       const result = validateDepartmentUpdate(rest, departments.current(), request.params.id);
       if (!result.ok) problems.push(...result.problems);
       if (!result.ok || problems.length > 0) {
         const status = problems.some((p) => p.includes('does not exist')) ? 404 : 400;
         throw new HttpError(status, status === 404 ? 'department_not_found' : 'invalid_request', problems.join('; '));
       }
-      departments.updateDepartment(request.params.id, result.value, policy as Partial<DispatchPolicy> | undefined, actorOf(request));
+      departments.updateDepartment(request.params.id, result.value, policy as Partial<DispatchPolicy> | undefined, actorOf(request), platform as DepartmentPlatform | null | undefined);
       request.log.info({ departmentId: request.params.id, contacts: result.value.contacts.map((c) => maskPhone(c.number)) }, 'department updated');
       const updated = departments.current().departmentsById.get(request.params.id);
       return { ...view(updated as Department, true), reassignedCategories: result.reassigned };

@@ -35,6 +35,12 @@ const orderCreatedSchema = {
   examples: [{ id: 'oe022965784978cd5', code: '596688', status: 'dispatching', departmentId: 'water-supply' }],
 } as const;
 
+const orderAcknowledgedSchema = {
+  type: 'object',
+  required: ['id', 'code', 'status', 'departmentId'],
+  properties: { id: { type: 'string' }, code: { type: 'string' }, status: { type: 'string' }, departmentId: { type: 'string' }, urgency: { type: 'string' } },
+} as const;
+
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
 
 const listQuery = {
@@ -114,6 +120,19 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
       const feedback = orders.feedback(request.params.id, request.body.kind, request.body.note ?? null, 'api', actorOf(request));
       void reply.status(201);
       return feedback;
+    },
+  );
+
+  // The department (its platform) acknowledges the order: it is accepted and no (further) call is placed.
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/orders/:id/acknowledge',
+    {
+      onRequest: app.requireRole('department'),
+      schema: { params: idParams, body: { type: ['object', 'null'], additionalProperties: false, properties: {}, examples: [{}] }, response: { 200: orderAcknowledgedSchema, ...errors } },
+    },
+    async (request) => {
+      assertUnit(request, orders.departmentOf(request.params.id));
+      return orders.acknowledge(request.params.id, actorOf(request));
     },
   );
 

@@ -1,9 +1,9 @@
 // /api/v1/webhooks (admin): the outbox's deliveries, retrying one that was given up, and the
 // subscribers (global and per department). Subscriber changes land in the audit log.
-import type { FastifyRequest } from 'fastify';
 import { AuditLog } from '../admin/audit.js';
 import type { FeaturePlugin } from '../composition.js';
 import { WEBHOOK_EVENTS, type WebhookEventName } from '../webhooks/events.js';
+import { actorOf } from './auth.js';
 import { errorBodySchema, HttpError } from './errors.js';
 
 const nullableString = { type: ['string', 'null'] } as const;
@@ -76,7 +76,7 @@ function auditUrl(url: string): string {
 export const webhookRoutes: FeaturePlugin = async (app, { core }) => {
   const admin = { onRequest: app.requireRole('admin') };
   const audit = new AuditLog(core.db);
-  const actor = (request: FastifyRequest): string => `api:${request.role ?? 'unknown'}`;
+  const actor = actorOf;
   const { webhooks } = core;
 
   app.get<{ Querystring: { status?: string; event?: string; eventId?: string; limit?: string; offset?: string } }>(

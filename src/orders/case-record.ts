@@ -58,6 +58,7 @@ function acknowledgementJson(a: AcknowledgementRow) {
     secondsToAccept: a.seconds_to_accept,
     disputed: a.disputed === 1,
     late: a.late === 1,
+    departmentId: a.department_id,
   };
 }
 
@@ -69,7 +70,10 @@ const eventJson = (e: EventRow) => ({ at: e.at, actor: maskActor(e.actor), kind:
 export function caseRecord(repo: OrderRepository, row: OrderRow) {
   const acks = repo.acknowledgements(row.id);
   const dispatchAcks = acks.filter((a) => a.script === 'dispatch');
-  const winner = dispatchAcks.find((a) => a.late === 0) ?? null;
+  const onTime = dispatchAcks.filter((a) => a.late === 0);
+  // After a settled dispute reassigned the order, the current unit's acceptance is the one; the
+  // first unit's (it helped first) stays in `acknowledgements`.
+  const winner = onTime.find((a) => (a.department_id ?? row.department_id) === row.department_id) ?? onTime[0] ?? null;
   return {
     ...orderSummary(row),
     summary: row.summary,
@@ -78,6 +82,7 @@ export function caseRecord(repo: OrderRepository, row: OrderRow) {
     updatedAt: row.updated_at,
     attempts: repo.attempts(row.id).map(attemptJson),
     acknowledgement: winner ? acknowledgementJson(winner) : null,
+    acknowledgements: onTime.map(acknowledgementJson),
     lateAcknowledgements: dispatchAcks.filter((a) => a.late === 1).map(acknowledgementJson),
     confirmations: acks.filter((a) => a.script !== 'dispatch').map((a) => ({ ...acknowledgementJson(a), script: a.script })),
     feedback: repo.feedback(row.id).map(feedbackJson),

@@ -38,6 +38,10 @@ export interface OrderRow {
   created_at: string;
   updated_at: string;
   resume: string | null;
+  /** When the current unit's dispatch began, if a settled dispute reassigned the order; null = created_at. */
+  dispatched_at?: string | null;
+  /** A normal order sent to the department's platform: when it is phoned unless acknowledged. */
+  platform_due_at?: string | null;
 }
 
 export interface AttemptRow {
@@ -71,6 +75,8 @@ export interface AcknowledgementRow {
   seconds_to_accept: number;
   disputed: 0 | 1;
   late: 0 | 1;
+  /** The unit that accepted (null only for rows older than migration 41 without an order). */
+  department_id: string | null;
 }
 
 export interface FeedbackRow { id: number; order_id: string; kind: FeedbackKind; note: string | null; via: 'api' | 'phone'; actor: string; at: string }
@@ -176,6 +182,20 @@ export class OrderRepository {
     this.db.prepare('UPDATE orders SET status = ?, updated_at = ? WHERE id = ?').run(status, iso(this.now()), orderId);
   }
 
+  /**
+   * A settled dispute sends the order to another unit: its department changes and its dispatch
+   * starts again (status back to dispatching, a fresh resume point, the clock of the new unit's
+   * acceptance restarted). The first unit's acknowledgement stays on record.
+   */
+  reassign(orderId: string, departmentId: string): void {
+    const at = iso(this.now());
+    this.db.prepare("UPDATE orders SET department_id = ?, status = 'dispatching', resume = NULL, dispatched_at = ?, updated_at = ? WHERE id = ?").run(departmentId, at, at, orderId);
+  }
+
+  setPlatformDue(orderId: string, dueMs: number | null): void {
+    this.db.prepare('UPDATE orders SET platform_due_at = ? WHERE id = ?').run(dueMs === null ? null : iso(dueMs), orderId);
+  }
+
   saveResume(orderId: string, resume: unknown): void {
     this.db.prepare('UPDATE orders SET resume = ? WHERE id = ?').run(resume === null ? null : JSON.stringify(resume), orderId);
   }
@@ -237,6 +257,11 @@ export class OrderRepository {
     return this.db.prepare('SELECT * FROM attempts WHERE ended_at IS NULL ORDER BY order_id, seq').all() as AttemptRow[];
   }
 
+  /** True when an acceptance or confirmation was committed for this attempt. */
+  hasAcknowledgement(attemptId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM acknowledgements WHERE attempt_id = ?').get(attemptId) !== undefined;
+  }
+
   maxSeq(orderId: string): number {
     return (this.db.prepare('SELECT coalesce(max(seq), 0) FROM attempts WHERE order_id = ?').pluck().get(orderId) as number) ?? 0;
   }
@@ -256,14 +281,20 @@ export class OrderRepository {
       if (!order) throw new Error(`order ${input.orderId} does not exist`);
       const nowMs = this.now();
       const late = input.script === 'dispatch' && order.status !== 'dispatching';
-      const seconds = Math.max(0, (nowMs - Date.parse(order.created_at)) / 1000);
-      this.db
+      const seconds = Math.max(0, (nowMs - Date.parse(order.dispatched_at ?? order.created_at)) / 1000);
+      const info = this.db
         .prepare(
-          `INSERT INTO acknowledgements (order_id, attempt_id, contact_id, script, via, accepted_at, seconds_to_accept, disputed, late)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO acknowledgements (order_id, attempt_id, contact_id, script, via, accepted_at, seconds_to_accept, disputed, late, department_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(input.orderId, input.attemptId, input.contactId, input.script, input.via, iso(nowMs), seconds, input.disputed ? 1 : 0, late ? 1 : 0);
+        .run(input.orderId, input.attemptId, input.contactId, input.script, input.via, iso(nowMs), seconds, input.disputed ? 1 : 0, late ? 1 : 0, order.department_id);
       if (input.script === 'dispatch' && !late) this.setStatus(input.orderId, 'accepted');
+      // Key 3: accepted (help first) and a jurisdiction dispute opened for the linkage office to settle.
+      if (input.script === 'dispatch' && !late && input.disputed) {
+        this.db
+          .prepare("INSERT OR IGNORE INTO disputes (order_id, department_id, acknowledgement_id, opened_at, status) VALUES (?, ?, ?, ?, 'open')")
+          .run(input.orderId, order.department_id, info.lastInsertRowid, iso(nowMs));
+      }
       const kind = input.script === 'dispatch' ? (late ? 'late_acceptance_committed' : 'acceptance_committed') : `${input.script}_confirmation_committed`;
       this.appendEvent(input.orderId, input.contactId ?? input.via, kind, { attemptId: input.attemptId, disputed: input.disputed, secondsToAccept: Math.round(seconds * 10) / 10 });
       return { late };

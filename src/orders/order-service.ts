@@ -29,6 +29,12 @@ export class OrderService {
   onCompleted: (orderId: string) => void = () => undefined;
   /** Set by the composition root: the surveys shown in the case record. */
   surveysOf: (orderId: string) => unknown[] = () => [];
+  /** Set by the composition root: feedback recorded (the 督查催办 deadlines it answers are met). */
+  onFeedback: (orderId: string, kind: FeedbackKind) => void = () => undefined;
+  /** Set by the composition root: feedback deadlines and reminder calls shown in the case record. */
+  remindersOf: (orderId: string) => unknown = () => ({ deadlines: [], calls: [] });
+  /** Set by the composition root: the jurisdiction disputes shown in the case record. */
+  disputesOf: (orderId: string) => unknown[] = () => [];
 
   constructor(
     private readonly repo: OrderRepository,
@@ -61,7 +67,7 @@ export class OrderService {
     if (!result.created && !sameOrder(result.row, order)) {
       throw new HttpError(409, 'external_id_conflict', `externalId "${input.externalId}" was already used for a different order (${result.row.id})`);
     }
-    if (result.created) this.dispatcher.start(result.row);
+    if (result.created) this.dispatcher.begin(result.row);
     return { order: result.row, created: result.created };
   }
 
@@ -80,7 +86,7 @@ export class OrderService {
   }
 
   caseRecord(id: string) {
-    return { ...caseRecord(this.repo, this.mustGet(id)), surveys: this.surveysOf(id) };
+    return { ...caseRecord(this.repo, this.mustGet(id)), surveys: this.surveysOf(id), reminders: this.remindersOf(id), disputes: this.disputesOf(id) };
   }
 
   /**
@@ -95,8 +101,26 @@ export class OrderService {
       this.dispatcher.acceptedElsewhere(orderId, via === 'api' ? 'http' : 'inbound');
     }
     const stored = this.repo.addFeedback(orderId, kind, note, via, actor);
+    this.onFeedback(orderId, kind);
     if (kind === 'completed') this.onCompleted(orderId);
     return stored;
+  }
+
+  /**
+   * The department acknowledges (accepts) the order through the API, e.g. from its platform: no
+   * (further) call is placed. Idempotent: an order already accepted by the department answers
+   * with its state.
+   */
+  acknowledge(orderId: string, actor: string) {
+    const order = this.mustGet(orderId);
+    if (order.status === 'dispatching') {
+      this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback' });
+      this.repo.appendEvent(orderId, actor, 'acknowledged_via_api', {});
+      this.dispatcher.acceptedElsewhere(orderId, 'http');
+    } else if (!['accepted', 'arrived', 'completed', 'surveyed'].includes(order.status)) {
+      throw new HttpError(409, 'not_acknowledgeable', `order ${order.code} is ${order.status}`);
+    }
+    return orderSummary(this.mustGet(orderId));
   }
 
   cancel(orderId: string, reason: string, actor = 'desk') {

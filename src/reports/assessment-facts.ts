@@ -27,11 +27,24 @@ export interface OrderFacts {
   readonly followUps: number;
   /** Flags raised for the linkage office by "not satisfied" answers. */
   readonly flags: number;
+  /** 督查催办: the arrival / completion deadline passed without that feedback (a reminder was due). */
+  readonly overdueArrival: boolean;
+  readonly overdueCompletion: boolean;
+  /** Reminder rounds placed to the department (chain and leader; not the help alarms to the 110 centre). */
+  readonly reminderRounds: number;
+  /** Jurisdiction disputes opened on the order (key 3), by the disputing unit, with their settlement. */
+  readonly disputes: readonly DisputeFact[];
+}
+
+export interface DisputeFact {
+  readonly departmentId: string;
+  readonly status: 'open' | 'upheld' | 'rejected';
 }
 
 interface OrderJoin {
   id: string; department_id: string; created_at: string; status: string; exhausted: 0 | 1; dispatch_attempts: number; escalated: 0 | 1;
   arrived_at: string | null; completed_at: string | null; follow_ups: number; flags: number;
+  overdue_arrival: 0 | 1; overdue_completion: 0 | 1; reminder_rounds: number;
 }
 interface AckJoin { order_id: string; seconds_to_accept: number; disputed: 0 | 1; via: 'phone' | 'feedback' }
 interface SurveyJoin { order_id: string; status: SurveyStatus; attitude: Answer | null; speed: Answer | null; quality: Answer | null }
@@ -49,7 +62,10 @@ export function loadOrderFacts(db: Db, fromIso: string, toIso: string): OrderFac
          (SELECT min(f.at) FROM feedback f WHERE f.order_id = o.id AND f.kind = 'arrived') AS arrived_at,
          (SELECT min(f.at) FROM feedback f WHERE f.order_id = o.id AND f.kind = 'completed') AS completed_at,
          (SELECT count(*) FROM surveys s WHERE s.order_id = o.id AND s.kind = 'follow_up') AS follow_ups,
-         (SELECT count(*) FROM flags g WHERE g.order_id = o.id) AS flags
+         (SELECT count(*) FROM flags g WHERE g.order_id = o.id) AS flags,
+         EXISTS (SELECT 1 FROM feedback_deadlines d WHERE d.order_id = o.id AND d.kind = 'arrival' AND d.missed_at IS NOT NULL) AS overdue_arrival,
+         EXISTS (SELECT 1 FROM feedback_deadlines d WHERE d.order_id = o.id AND d.kind = 'completion' AND d.missed_at IS NOT NULL) AS overdue_completion,
+         (SELECT count(DISTINCT r.deadline_id || ':' || r.round || ':' || r.target) FROM reminder_attempts r WHERE r.order_id = o.id AND r.target != 'command_centre') AS reminder_rounds
        FROM orders o WHERE o.created_at >= ? AND o.created_at < ? ORDER BY o.created_at, o.id`,
     )
     .all(...range) as OrderJoin[];
@@ -57,7 +73,8 @@ export function loadOrderFacts(db: Db, fromIso: string, toIso: string): OrderFac
   const ackRows = db
     .prepare(
       `SELECT k.order_id, k.seconds_to_accept, k.disputed, k.via FROM acknowledgements k JOIN orders o ON o.id = k.order_id
-       WHERE o.created_at >= ? AND o.created_at < ? AND k.script = 'dispatch' AND k.late = 0 ORDER BY k.id`,
+       WHERE o.created_at >= ? AND o.created_at < ? AND k.script = 'dispatch' AND k.late = 0
+       ORDER BY coalesce(k.department_id = o.department_id, 1) DESC, k.id`,
     )
     .all(...range) as AckJoin[];
   for (const a of ackRows) if (!acks.has(a.order_id)) acks.set(a.order_id, a);
@@ -69,6 +86,11 @@ export function loadOrderFacts(db: Db, fromIso: string, toIso: string): OrderFac
     )
     .all(...range) as SurveyJoin[];
   for (const s of surveyRows) callbacks.set(s.order_id, s);
+  const disputes = new Map<string, DisputeFact[]>();
+  const disputeRows = db
+    .prepare(`SELECT d.order_id, d.department_id, d.status FROM disputes d JOIN orders o ON o.id = d.order_id WHERE o.created_at >= ? AND o.created_at < ? ORDER BY d.id`)
+    .all(...range) as Array<{ order_id: string; department_id: string; status: DisputeFact['status'] }>;
+  for (const d of disputeRows) disputes.set(d.order_id, [...(disputes.get(d.order_id) ?? []), { departmentId: d.department_id, status: d.status }]);
 
   return orders.map((o) => {
     const ack = acks.get(o.id);
@@ -87,6 +109,10 @@ export function loadOrderFacts(db: Db, fromIso: string, toIso: string): OrderFac
       callback: cb ? { status: cb.status, attitude: cb.attitude, speed: cb.speed, quality: cb.quality } : null,
       followUps: o.follow_ups,
       flags: o.flags,
+      overdueArrival: o.overdue_arrival === 1,
+      overdueCompletion: o.overdue_completion === 1,
+      reminderRounds: o.reminder_rounds,
+      disputes: disputes.get(o.id) ?? [],
     };
   });
 }

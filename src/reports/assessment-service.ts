@@ -14,7 +14,7 @@ import { transmittalText } from './transmittal-text.js';
 export interface AssessmentDeps {
   readonly db: Db;
   readonly departments: DepartmentStore;
-  readonly config: Pick<Config, 'timezone' | 'language'>;
+  readonly config: Pick<Config, 'timezone' | 'language'> & Partial<Pick<Config, 'rankingWeights'>>;
   readonly now?: () => number;
 }
 
@@ -41,12 +41,14 @@ export class AssessmentService {
       facts: loadOrderFacts(this.deps.db, quarter.from, quarter.to),
       departments: catalog.departments.map((d) => ({ id: d.id, name: d.name })),
       now: new Date(this.now()),
+      weights: this.deps.config.rankingWeights ?? null,
     });
   }
 
   /** The report with every figure's label and definition beside it. */
   json(quarter: Quarter, language: Language) {
-    return { ...this.report(quarter), language, definitions: definitionsIn(language) };
+    const report = this.report(quarter);
+    return { ...report, language, definitions: definitionsIn(language, report.weights ?? null) };
   }
 
   csv(quarter: Quarter, language: Language): string {

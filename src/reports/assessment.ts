@@ -6,9 +6,10 @@
 // Everything that happened to such an order counts in that quarter, even if it happened later
 // (a callback in the first days of the next quarter belongs to the order's quarter), so a report
 // on a quarter that just ended can still grow; `generatedAt` says when it was read.
+import type { RankingWeights } from '../config.js';
 import type { LocalizedText } from '../departments/types.js';
 import { QUESTIONS, type Question } from '../survey/survey-repository.js';
-import type { OrderFacts } from './assessment-facts.js';
+import type { DisputeFact, OrderFacts } from './assessment-facts.js';
 import type { Quarter } from './quarter.js';
 import { median, percentileNearestRank, rate, round } from './stats.js';
 
@@ -42,11 +43,19 @@ export interface Figures {
   readonly satisfaction: Readonly<Record<Question, QuestionFigures>>;
   readonly unsatisfiedFollowUps: number;
   readonly flagged: number;
+  readonly overdueArrivals: number;
+  readonly overdueCompletions: number;
+  readonly reminderRounds: number;
+  readonly disputesOpen: number;
+  readonly disputesUpheld: number;
+  readonly disputesRejected: number;
 }
 
 export interface DepartmentAssessment extends Figures {
   /** 1 is best; equal keys share a rank (1, 2, 2, 4); null when the department had no answerable order. */
   readonly rank: number | null;
+  /** The weighted score (0–1), only when LIANDONG_RANKING_WEIGHTS is set. */
+  readonly score?: number | null;
   readonly departmentId: string;
   readonly name: LocalizedText;
 }
@@ -59,6 +68,8 @@ export interface AssessmentReport {
   /** ISO UTC, exclusive. */
   readonly to: string;
   readonly generatedAt: string;
+  /** The ranking weights used, when LIANDONG_RANKING_WEIGHTS is set. */
+  readonly weights?: RankingWeights;
   /** Ranked departments first (by rank), then those with nothing to rank, in catalog order. */
   readonly departments: readonly DepartmentAssessment[];
   /** The same figures over every order of the quarter. */
@@ -81,8 +92,12 @@ export function isWithdrawn(o: OrderFacts): boolean {
   return o.status === 'cancelled' && !o.exhausted && o.acceptance === null;
 }
 
-/** The figures of a set of orders (one department's, or all of them). */
-export function figuresOf(orders: readonly OrderFacts[]): Figures {
+/**
+ * The figures of a set of orders (one department's, or all of them). `disputes`: the disputes
+ * raised by the department (an upheld one may have moved the order to another unit); all of the
+ * orders' disputes by default.
+ */
+export function figuresOf(orders: readonly OrderFacts[], disputes: readonly DisputeFact[] = orders.flatMap((o) => o.disputes)): Figures {
   const received = orders.filter((o) => !isWithdrawn(o));
   const accepted = received.filter((o) => o.acceptance !== null);
   const pending = received.filter((o) => o.acceptance === null && o.status === 'dispatching');
@@ -122,6 +137,12 @@ export function figuresOf(orders: readonly OrderFacts[]): Figures {
     satisfaction,
     unsatisfiedFollowUps: received.reduce((n, o) => n + o.followUps, 0),
     flagged: received.filter((o) => o.flags > 0).length,
+    overdueArrivals: received.filter((o) => o.overdueArrival).length,
+    overdueCompletions: received.filter((o) => o.overdueCompletion).length,
+    reminderRounds: received.reduce((n, o) => n + o.reminderRounds, 0),
+    disputesOpen: disputes.filter((d) => d.status === 'open').length,
+    disputesUpheld: disputes.filter((d) => d.status === 'upheld').length,
+    disputesRejected: disputes.filter((d) => d.status === 'rejected').length,
   };
 }
 
@@ -136,8 +157,31 @@ export function compareForRanking(a: Figures, b: Figures): number {
     || 0;
 }
 
+/** Seconds to accept at which the time-to-accept part of the weighted score reaches 0 (10 min). */
+export const SLOW_ACCEPT_SECONDS = 600;
+
+/**
+ * The weighted score (0–1) of LIANDONG_RANKING_WEIGHTS: the weighted mean of the parts a
+ * department has figures for (a part without figures is left out, its weight too). null: no part.
+ */
+export function weightedScore(f: Figures, w: RankingWeights): number | null {
+  const sat = [f.satisfaction.attitude.rate, f.satisfaction.speed.rate, f.satisfaction.quality.rate].filter((x): x is number => x !== null);
+  const parts: Array<[number, number | null]> = [
+    [w.acceptance, f.acceptanceRate],
+    [w.timeToAccept, f.medianSecondsToAccept === null ? null : Math.max(0, 1 - f.medianSecondsToAccept / SLOW_ACCEPT_SECONDS)],
+    [w.arrival, f.accepted === 0 ? null : Math.max(0, 1 - f.overdueArrivals / f.accepted)],
+    [w.completion, f.completionRate],
+    [w.satisfaction, sat.length === 0 ? null : sat.reduce((a, b) => a + b, 0) / sat.length],
+  ];
+  const used = parts.filter(([weight, value]) => weight > 0 && value !== null) as Array<[number, number]>;
+  const total = used.reduce((n, [weight]) => n + weight, 0);
+  return total === 0 ? null : round(used.reduce((n, [weight, value]) => n + weight * value, 0) / total, RATE_DIGITS);
+}
+
 export interface AssessInput {
   readonly quarter: Quarter;
+  /** LIANDONG_RANKING_WEIGHTS; null or absent: the default ranking rule (compareForRanking). */
+  readonly weights?: RankingWeights | null;
   readonly facts: readonly OrderFacts[];
   /** Every member department, in catalog order (those with no order are listed too). */
   readonly departments: ReadonlyArray<{ readonly id: string; readonly name: LocalizedText }>;
@@ -153,18 +197,24 @@ export function assessQuarter(input: AssessInput): AssessmentReport {
     else byDepartment.set(o.departmentId, [o]); // a department no longer in the catalog still answers for its orders
   }
   const names = new Map(input.departments.map((d) => [d.id, d.name]));
+  const allDisputes = input.facts.flatMap((o) => o.disputes);
   const rows = [...byDepartment].map(([departmentId, orders]) => ({
     departmentId,
     name: names.get(departmentId) ?? { 'zh-CN': departmentId, en: departmentId },
-    figures: figuresOf(orders),
+    figures: figuresOf(orders, allDisputes.filter((d) => d.departmentId === departmentId)),
   }));
+  const weights = input.weights ?? null;
+  // Weighted: higher score first, the default rule breaking ties; unweighted: the default rule.
+  const compare = weights
+    ? (a: Figures, b: Figures) => (weightedScore(b, weights) ?? -1) - (weightedScore(a, weights) ?? -1) || compareForRanking(a, b)
+    : compareForRanking;
   const rankable = rows.filter((r) => r.figures.accepted + r.figures.unacknowledged > 0);
-  rankable.sort((a, b) => compareForRanking(a.figures, b.figures) || a.departmentId.localeCompare(b.departmentId));
+  rankable.sort((a, b) => compare(a.figures, b.figures) || a.departmentId.localeCompare(b.departmentId));
   const ranked: DepartmentAssessment[] = [];
   rankable.forEach((r, i) => {
     const previous = ranked[i - 1];
-    const tied = previous !== undefined && compareForRanking(previous, r.figures) === 0;
-    ranked.push({ rank: tied ? previous.rank : i + 1, departmentId: r.departmentId, name: r.name, ...r.figures });
+    const tied = previous !== undefined && compare(previous, r.figures) === 0;
+    ranked.push({ rank: tied ? previous.rank : i + 1, departmentId: r.departmentId, name: r.name, ...r.figures, ...(weights ? { score: weightedScore(r.figures, weights) } : {}) });
   });
   const unranked = rows.filter((r) => !rankable.includes(r)).map((r) => ({ rank: null, departmentId: r.departmentId, name: r.name, ...r.figures }));
   return {
@@ -173,6 +223,7 @@ export function assessQuarter(input: AssessInput): AssessmentReport {
     from: input.quarter.from,
     to: input.quarter.to,
     generatedAt: input.now.toISOString(),
+    ...(weights ? { weights } : {}),
     departments: [...ranked, ...unranked],
     totals: figuresOf(input.facts),
   };

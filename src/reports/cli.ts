@@ -9,8 +9,8 @@ import { DepartmentStore } from '../departments/store.js';
 import { AssessmentService } from './assessment-service.js';
 import { QuarterError } from './quarter.js';
 
-const USAGE = `usage: liandong report assessment [--quarter 2026Q4] [--csv | --json] [--lang zh-CN|en]
-  the quarterly assessment of every member department, ranked (the 110 centre's transmittal);
+const USAGE = `usage: liandong report assessment [--quarter 2026Q4|2026H2] [--csv | --json] [--lang zh-CN|en]
+  the quarterly (or half-yearly, 2026H2) assessment of every member department, ranked (the 110 centre's transmittal);
   --quarter defaults to the current quarter in TZ; text by default, --csv every figure, --json with definitions`;
 
 type Out = (line: string) => void;

@@ -1,7 +1,7 @@
 // Every figure of the assessment with its label and its definition, in both languages. The API
 // returns these next to the figures, the console shows them under the table, the CSV and the
 // CLI use the labels; docs/reports.md says the same in prose.
-import type { Language } from '../config.js';
+import type { Language, RankingWeights } from '../config.js';
 import type { LocalizedText } from '../departments/types.js';
 import type { Figures } from './assessment.js';
 
@@ -89,6 +89,24 @@ export const FIGURE_COLUMNS: readonly FigureColumn[] = [
   col('flagged', 'count', (f) => f.flagged, '不满意标记', 'Flagged unsatisfied',
     '因“不满意”回答而标记给联动办的指令数。',
     'Orders flagged to the linkage office by a “not satisfied” answer.'),
+  col('overdueArrivals', 'count', (f) => f.overdueArrivals, '超时未报到场', 'Overdue arrivals',
+    '受理后到场时限已过仍无“已到场”反馈、需督查催办的指令数（时限见 docs/reminders.md）。',
+    'Orders whose arrival deadline after acceptance passed without an “arrived” feedback, so a reminder was due (deadlines in docs/reminders.md).'),
+  col('overdueCompletions', 'count', (f) => f.overdueCompletions, '超时未报办结', 'Overdue completions',
+    '办结时限已过仍无“已办结”反馈的指令数。',
+    'Orders whose completion deadline passed without a “completed” feedback.'),
+  col('reminderRounds', 'count', (f) => f.reminderRounds, '督办催办次数', 'Reminder rounds',
+    '为催报到场或办结而拨打本单位的催办轮次（含向领导升级的一轮；不含向110的求援告警）。',
+    'Reminder rounds phoned to the department to chase an arrival or completion report (the escalation to its leader included; help alarms to the 110 centre not).'),
+  col('disputesOpen', 'count', (f) => f.disputesOpen, '争议待裁定', 'Disputes open',
+    '本单位按3提出、联动办尚未裁定的管辖争议数。',
+    'Jurisdiction disputes the department raised (key 3) that the linkage office has not settled yet.'),
+  col('disputesUpheld', 'count', (f) => f.disputesUpheld, '争议成立', 'Disputes upheld',
+    '本单位提出、经联动办裁定成立的管辖争议数（可改派其他单位，本单位记为先行处置）。',
+    'Disputes the department raised that the linkage office upheld (the order may have been reassigned; the department is on record as having helped first).'),
+  col('disputesRejected', 'count', (f) => f.disputesRejected, '争议不成立', 'Disputes rejected',
+    '本单位提出、经裁定不成立的管辖争议数（仍由本单位负责）。',
+    'Disputes the department raised that were rejected (the order stays the department’s).'),
 ];
 
 export const RANK_DEFINITION: LocalizedText = {
@@ -101,11 +119,19 @@ export const SCOPE_DEFINITION: LocalizedText = {
   en: 'Scope: orders created in the quarter (Shanghai time, 00:00 on its first day to 00:00 on the next quarter’s), with everything that happened to them since (a callback early in the next quarter included). Later callbacks can still change the figures; generatedAt says when they were read.',
 };
 
+/** The rank rule when LIANDONG_RANKING_WEIGHTS is set, naming the weights. */
+export function weightedRankDefinition(w: RankingWeights, language: Language): string {
+  const list = Object.entries(w).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(', ');
+  return language === 'en'
+    ? `Rank: by weighted score (${list}), the weighted mean of the parts the department has figures for: acceptance = acceptance rate; timeToAccept = 1 − median seconds to accept ÷ 600 (0 from 10 min); arrival = 1 − overdue arrivals ÷ accepted; completion = completion rate; satisfaction = mean of the three satisfaction rates. Equal scores fall back to the default rule.`
+    : `名次：按加权得分（${list}）排序，得分为本单位有数据的各项的加权平均：acceptance=受理率；timeToAccept=1−受理用时中位数÷600（10分钟及以上为0）；arrival=1−超时未报到场÷受理；completion=办结率；satisfaction=三项满意率的平均。得分相同时按默认规则。`;
+}
+
 /** The definitions for the API: `{key: {label, definition}}` in one language. */
-export function definitionsIn(language: Language): Record<string, { label: string; definition: string }> {
+export function definitionsIn(language: Language, weights: RankingWeights | null = null): Record<string, { label: string; definition: string }> {
   const out: Record<string, { label: string; definition: string }> = {
     scope: { label: language === 'en' ? 'Scope' : '统计范围', definition: SCOPE_DEFINITION[language] },
-    rank: { label: language === 'en' ? 'Rank' : '名次', definition: RANK_DEFINITION[language] },
+    rank: { label: language === 'en' ? 'Rank' : '名次', definition: weights ? weightedRankDefinition(weights, language) : RANK_DEFINITION[language] },
   };
   for (const c of FIGURE_COLUMNS) out[c.key] = { label: c.label[language], definition: c.definition[language] };
   return out;

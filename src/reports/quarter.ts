@@ -1,13 +1,16 @@
 // Calendar quarters in the service time zone (config.timezone, Asia/Shanghai): "2026Q4" is
 // 2026-10-01 00:00 to 2027-01-01 00:00 local time, start inclusive, end exclusive. Orders are
 // stored with UTC instants, so the local midnights are turned into UTC instants here.
+// Half-years too (Yongjia's half-yearly briefing meeting): "2026H2" is 1 July to 1 January.
 
 export interface Quarter {
   /** "2026Q4" */
   readonly id: string;
   readonly year: number;
-  /** 1–4 */
+  /** 1–4; for a half-year, its first quarter (1 or 3). */
   readonly q: number;
+  /** Set for a half-year period ("2026H1", "2026H2"). */
+  readonly half?: 1 | 2;
   /** UTC instant of the local midnight starting the quarter (ISO, inclusive). */
   readonly from: string;
   /** UTC instant of the local midnight starting the next quarter (ISO, exclusive). */
@@ -23,18 +26,27 @@ export class QuarterError extends Error {
 }
 
 const QUARTER_RE = /^([0-9]{4})Q([1-4])$/;
+const HALF_RE = /^([0-9]{4})H([12])$/;
 /** Years a quarter may name; outside is a typo, not a report. */
 const MIN_YEAR = 2000;
 const MAX_YEAR = 2100;
 
-/** Parses "2026Q4" (upper-case Q); throws a QuarterError saying what is wrong. */
+/** Parses "2026Q4" (upper-case Q) or a half-year "2026H2"; throws a QuarterError saying what is wrong. */
 export function parseQuarter(text: string, timezone: string): Quarter {
-  const m = QUARTER_RE.exec(text);
-  if (!m) throw new QuarterError(`quarter must look like 2026Q4 (year, Q, 1-4); got "${text.slice(0, 20)}"`);
+  const half = HALF_RE.exec(text);
+  const m = half ?? QUARTER_RE.exec(text);
+  if (!m) throw new QuarterError(`quarter must look like 2026Q4 (year, Q, 1-4) or a half-year like 2026H2 (year, H, 1-2); got "${text.slice(0, 20)}"`);
   const year = Number(m[1]);
-  const q = Number(m[2]);
+  const n = Number(m[2]);
   if (year < MIN_YEAR || year > MAX_YEAR) throw new QuarterError(`quarter year must be ${MIN_YEAR}-${MAX_YEAR}; got ${year}`);
-  return quarterOf(year, q, timezone);
+  return half ? halfYearOf(year, n === 1 ? 1 : 2, timezone) : quarterOf(year, n, timezone);
+}
+
+/** The half-year: H1 is 1 January to 1 July, H2 is 1 July to 1 January, local midnights. */
+export function halfYearOf(year: number, half: 1 | 2, timezone: string): Quarter {
+  const from = new Date(localMidnightToUtc(year, half === 1 ? 1 : 7, 1, timezone)).toISOString();
+  const to = new Date(half === 1 ? localMidnightToUtc(year, 7, 1, timezone) : localMidnightToUtc(year + 1, 1, 1, timezone)).toISOString();
+  return { id: `${year}H${half}`, year, q: half === 1 ? 1 : 3, half, from, to, timezone };
 }
 
 export function quarterOf(year: number, q: number, timezone: string): Quarter {

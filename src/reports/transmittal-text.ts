@@ -2,7 +2,7 @@
 // or a printout: the ranked departments with the main figures; `--csv` gives every figure.
 import type { Language } from '../config.js';
 import type { AssessmentReport, Figures } from './assessment.js';
-import { FIGURE_COLUMNS, formatFigure, RANK_DEFINITION, SCOPE_DEFINITION } from './definitions.js';
+import { FIGURE_COLUMNS, formatFigure, RANK_DEFINITION, SCOPE_DEFINITION, weightedRankDefinition } from './definitions.js';
 
 /** The columns a terminal line has room for, by JSON key. */
 const TEXT_KEYS = [
@@ -23,12 +23,14 @@ const SHORT: Record<Language, Record<string, string>> = {
 };
 const WORDS: Record<Language, { title: (r: AssessmentReport) => string; rank: string; department: string; total: string; period: string; generated: string; more: string }> = {
   'zh-CN': {
-    title: (r) => `110社会联动各成员单位工作情况季度通报 ${r.quarter.slice(0, 4)}年第${r.quarter.slice(5)}季度`,
+    title: (r) => r.quarter[4] === 'H'
+      ? `110社会联动各成员单位工作情况半年通报 ${r.quarter.slice(0, 4)}年${r.quarter[5] === '1' ? '上' : '下'}半年`
+      : `110社会联动各成员单位工作情况季度通报 ${r.quarter.slice(0, 4)}年第${r.quarter.slice(5)}季度`,
     rank: '名次', department: '单位', total: '全县合计', period: '统计期间', generated: '制表时间',
     more: '全部指标见 --csv；各指标定义见 docs/reports.md。抄送：县联动办、县监察局。',
   },
   en: {
-    title: (r) => `110 social linkage: quarterly transmittal of member departments, ${r.quarter}`,
+    title: (r) => `110 social linkage: ${r.quarter[4] === 'H' ? 'half-yearly' : 'quarterly'} transmittal of member departments, ${r.quarter}`,
     rank: 'Rank', department: 'Department', total: 'All departments', period: 'Period', generated: 'Generated',
     more: 'Every figure: --csv; definitions: docs/reports.md. To: the linkage office and the supervision bureau.',
   },
@@ -84,7 +86,7 @@ export function transmittalText(report: AssessmentReport, language: Language): s
     '',
     ...table.map(line),
     '',
-    RANK_DEFINITION[language],
+    report.weights ? weightedRankDefinition(report.weights, language) : RANK_DEFINITION[language],
     SCOPE_DEFINITION[language],
     w.more,
   ].join('\n');

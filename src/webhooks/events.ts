@@ -3,11 +3,12 @@
 import type { OrderRow } from '../orders/order-repository.js';
 
 /**
- * Every webhook event name. `order.overdue` and the platform notification are raised by the
- * feedback-deadline loop (issue 11) through `WebhookOutbox.enqueue`; a new event is one more
- * name here.
+ * Every webhook event name. `order.overdue` and `order.help_requested` (key 3 on a reminder call)
+ * are raised by the feedback-deadline loop (src/reminders/) through the dispatcher's Webhook; a
+ * new event is one more name here. The department platform's copy of a normal order is posted
+ * directly (src/dispatch/platform.ts): its refusal must phone the order at once.
  */
-export const WEBHOOK_EVENTS = ['order.accepted', 'order.unacknowledged', 'order.overdue', 'order.completed', 'survey.flagged', 'dispute.opened'] as const;
+export const WEBHOOK_EVENTS = ['order.accepted', 'order.unacknowledged', 'order.overdue', 'order.help_requested', 'order.completed', 'survey.flagged', 'dispute.opened'] as const;
 export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
 
 /** A case event as the repositories append it to order_events. */

@@ -28,6 +28,9 @@ const scenarios = {
   noInput: { department: 'transport', contacts: ['710'], policy: { maxReplays: 0 } },
   exhausted: { department: 'agriculture-water', contacts: ['740', '750'] },
   major: { department: 'culture-media', contacts: ['70111'], major: true },
+  // 800 is no simulated phone: unallocated number (cause 1). Two attempts per contact with a
+  // 60 s retry delay: only the dead-line rule makes the backup ring at once.
+  deadThenBackup: { department: 'health', contacts: ['800', '70111'], policy: { attemptsPerContact: 2, retryDelaySeconds: 60 } },
 } as const;
 type Scenario = keyof typeof scenarios;
 const orderIds = new Map<Scenario, string>();
@@ -144,6 +147,23 @@ describe('dispatch calls against simulated duty phones', () => {
     const r = await settled('busyThenBackup');
     expect(r.attempts.map((a) => [a.contactId, a.result])).toEqual([['c1', 'busy'], ['c2', 'accepted']]);
     expect(r.attempts[0]?.cause).toEqual({ code: 17, text: expect.any(String) as string });
+  });
+
+  it('primary number unallocated: the backup rings within 1 s, not after the retry delay', async () => {
+    const r = await settled('deadThenBackup');
+    expect(r.status).toBe('accepted');
+    expect(r.attempts.map((a) => [a.contactId, a.result])).toEqual([['c1', 'failed'], ['c2', 'accepted']]);
+    const [dead, backup] = r.attempts;
+    expect(dead?.cause?.code).toBe(1);
+    expect(dead?.reason).toMatch(/^line dead: /);
+    // 70111 answers as soon as it rings, so its answer time is when the backup rang. (The first
+    // call's own start waits in the trunk pacer behind this file's other orders, so the order's
+    // creation time is not the reference.)
+    const gapMs = Date.parse(backup?.answeredAt ?? '') - Date.parse(dead?.endedAt ?? '');
+    expect(gapMs).toBeGreaterThanOrEqual(0);
+    expect(gapMs).toBeLessThan(1000);
+    expect(r.events.map((e) => e.kind)).toEqual(expect.arrayContaining(['dead_line', 'next_contact']));
+    expect(r.events.map((e) => e.kind)).not.toContain('retry_scheduled');
   });
 
   it('hang-up during the prompt is recorded, then the backup accepts', async () => {

@@ -1,7 +1,8 @@
 // kill -9 of the service itself, mid-dispatch and mid-survey. The production service runs as a
 // child process on a file database; it is killed while three calls are up in Asterisk:
 //   O1  the duty officer has answered and not pressed yet (70911: presses 1 after 9 s);
-//   O2  the officer pressed 1, the acceptance is committed, the confirmation is playing;
+//   O2  the officer pressed 1, the acceptance is committed, the confirmation is playing (its
+//       attempt stays `accepted`, reason `confirmation interrupted`);
 //   S   the citizen answered the callback survey and has not answered a question yet.
 // On restart the service reloads them from SQLite, hangs up the channels the dead process left
 // in Asterisk, ends those attempts `interrupted`, and goes on with new attempt ids: O1 is called
@@ -141,10 +142,11 @@ describe('kill -9 of the service mid-dispatch and mid-survey', () => {
     expect(events.map((e) => e.kind)).toContain('dispatch_resumed');
   });
 
-  it('O2 (accepted before the kill): the acknowledgement is kept, the open call ended, nobody called again', async () => {
+  it('O2 (accepted before the kill): the acknowledgement is kept, the attempt stays accepted (confirmation interrupted), nobody called again', async () => {
     await waitUntil('O2 attempt ended', () => query<AttemptRow>('SELECT * FROM attempts WHERE order_id = ?', ids.o2), (a) => a.every((x) => x.ended_at !== null), 30_000);
     const attempts = query<AttemptRow>('SELECT * FROM attempts WHERE order_id = ? ORDER BY seq', ids.o2);
-    expect(attempts.map((a) => [a.id, a.result])).toEqual([[`${ids.o2}-a1`, 'interrupted']]);
+    expect(attempts.map((a) => [a.id, a.result, a.reason])).toEqual([[`${ids.o2}-a1`, 'accepted', 'confirmation interrupted']]);
+    expect(query<{ kind: string }>('SELECT kind FROM order_events WHERE order_id = ?', ids.o2).map((e) => e.kind)).toContain('confirmation_interrupted');
     expect(query<{ attempt_id: string }>('SELECT attempt_id FROM acknowledgements WHERE order_id = ?', ids.o2).map((a) => a.attempt_id)).toEqual([`${ids.o2}-a1`]);
     expect(query<{ status: string }>('SELECT status FROM orders WHERE id = ?', ids.o2)[0]?.status).toBe('accepted');
   });

@@ -48,4 +48,20 @@ describe('restart mid-dispatch', () => {
     expect(kinds).toEqual(expect.arrayContaining(['attempt_interrupted', 'dispatch_resumed', 'acceptance_committed']));
     expect(services.repo.acknowledgements(row.id)).toHaveLength(1);
   });
+
+  it('an attempt whose acceptance was committed before the crash stays accepted (confirmation interrupted); nobody is called', async () => {
+    const services = s as Services;
+    // The state a service killed during the confirmation leaves: acceptance committed, attempt open.
+    const { row } = services.repo.createOrder({ externalId: 'resume-2', category: 'water-main-burst', departmentId: 'tourism', summary: '水管爆裂', address: '城关镇', reporterPhone: '13800138000', urgency: 'urgent', major: false });
+    const attemptId = `${row.id}-a1`;
+    services.repo.startAttempt({ orderId: row.id, attemptId, seq: 1, script: 'dispatch', contactId: 'c1', number: '70111', attemptOnContact: 0, cursor: { loop: 0, contactIndex: 0 } });
+    services.repo.appendDigit(attemptId, '1');
+    services.repo.commitAcceptance({ orderId: row.id, attemptId, contactId: 'c1', script: 'dispatch', disputed: false, via: 'phone' });
+    expect(await services.dispatcher.resumeAll()).toBe(0);
+    const [attempt] = services.repo.attempts(row.id);
+    expect([attempt?.result, attempt?.reason, attempt?.digits]).toEqual(['accepted', 'confirmation interrupted', '1']);
+    expect(services.repo.getOrder(row.id)?.status).toBe('accepted');
+    expect(services.repo.attempts(row.id)).toHaveLength(1);
+    expect(services.repo.events(row.id).map((e) => e.kind)).toContain('confirmation_interrupted');
+  });
 });

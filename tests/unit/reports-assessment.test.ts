@@ -7,6 +7,7 @@ import { assessQuarter, compareForRanking, figuresOf, type DepartmentAssessment 
 import { AssessmentService } from '../../src/reports/assessment-service.js';
 import { loadOrderFacts } from '../../src/reports/assessment-facts.js';
 import { parseQuarter } from '../../src/reports/quarter.js';
+import { parseRankingWeights } from '../../src/config.js';
 import { Fixture } from './reports-fixtures.js';
 
 const SH = 'Asia/Shanghai';
@@ -109,8 +110,18 @@ describe('every figure of one department', () => {
     // h: accepted, callback opted out; i: accepted, callback still scheduled (not finished, not counted).
     f.order('h', 'water-supply', at(7)).attempt('h', 'accepted').acceptance('h', 20).survey('h', 'callback', 'opted_out');
     f.order('i', 'water-supply', at(8)).attempt('i', 'accepted').acceptance('i', 30).survey('i', 'callback', 'scheduled');
+    // 督查催办: a arrived in time; b missed its arrival deadline (two rounds to two contacts in
+    // round 1, one in round 2, then the leader) and its completion deadline (one round, plus a help
+    // alarm to the 110 centre, which is not a round to the department); h missed nothing yet.
+    f.deadline('a', 'arrival', false).deadline('a', 'completion', false);
+    f.deadline('b', 'arrival', true, 'overdue').reminderCall('b', 'arrival', 1).reminderCall('b', 'arrival', 1).reminderCall('b', 'arrival', 2).reminderCall('b', 'arrival', 2, 'leader');
+    f.deadline('b', 'completion', true).reminderCall('b', 'completion', 1).reminderCall('b', 'completion', 1, 'command_centre');
+    f.deadline('h', 'arrival', false, 'pending');
     // Another department's order never leaks into this one.
     f.order('x', 'tourism', at(9)).attempt('x', 'accepted').acceptance('x', 1);
+    // Disputes count for the unit that raised them: b's was rejected; x (now tourism's) was
+    // water-supply's until its dispute was upheld and the order reassigned.
+    f.dispute('b', 'water-supply', 'rejected').dispute('x', 'water-supply', 'upheld');
     return f;
   }
 
@@ -145,6 +156,12 @@ describe('every figure of one department', () => {
       },
       unsatisfiedFollowUps: 1,
       flagged: 1,
+      overdueArrivals: 1, // b
+      overdueCompletions: 1, // b
+      reminderRounds: 4, // b: arrival rounds 1, 2 and the leader's; completion round 1
+      disputesOpen: 0,
+      disputesUpheld: 1, // x
+      disputesRejected: 1, // b
     });
   });
 
@@ -190,5 +207,49 @@ describe('ranking', () => {
     ]);
     // A department missing from the catalog still answers for its orders, under its id.
     expect(department(report, 'education').name).toEqual({ 'zh-CN': 'education', en: 'education' });
+  });
+});
+
+describe('half-year reports and weighted ranking', () => {
+  it('2026H2 covers 1 July to 1 January (Shanghai) and counts the orders of both quarters', () => {
+    const f = new Fixture();
+    f.order('jul', 'tourism', '2026-06-30T16:00:00.000Z').acceptance('jul', 10); // 1 July 00:00 in Shanghai
+    f.order('dec', 'tourism', '2026-12-31T15:59:59.999Z').acceptance('dec', 20);
+    f.order('jun', 'tourism', '2026-06-30T15:59:59.999Z').acceptance('jun', 30); // still H1
+    const h2 = service(f).report(parseQuarter('2026H2', SH));
+    expect(h2).toMatchObject({ quarter: '2026H2', from: '2026-06-30T16:00:00.000Z', to: '2026-12-31T16:00:00.000Z' });
+    expect(department(h2, 'tourism')).toMatchObject({ received: 2, accepted: 2, medianSecondsToAccept: 15 });
+    expect(department(service(f).report(parseQuarter('2026H1', SH)), 'tourism').received).toBe(1);
+    expect(service(f).text(parseQuarter('2026H2', SH), 'zh-CN')).toContain('半年通报 2026年下半年');
+    expect(service(f).csv(parseQuarter('2026H1', SH), 'en')).toContain('2026H1,');
+  });
+
+  it('weights from config rank by the weighted score; without weights the default rule stays', () => {
+    const f = new Fixture();
+    // tourism accepts slowly but always completes; education accepts fast and never completes.
+    f.order('t1', 'tourism', '2026-10-20T00:00:00.000Z', 'completed').acceptance('t1', 500).feedback('t1', 'completed', '2026-10-20T02:00:00.000Z');
+    f.order('e1', 'education', '2026-10-20T00:00:00.000Z').acceptance('e1', 5);
+    const facts = loadOrderFacts(f.db, Q4.from, Q4.to);
+    const departments = catalog.departments.map((d) => ({ id: d.id, name: d.name }));
+    const plain = assessQuarter({ quarter: Q4, facts, departments, now: new Date(NOW) });
+    expect([department(plain, 'education').rank, department(plain, 'tourism').rank]).toEqual([1, 2]);
+    expect(department(plain, 'education').score).toBeUndefined();
+    const weights = { acceptance: 0, timeToAccept: 1, arrival: 0, completion: 3, satisfaction: 0 };
+    const weighted = assessQuarter({ quarter: Q4, facts, departments, now: new Date(NOW), weights });
+    // tourism: (1 × (1 − 500/600) + 3 × 1) / 4 = 0.7917; education: (1 × (1 − 5/600) + 3 × 0) / 4 = 0.2479
+    expect(department(weighted, 'tourism')).toMatchObject({ rank: 1, score: 0.7917 });
+    expect(department(weighted, 'education')).toMatchObject({ rank: 2, score: 0.2479 });
+    expect(weighted.weights).toEqual(weights);
+  });
+
+  it('LIANDONG_RANKING_WEIGHTS is parsed and checked once', () => {
+    const problems: string[] = [];
+    expect(parseRankingWeights('acceptance=40, completion=20', problems)).toEqual({ acceptance: 40, timeToAccept: 0, arrival: 0, completion: 20, satisfaction: 0 });
+    expect(parseRankingWeights(undefined, problems)).toBeNull();
+    expect(problems).toEqual([]);
+    expect(parseRankingWeights('speed=1', problems)).toBeNull();
+    expect(parseRankingWeights('acceptance=0', problems)).toBeNull();
+    expect(parseRankingWeights('acceptance=-1', problems)).toBeNull();
+    expect(problems).toHaveLength(3);
   });
 });

@@ -65,6 +65,36 @@ export class Fixture {
     return this;
   }
 
+  /** A 督查催办 deadline; `missed`: it passed without the feedback (a reminder was due). */
+  deadline(orderId: string, kind: 'arrival' | 'completion', missed: boolean, status = 'met'): this {
+    const at = '2026-11-01T00:30:00.000Z';
+    this.db
+      .prepare(
+        `INSERT INTO feedback_deadlines (id, order_id, kind, status, deadline_seconds, first_due_at, due_at, missed_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 1800, ?, ?, ?, ?, ?)`,
+      )
+      .run(`${orderId}-${kind}`, orderId, kind, status, at, at, missed ? at : null, at, at);
+    return this;
+  }
+
+  /** A jurisdiction dispute raised by `departmentId` on the order. */
+  dispute(orderId: string, departmentId: string, status: 'open' | 'upheld' | 'rejected'): this {
+    this.db.prepare("INSERT INTO disputes (order_id, department_id, opened_at, status) VALUES (?, ?, '2026-11-01T00:01:00.000Z', ?)").run(orderId, departmentId, status);
+    return this;
+  }
+
+  /** A reminder call of round `round` to `target`. */
+  reminderCall(orderId: string, kind: 'arrival' | 'completion', round: number, target: 'chain' | 'leader' | 'command_centre' = 'chain'): this {
+    const seq = (this.db.prepare('SELECT coalesce(max(seq), 0) + 1 FROM reminder_attempts WHERE order_id = ?').pluck().get(orderId) as number);
+    this.db
+      .prepare(
+        `INSERT INTO reminder_attempts (id, order_id, deadline_id, seq, round, target, contact_id, number, started_at, ended_at, result)
+         VALUES (?, ?, ?, ?, ?, ?, 'c0', '70111', '2026-11-01T00:30:00.000Z', '2026-11-01T00:31:00.000Z', 'no_answer')`,
+      )
+      .run(`${orderId}-r${seq}`, orderId, `${orderId}-${kind}`, seq, round, target);
+    return this;
+  }
+
   event(orderId: string, kind: string, at = '2026-11-01T00:00:00.000Z'): this {
     this.db.prepare("INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, 'liandong', ?, '{}')").run(orderId, at, kind);
     return this;

@@ -70,3 +70,13 @@ describe('statistics', () => {
     expect(rate(3, 4)).toBe(0.75);
   });
 });
+
+describe('half-years (Yongjia half-yearly briefing)', () => {
+  it('2026H1 and 2026H2 run from Shanghai midnight 1 January / 1 July; bad ones are refused with the reason', () => {
+    expect(parseQuarter('2026H1', SH)).toMatchObject({ id: '2026H1', half: 1, from: '2025-12-31T16:00:00.000Z', to: '2026-06-30T16:00:00.000Z' });
+    expect(parseQuarter('2026H2', SH)).toMatchObject({ id: '2026H2', half: 2, from: '2026-06-30T16:00:00.000Z', to: '2026-12-31T16:00:00.000Z' });
+    expect(() => parseQuarter('2026H3', SH)).toThrow(/2026H2/);
+    expect(() => parseQuarter('2026h2', SH)).toThrow(QuarterError);
+    expect(() => parseQuarter('1999H1', SH)).toThrow(/2000-2100/);
+  });
+});

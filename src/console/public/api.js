@@ -15,13 +15,20 @@
  * @typedef {{ departments: DepartmentInfo[], categories: CategoryInfo[] }} DepartmentList
  * @typedef {{ id: string, seq: number, script: string, contactId: string, number: string, startedAt: string, answeredAt: string | null, endedAt: string | null,
  *   result: string | null, reason: string | null, digits: string, cause: { code: number, text: string } | null }} CaseAttempt
- * @typedef {{ attemptId: string | null, contactId: string | null, via: string, acceptedAt: string, secondsToAccept: number, disputed: boolean, late: boolean, script?: string }} CaseAck
+ * @typedef {{ attemptId: string | null, contactId: string | null, via: string, acceptedAt: string, secondsToAccept: number, disputed: boolean, late: boolean, script?: string, departmentId?: string | null }} CaseAck
  * @typedef {{ kind: string, note: string | null, via: string, actor: string, at: string }} CaseFeedback
  * @typedef {{ at: string, actor: string, kind: string, detail: Record<string, unknown> }} CaseEvent
  * @typedef {{ id: string, kind: string, status: string, dueAt: string, finishedAt: string | null, answers: { attitude: string | null, speed: string | null, quality: string | null } }} CaseSurvey
  * @typedef {{ id: string, code: string, externalId: string, status: string, category: string, departmentId: string, urgency: string, major: boolean,
  *   createdAt: string, updatedAt: string, summary: string, address: string, reporterPhone: string, attempts: CaseAttempt[], acknowledgement: CaseAck | null,
- *   lateAcknowledgements: CaseAck[], confirmations: CaseAck[], feedback: CaseFeedback[], events: CaseEvent[], surveys: CaseSurvey[] }} CaseRecord
+ *   lateAcknowledgements: CaseAck[], confirmations: CaseAck[], feedback: CaseFeedback[], events: CaseEvent[], surveys: CaseSurvey[], reminders?: CaseReminders,
+ *   acknowledgements?: CaseAck[], disputes?: CaseDispute[] }} CaseRecord
+ * @typedef {{ departmentId: string, openedAt: string, status: string, reassignedTo: string | null, note: string | null, decidedAt: string | null }} CaseDispute
+ * @typedef {{ kind: string, status: string, deadlineSeconds: number, firstDueAt: string, dueAt: string, rounds: number, unanswered: number, helpRequests: number,
+ *   missedAt: string | null, metAt: string | null, overdueAt: string | null }} CaseDeadline
+ * @typedef {{ id: string, seq: number, round: number, target: string, contactId: string, startedAt: string, answeredAt: string | null, endedAt: string | null,
+ *   result: string | null, reason: string | null, digits: string, answer: string | null }} CaseReminderCall
+ * @typedef {{ deadlines: CaseDeadline[], calls: CaseReminderCall[] }} CaseReminders
  * @typedef {{ orderId: string, orderCode: string, departmentId: string, department: string, category: string, incidentAt: string, callbackAt: string, kind: string, attempts: number,
  *   attitude: string | null, speed: string | null, quality: string | null, disposition: string, reporterPhone: string }} RegisterRow
  * @typedef {{ id: number, orderId: string, surveyId: string, reason: string, createdAt: string, owner: string | null, status: string, resolution: string | null }} Flag
@@ -31,7 +38,8 @@
  *   medianSecondsToAccept: number | null, p90SecondsToAccept: number | null, attemptsPerAcceptance: number | null, escalations: number, arrivalsReported: number,
  *   medianMinutesToArrival: number | null, completed: number, completionRate: number | null, callbacksFinished: number, callbacksAnswered: number,
  *   surveyResponseRate: number | null, satisfaction: { attitude: QuestionFigures, speed: QuestionFigures, quality: QuestionFigures },
- *   unsatisfiedFollowUps: number, flagged: number }} Figures
+ *   unsatisfiedFollowUps: number, flagged: number, overdueArrivals: number, overdueCompletions: number, reminderRounds: number,
+ *   disputesOpen: number, disputesUpheld: number, disputesRejected: number }} Figures
  * @typedef {Figures & { rank: number | null, departmentId: string, name: Localized }} DepartmentAssessment
  * @typedef {{ quarter: string, timezone: string, from: string, to: string, generatedAt: string, language: string, departments: DepartmentAssessment[],
  *   totals: Figures, definitions: Record<string, { label: string, definition: string }> }} Assessment

@@ -38,6 +38,12 @@ const COLUMNS = [
   ['satisfaction.quality.rate', 'rate', (f) => f.satisfaction.quality.rate],
   ['unsatisfiedFollowUps', 'count', (f) => f.unsatisfiedFollowUps],
   ['flagged', 'count', (f) => f.flagged],
+  ['overdueArrivals', 'count', (f) => f.overdueArrivals],
+  ['overdueCompletions', 'count', (f) => f.overdueCompletions],
+  ['reminderRounds', 'count', (f) => f.reminderRounds],
+  ['disputesOpen', 'count', (f) => f.disputesOpen],
+  ['disputesUpheld', 'count', (f) => f.disputesUpheld],
+  ['disputesRejected', 'count', (f) => f.disputesRejected],
 ];
 
 /** @param {number | null} value @param {Format} format */
@@ -48,11 +54,15 @@ function show(value, format) {
   return fixed(value, 1);
 }
 
-/** The current quarter and the seven before it, in the service zone: ["2026Q4", "2026Q3", …]. */
+/**
+ * The current quarter and the seven before it, then the current half-year and the three before
+ * it (Yongjia's half-yearly briefing), in the service zone: ["2026Q4", …, "2026H2", "2026H1", …].
+ */
 function recentQuarters() {
   const today = dateTime(new Date().toISOString());
   let year = Number(today.slice(0, 4));
-  let q = Math.floor((Number(today.slice(5, 7)) - 1) / 3) + 1;
+  const month = Number(today.slice(5, 7));
+  let q = Math.floor((month - 1) / 3) + 1;
   const out = [];
   for (let i = 0; i < 8; i += 1) {
     out.push(`${year}Q${q}`);
@@ -61,6 +71,13 @@ function recentQuarters() {
       q = 4;
       year -= 1;
     }
+  }
+  let halfYear = Number(today.slice(0, 4));
+  let half = month <= 6 ? 1 : 2;
+  for (let i = 0; i < 4; i += 1) {
+    out.push(`${halfYear}H${half}`);
+    half = half === 1 ? 2 : 1;
+    if (half === 2) halfYear -= 1;
   }
   return out;
 }
@@ -100,7 +117,7 @@ function transmittalTable(a) {
 /** @param {HTMLElement} view @param {Context} ctx @param {string | undefined} wanted @returns {() => void} */
 export function renderAssessment(view, ctx, wanted) {
   const quarters = recentQuarters();
-  const quarter = wanted && /^[0-9]{4}Q[1-4]$/.test(wanted) ? wanted : (quarters[0] ?? '');
+  const quarter = wanted && /^[0-9]{4}(Q[1-4]|H[12])$/.test(wanted) ? wanted : (quarters[0] ?? '');
   if (!quarters.includes(quarter)) quarters.unshift(quarter);
   let stopped = false;
   const select = h('select', { name: 'quarter', onchange: (e) => ctx.navigate(`#/assessment/${/** @type {HTMLSelectElement} */ (e.target).value}`) },

@@ -43,6 +43,24 @@ function ackLine(a, r, ctx) {
     a.disputed ? h('span', { class: 'tag major' }, t('disputed')) : null);
 }
 
+/** 督查催办: the feedback deadlines and every reminder call with its answer. @param {CaseRecord} r @param {Context} ctx */
+function remindersCard(r, ctx) {
+  const rem = r.reminders ?? { deadlines: [], calls: [] };
+  return h('section', { class: 'card', 'data-testid': 'case-reminders' }, h('h3', {}, t('reminders')),
+    rem.deadlines.length === 0 ? h('p', { class: 'muted' }, t('noDeadlines'))
+      : h('ul', { class: 'plain' }, rem.deadlines.map((d) => h('li', { 'data-deadline': d.kind },
+        `${t(d.kind === 'arrival' ? 'arrivalDeadline' : 'completionDeadline')} ${dateTime(d.firstDueAt)} · ${t(`deadline_${d.status}`)} · ${t('reminderRounds')} ${d.rounds}`,
+        d.status === 'overdue' ? h('span', { class: 'tag major' }, t('overdue')) : null))),
+    rem.calls.length === 0 ? null : h('div', { class: 'table-wrap' }, h('table', { class: 'attempts' },
+      h('thead', {}, h('tr', {}, [t('seq'), t('round'), t('target'), t('contact'), t('startedAt'), t('result'), t('digits'), t('reminderAnswer')].map((c) => h('th', {}, c)))),
+      h('tbody', {}, rem.calls.map((c) => h('tr', { 'data-result': c.result ?? 'live' },
+        h('td', {}, c.seq), h('td', {}, c.round), h('td', {}, t(`target_${c.target}`)),
+        h('td', {}, c.target === 'command_centre' ? t('target_command_centre') : ctx.contactName(r.departmentId, c.contactId)),
+        h('td', {}, dateTime(c.startedAt)),
+        h('td', {}, h('span', { class: `chip result-${c.result ?? 'live'}` }, c.result === null ? t('callLive') : resultText(c.result))),
+        h('td', {}, c.digits), h('td', {}, c.answer ? t(`answer_${c.answer}`) : '')))))));
+}
+
 /** @param {CaseRecord} r @param {Context} ctx @param {() => void} reload */
 function caseContent(r, ctx, reload) {
   return [
@@ -60,6 +78,7 @@ function caseContent(r, ctx, reload) {
     caseActions(r, ctx, reload),
     h('section', { class: 'card' }, h('h3', {}, t('acknowledgement')),
       r.acknowledgement ? ackLine(r.acknowledgement, r, ctx) : h('p', { class: 'muted' }, t('notAccepted')),
+      (r.acknowledgements ?? []).length > 1 ? [h('h4', {}, t('helpedFirst')), (r.acknowledgements ?? []).filter((a) => a !== r.acknowledgement && a.departmentId !== r.departmentId).map((a) => ackLine(a, { ...r, departmentId: a.departmentId ?? r.departmentId }, ctx))] : null,
       r.lateAcknowledgements.length ? [h('h4', {}, t('lateAcknowledgements')), r.lateAcknowledgements.map((a) => ackLine(a, r, ctx))] : null,
       r.confirmations.length ? [h('h4', {}, t('confirmations')), r.confirmations.map((a) => ackLine(a, r, ctx))] : null),
     h('section', { class: 'card' }, h('h3', {}, t('attempts')),
@@ -73,6 +92,12 @@ function caseContent(r, ctx, reload) {
     h('section', { class: 'card' }, h('h3', {}, t('feedback')),
       r.feedback.length === 0 ? h('p', { class: 'muted' }, t('noFeedback'))
         : h('ul', { class: 'plain' }, r.feedback.map((f) => h('li', {}, `${dateTime(f.at)} · ${eventText(`feedback_${f.kind}`)}${f.note ? ` · ${f.note}` : ''} · ${f.actor}`)))),
+    remindersCard(r, ctx),
+    (r.disputes ?? []).length === 0 ? null : h('section', { class: 'card', 'data-testid': 'case-disputes' }, h('h3', {}, t('disputes')),
+      h('ul', { class: 'plain' }, (r.disputes ?? []).map((d) => h('li', { 'data-dispute': d.status },
+        `${ctx.departmentName(d.departmentId)} · ${dateTime(d.openedAt)} · ${t(`dispute_${d.status}`)}`,
+        d.reassignedTo ? ` → ${ctx.departmentName(d.reassignedTo)}` : '',
+        d.note ? ` · ${d.note}` : '', d.decidedAt ? ` · ${dateTime(d.decidedAt)}` : '')))),
     h('section', { class: 'card' }, h('h3', {}, t('surveys')),
       r.surveys.length === 0 ? h('p', { class: 'muted' }, t('noSurveys'))
         : h('ul', { class: 'plain' }, r.surveys.map((s) => h('li', {},

@@ -27,6 +27,11 @@ const TEXTS = {
     rank: '名次', definitions: '指标定义', generatedAt: '制表时间', period: '统计期间', totals: '全县合计', noRank: '—',
     received: '接收指令', accepted: '受理', acceptanceRate: '受理率', medianSecondsToAccept: '受理用时中位数', satisfaction: '满意率（态度/速度/质量）',
     forbidden: '您的角色无权查看此页。', loading: '加载中…', error: '出错了', yes: '是', no: '否',
+    reminders: '督查催办', noDeadlines: '无反馈时限。', arrivalDeadline: '到场时限', completionDeadline: '办结时限', reminderRounds: '催办轮次', overdue: '超时，已报联动办',
+    deadline_pending: '等待反馈', deadline_reminding: '催办中', deadline_met: '已按时限反馈', deadline_overdue: '超时', deadline_cancelled: '已取消',
+    round: '轮次', target: '对象', reminderAnswer: '答复', target_chain: '值班链', target_leader: '单位领导', target_command_centre: '110指挥中心',
+    answer_done: '已到场/已办结', answer_on_the_way: '仍在途中/处置中', answer_need_help: '请求支援',
+    disputes: '管辖争议', dispute_open: '待裁定', dispute_upheld: '争议成立', dispute_rejected: '争议不成立', helpedFirst: '先行处置单位',
   },
   en: {
     appTitle: '110 Social Linkage', appSubtitle: 'Linkage office console',
@@ -49,6 +54,11 @@ const TEXTS = {
     rank: 'Rank', definitions: 'Definitions', generatedAt: 'Generated', period: 'Period', totals: 'All departments', noRank: '—',
     received: 'Received', accepted: 'Accepted', acceptanceRate: 'Acceptance rate', medianSecondsToAccept: 'Median s to accept', satisfaction: 'Satisfied (attitude/speed/quality)',
     forbidden: 'Your role may not see this page.', loading: 'Loading…', error: 'Error', yes: 'yes', no: 'no',
+    reminders: 'Reminders (督查催办)', noDeadlines: 'No feedback deadlines.', arrivalDeadline: 'Arrival due', completionDeadline: 'Completion due', reminderRounds: 'reminder rounds', overdue: 'overdue, flagged',
+    deadline_pending: 'waiting', deadline_reminding: 'reminding', deadline_met: 'met', deadline_overdue: 'overdue', deadline_cancelled: 'cancelled',
+    round: 'Round', target: 'Called', reminderAnswer: 'Answer', target_chain: 'duty chain', target_leader: 'unit leader', target_command_centre: '110 command centre',
+    answer_done: 'arrived / completed', answer_on_the_way: 'still on the way / handling', answer_need_help: 'needs help',
+    disputes: 'Jurisdiction disputes', dispute_open: 'open', dispute_upheld: 'upheld', dispute_rejected: 'rejected', helpedFirst: 'Helped first',
   },
 };
 
@@ -88,6 +98,11 @@ const EVENT = {
     accepted: '呼叫流程确认受理', cancelled: '已撤销', finished: '呼叫流程结束', awaiting_settlement: '等待通话结束', dispatch_resumed: '重启后继续呼叫', attempt_interrupted: '呼叫中断',
     survey_scheduled: '已安排回访', survey_call_started: '回访拨出', survey_answer: '回访答复', survey_finished: '回访结束', survey_retry_scheduled: '回访稍后重拨',
     survey_key: '回访按键', survey_opt_out: '报警人拒绝回访', flagged_unsatisfied: '标记为不满意', dispatch_failed: '无法呼叫', dispatch_crashed: '呼叫流程异常',
+    dead_line: '线路不通，立即转下一联系人', confirmation_interrupted: '确认播报中断（受理有效）',
+    deadline_set: '设定反馈时限', deadline_missed: '超过反馈时限', reminder_round: '督办催办呼叫', reminder_call_ended: '催办电话结束', reminder_keypad: '催办按键',
+    reminder_answered: '催办答复已记录', reminder_scheduled: '安排下次催办', flagged_overdue: '超时，已报联动办并通知单位领导', deadline_met: '时限内反馈已到',
+    dispute_upheld: '管辖争议裁定成立', dispute_rejected: '管辖争议裁定不成立', reassigned: '改派其他单位',
+    help_alarm_confirmed: '求援告警：指挥中心已确认', help_alarm_unconfirmed: '求援告警：指挥中心未确认', leader_reminder_ended: '单位领导催办结束', reminder_resumed: '重启后继续催办',
   },
   en: {
     order_created: 'order created', dispatch_started: 'calling started', attempt_started: 'call placed', attempt_ended: 'call ended', keypad: 'key pressed', retry_scheduled: 'retry scheduled',
@@ -98,6 +113,11 @@ const EVENT = {
     accepted: 'accepted, calling stopped', cancelled: 'cancelled', finished: 'calling finished', awaiting_settlement: 'waiting for the call to end', dispatch_resumed: 'resumed after restart', attempt_interrupted: 'call interrupted',
     survey_scheduled: 'callback scheduled', survey_call_started: 'callback placed', survey_answer: 'callback answer', survey_finished: 'callback finished', survey_retry_scheduled: 'callback retry scheduled',
     survey_key: 'callback key', survey_opt_out: 'citizen opted out', flagged_unsatisfied: 'flagged: not satisfied', dispatch_failed: 'could not call', dispatch_crashed: 'calling crashed',
+    dead_line: 'line dead, next contact at once', confirmation_interrupted: 'confirmation interrupted (acceptance stands)',
+    deadline_set: 'feedback deadline set', deadline_missed: 'feedback deadline passed', reminder_round: 'reminder call round', reminder_call_ended: 'reminder call ended', reminder_keypad: 'reminder key',
+    reminder_answered: 'reminder answer recorded', reminder_scheduled: 'next reminder scheduled', flagged_overdue: 'overdue: flagged, unit leader called', deadline_met: 'feedback in',
+    dispute_upheld: 'dispute upheld', dispute_rejected: 'dispute rejected', reassigned: 'reassigned to another unit',
+    help_alarm_confirmed: 'help alarm confirmed by the command centre', help_alarm_unconfirmed: 'help alarm not confirmed', leader_reminder_ended: 'unit leader reminder ended', reminder_resumed: 'reminders resumed after restart',
   },
 };
 

@@ -1,0 +1,115 @@
+// Jurisdiction disputes (先实施救助…事后再作反馈处理): a unit that pressed 3 accepted the order and
+// helps first; the linkage office settles the dispute afterwards. Upheld with `reassignTo`, the
+// order is dispatched to that unit (the first unit stays on record as having helped first).
+import { FIRST_CURSOR } from '../../machines/order.policy.js';
+import type { Db } from '../db/database.js';
+import type { DepartmentStore } from '../departments/store.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { HttpError } from '../http/errors.js';
+import type { OrderRepository } from '../orders/order-repository.js';
+
+export type DisputeStatus = 'open' | 'upheld' | 'rejected';
+
+export interface DisputeRow {
+  id: number;
+  order_id: string;
+  department_id: string;
+  acknowledgement_id: number | null;
+  opened_at: string;
+  status: DisputeStatus;
+  reassigned_to: string | null;
+  note: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+}
+
+export interface Settlement {
+  readonly decision: 'upheld' | 'rejected';
+  readonly reassignTo?: string | undefined;
+  readonly note: string;
+}
+
+export interface DisputeView {
+  orderId: string;
+  orderCode: string;
+  departmentId: string;
+  openedAt: string;
+  status: DisputeStatus;
+  reassignedTo: string | null;
+  note: string | null;
+  decidedBy: string | null;
+  decidedAt: string | null;
+}
+
+export interface DisputeDeps {
+  readonly db: Db;
+  readonly repo: OrderRepository;
+  readonly departments: DepartmentStore;
+  readonly dispatcher: Dispatcher;
+  /** The order left the first unit: its feedback deadlines end (the new unit's start at its acceptance). */
+  readonly onReassigned: (orderId: string) => void;
+}
+
+export class DisputeService {
+  constructor(private readonly deps: DisputeDeps) {}
+
+  list(filter: { status?: DisputeStatus | undefined; limit: number; offset: number }): { total: number; disputes: DisputeView[] } {
+    const where = filter.status ? 'WHERE d.status = ?' : '';
+    const args = filter.status ? [filter.status] : [];
+    const total = this.deps.db.prepare(`SELECT count(*) FROM disputes d ${where}`).pluck().get(...args) as number;
+    const rows = this.deps.db
+      .prepare(`SELECT d.*, o.code FROM disputes d JOIN orders o ON o.id = d.order_id ${where} ORDER BY d.opened_at DESC, d.id DESC LIMIT ? OFFSET ?`)
+      .all(...args, filter.limit, filter.offset) as Array<DisputeRow & { code: string }>;
+    return { total, disputes: rows.map((r) => view(r, r.code)) };
+  }
+
+  forOrder(orderId: string): DisputeView[] {
+    const code = this.deps.repo.getOrder(orderId)?.code ?? '';
+    return (this.deps.db.prepare('SELECT * FROM disputes WHERE order_id = ? ORDER BY id').all(orderId) as DisputeRow[]).map((r) => view(r, code));
+  }
+
+  /** Settles the open dispute of `departmentId` on the order; every check runs before anything is written. */
+  settle(orderId: string, departmentId: string, s: Settlement, actor: string): DisputeView {
+    const { db, repo, departments, dispatcher } = this.deps;
+    const order = repo.getOrder(orderId);
+    if (!order) throw new HttpError(404, 'order_not_found', `no order ${orderId}`);
+    const dispute = db.prepare('SELECT * FROM disputes WHERE order_id = ? AND department_id = ?').get(orderId, departmentId) as DisputeRow | undefined;
+    if (!dispute) throw new HttpError(404, 'dispute_not_found', `department ${departmentId} has no dispute on order ${order.code}`);
+    if (dispute.status !== 'open') throw new HttpError(409, 'dispute_settled', `the dispute was already settled (${dispute.status}) at ${dispute.decided_at ?? ''}`);
+    const reassignTo = s.reassignTo;
+    if (reassignTo !== undefined) {
+      if (s.decision !== 'upheld') throw new HttpError(400, 'invalid_request', 'reassignTo goes only with decision "upheld"');
+      if (!departments.current().departmentsById.has(reassignTo)) throw new HttpError(400, 'unknown_department', `unknown department "${reassignTo}"`);
+      if (reassignTo === departmentId) throw new HttpError(400, 'invalid_request', 'reassignTo must be another department than the disputing one');
+      if (order.department_id !== departmentId) throw new HttpError(409, 'not_current_unit', `order ${order.code} is now with ${order.department_id}; it can only be reassigned from there`);
+      if (!['accepted', 'arrived'].includes(order.status) || dispatcher.isLive(orderId)) {
+        throw new HttpError(409, 'not_reassignable', `order ${order.code} is ${order.status}; only an accepted order not yet completed can be reassigned`);
+      }
+    }
+    const at = new Date().toISOString();
+    db.transaction(() => {
+      db.prepare('UPDATE disputes SET status = ?, reassigned_to = ?, note = ?, decided_by = ?, decided_at = ? WHERE id = ?')
+        .run(s.decision, reassignTo ?? null, s.note, actor, at, dispute.id);
+      repo.appendEvent(orderId, actor, `dispute_${s.decision}`, { departmentId, reassignTo: reassignTo ?? null, note: s.note });
+      if (reassignTo !== undefined) {
+        repo.reassign(orderId, reassignTo);
+        repo.appendEvent(orderId, actor, 'reassigned', { from: departmentId, to: reassignTo });
+      }
+    })();
+    if (reassignTo !== undefined) {
+      this.deps.onReassigned(orderId);
+      const moved = repo.getOrder(orderId);
+      // The county leaders of a major incident were told in the first dispatch: not called again.
+      const leaders = departments.current().leaders.map((l) => ({ id: l.id, attempts: 0, phase: 'cancelled' as const }));
+      if (moved) dispatcher.start(moved, { nextAttemptSeq: repo.maxSeq(orderId) + 1, cursor: FIRST_CURSOR, leaders });
+    }
+    return view(db.prepare('SELECT * FROM disputes WHERE id = ?').get(dispute.id) as DisputeRow, order.code);
+  }
+}
+
+function view(r: DisputeRow, code: string): DisputeView {
+  return {
+    orderId: r.order_id, orderCode: code, departmentId: r.department_id, openedAt: r.opened_at, status: r.status,
+    reassignedTo: r.reassigned_to, note: r.note, decidedBy: r.decided_by, decidedAt: r.decided_at,
+  };
+}

@@ -1,0 +1,105 @@
+// Real effects of one reminder or help-alarm call, given to the same call-attempt machine the
+// dispatch uses (one originate/call-events pair, the same pacing). Only what is said and what a
+// key commits differ: the answer is committed (feedback, help request) before the confirmation.
+import { fromPromise } from 'xstate';
+import {
+  callAttemptMachine,
+  type CallAttemptEvent,
+  type CommitAcceptanceInput,
+  type CommitAcceptanceOutput,
+  type PlayConfirmationInput,
+  type PromptForKeyInput,
+  type PromptOutcome,
+} from '../../machines/call-attempt.machine.js';
+import { answerOfKey, type DeadlineKind, type ReminderAnswer } from '../../machines/reminder.policy.js';
+import { pacedCall } from '../dispatch/pacing.js';
+import type { Logger } from '../logging.js';
+import type { Prompts } from '../prompts/index.js';
+import { callEventsActor, originateActor } from '../telephony/call-actors.js';
+import type { MediaUri, TelephonyPort } from '../telephony/port.js';
+import type { ReminderRepository } from './reminder-repository.js';
+
+export interface ReminderCallContext {
+  readonly orderId: string;
+  readonly code: string;
+  readonly departmentName: string;
+  readonly kind: DeadlineKind;
+  readonly keyTimeoutSeconds: number;
+  /** Commits what the key means (feedback, help request); synchronous, before the confirmation. */
+  readonly commitAnswer: (attemptId: string, contactId: string, answer: ReminderAnswer) => void;
+}
+
+export interface ReminderEffectDeps {
+  readonly telephony: TelephonyPort;
+  readonly prompts: Prompts;
+  readonly reminders: ReminderRepository;
+  readonly logger: Logger;
+  /** Case events (order_events), shared with the dispatch. */
+  readonly appendEvent: (orderId: string, actor: string, kind: string, detail: Record<string, unknown>) => void;
+}
+
+/** Milliseconds between keys; the menus take one key. */
+const INTER_DIGIT_TIMEOUT_MS = 3000;
+
+export function provideReminderCall(deps: ReminderEffectDeps, call: ReminderCallContext) {
+  const { telephony, prompts, reminders } = deps;
+  const log = (attemptId: string) => deps.logger.child({ orderId: call.orderId, attemptId, channelId: attemptId });
+
+  async function messageOf(script: PromptForKeyInput['script']): Promise<MediaUri[]> {
+    const vars = { code: call.code, department: call.departmentName };
+    if (script === 'alarm') return prompts.media('help-alarm', vars);
+    return prompts.media(call.kind === 'arrival' ? 'reminder-arrival' : 'reminder-completion', vars);
+  }
+
+  async function promptForKey(input: PromptForKeyInput): Promise<PromptOutcome> {
+    const invalid = input.part === 'invalid_then_message' ? await prompts.media('dispatch-invalid') : [];
+    const result = await telephony.prompt(input.attemptId, [...invalid, ...(await messageOf(input.script))], {
+      maxDigits: 1,
+      firstDigitTimeoutMs: call.keyTimeoutSeconds * 1000,
+      interDigitTimeoutMs: INTER_DIGIT_TIMEOUT_MS,
+    });
+    if (result.status === 'complete') return { status: 'key', key: result.digits.slice(0, 1) };
+    if (result.status === 'timeout') return { status: 'timeout' };
+    if (result.status === 'hangup') return { status: 'hangup' };
+    throw new Error(`prompt failed: ${result.reason}`);
+  }
+
+  function commit(input: CommitAcceptanceInput): CommitAcceptanceOutput {
+    const answer: ReminderAnswer | null = input.script === 'alarm' ? 'done' : answerOfKey(input.key);
+    if (!answer) throw new Error(`key ${input.key} is no reminder answer`);
+    // Idempotent: a repeated commit of the same attempt changes nothing.
+    if (reminders.setAnswer(input.attemptId, answer)) call.commitAnswer(input.attemptId, input.contactId, answer);
+    return { late: false };
+  }
+
+  async function playConfirmation(input: PlayConfirmationInput): Promise<void> {
+    const answer = reminders.attempt(input.attemptId)?.answer ?? null;
+    const media = input.script === 'alarm' ? await prompts.media('alarm-confirmed') : await prompts.media(answer === 'need_help' ? 'reminder-help' : 'reminder-recorded');
+    const played = await telephony.play(input.attemptId, [...media, ...(await prompts.media('goodbye'))], { bargeIn: false });
+    if (played.status === 'failed') throw new Error(`confirmation failed: ${played.reason}`);
+  }
+
+  return pacedCall(telephony, callAttemptMachine.provide({
+    actors: {
+      originate: originateActor(telephony),
+      callEvents: callEventsActor<CallAttemptEvent>(telephony),
+      promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(({ input }) => promptForKey(input)),
+      commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) => Promise.resolve(commit(input))),
+      playConfirmation: fromPromise<void, PlayConfirmationInput>(({ input }) => playConfirmation(input)),
+    },
+    actions: {
+      hangUp: (_, p) => {
+        telephony.hangup(p.attemptId).catch((err: unknown) => log(p.attemptId).warn({ err: String(err) }, 'hangup request failed; the ring or call limit will end the attempt'));
+      },
+      recordAnswered: (_, p) => {
+        reminders.markAnswered(p.attemptId, p.at);
+        log(p.attemptId).info('reminder call answered');
+      },
+      recordKey: (_, p) => {
+        const k = p.keypad;
+        if ('key' in k) reminders.appendDigit(p.attemptId, k.key);
+        deps.appendEvent(call.orderId, 'phone', 'reminder_keypad', { attemptId: p.attemptId, replay: p.replay, result: k.kind, key: 'key' in k ? k.key : null });
+      },
+    },
+  }), (_input, endedAt) => ({ result: 'cancelled' as const, reason: 'cancelled while waiting for a free line; no call was placed', digits: '', endedAt }));
+}
