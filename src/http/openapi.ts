@@ -10,6 +10,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { ROLES, type Role } from '../config.js';
+import { webhookDocs } from '../webhooks/openapi.js';
 import { ROLES_OF_GUARD } from './auth.js';
 import { errorBodySchema } from './errors.js';
 
@@ -82,6 +83,7 @@ export async function registerOpenApi(app: FastifyInstance, options: { checkResp
         version: '1',
         description: 'Dispatch orders phoned to member departments, acknowledgements, feedback, the three-satisfactions callback, reports and admin tools. Narrative guide: docs/api.md. Errors are always {"error": {"code", "message"}}. Webhook events: docs/webhooks.md.',
       },
+      webhooks: webhookDocs() as never,
       components: {
         securitySchemes: Object.fromEntries(ROLES.map((r) => [r, { type: 'http' as const, scheme: 'bearer', description: `a token of role ${r} (LIANDONG_API_TOKENS): ${ROLE_TEXT[r]}` }])),
       },

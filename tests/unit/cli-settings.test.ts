@@ -19,7 +19,8 @@ function cli(args: string[], env: Record<string, string>) {
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-describe('CLI settings', () => {
+// Each test spawns the CLI (node + tsx, about 1 s, several under load): more than the default 5 s.
+describe('CLI settings', { timeout: 60_000 }, () => {
   const db = { LIANDONG_DB: path.join(scratch, 'liandong.db') };
 
   it('audit and report run with nothing but the database (no dial template, tokens or Asterisk credentials)', () => {

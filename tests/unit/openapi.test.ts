@@ -8,13 +8,14 @@ import { createServices, type Services } from '../../src/composition.js';
 import { buildApp } from '../../src/http/app.js';
 import { responseSchemaFor, schemaMismatch } from '../../src/http/openapi.js';
 import { createLogger } from '../../src/logging.js';
+import { WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
 
 interface Operation {
   security?: Array<Record<string, string[]>>;
   requestBody?: { content: Record<string, { schema: unknown; example?: unknown; examples?: unknown }> };
   responses: Record<string, { description: string; content?: Record<string, { schema: Record<string, unknown> }> }>;
 }
-type Doc = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { securitySchemes: Record<string, unknown> } };
+type Doc = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { securitySchemes: Record<string, unknown> }; webhooks: Record<string, { post: Operation & { parameters: Array<{ name: string }> } }> };
 
 /** Routes left out of the document on purpose, and why. Anything else hidden fails the test. */
 const HIDDEN = [
@@ -84,6 +85,14 @@ describe('OpenAPI document', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('documents every webhook event a subscriber receives, with the signature headers', () => {
+    expect(Object.keys(doc.webhooks).sort()).toEqual([...WEBHOOK_EVENTS].sort());
+    for (const [event, { post }] of Object.entries(doc.webhooks)) {
+      expect(post.parameters.map((p) => p.name), event).toEqual(expect.arrayContaining(['X-Liandong-Signature', 'X-Liandong-Timestamp', 'X-Liandong-Event-Id']));
+      expect(post.requestBody?.content['application/json']?.schema, event).toMatchObject({ properties: { event: { const: event } } });
+    }
   });
 
   it('documents the roles each route admits (admin always)', () => {

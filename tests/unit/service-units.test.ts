@@ -34,7 +34,8 @@ function verify(...units: string[]) {
   return { code: r.status, out: `${r.stdout}${r.stderr}`.trim() };
 }
 
-describe('liandong service install', () => {
+// Each test spawns the CLI (node + tsx, about 1 s, several under load): more than the default 5 s.
+describe('liandong service install', { timeout: 60_000 }, () => {
   const dir = path.join(scratch, 'units');
   const settings = path.join(scratch, 'etc/liandong.env');
 
