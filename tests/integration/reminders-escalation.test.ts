@@ -28,7 +28,8 @@ interface CaseView {
 
 let s: Services;
 let hook: http.Server;
-const hooks: Array<{ event: string; orderId: string; deadline?: string }> = [];
+// Outbox deliveries: the event name, and the order's fields under `data` (docs/webhooks.md).
+const hooks: Array<{ event: string; data: { orderId: string; deadline?: string } }> = [];
 const api = (method: 'GET' | 'POST' | 'PUT', url: string, headers: { authorization: string }, payload?: unknown) =>
   s.app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
 const record = async (id: string) => (await api('GET', `/api/v1/orders/${id}`, DESK)).json<CaseView>();
@@ -93,7 +94,7 @@ describe('reminder escalation and help', () => {
     expect(r.feedback.map((f) => [f.kind, f.via])).toEqual([['progress', 'phone'], ['progress', 'phone'], ['progress', 'phone']]);
     expect(r.status).toBe('accepted');
     expect(r.events.map((e) => e.kind)).toEqual(expect.arrayContaining(['reminder_scheduled', 'flagged_overdue', 'leader_reminder_ended']));
-    await expect.poll(() => hooks.some((h) => h.orderId === id && h.event === 'order.overdue'), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => hooks.some((h) => h.data.orderId === id && h.event === 'order.overdue'), { timeout: 10_000 }).toBe(true);
   });
 
   it('"we need help": webhook and an alarm call to the 110 command centre, confirmed with 1; a new deadline follows', async () => {
@@ -106,7 +107,7 @@ describe('reminder escalation and help', () => {
     expect(r.reminders.calls.slice(0, 2).map((c) => [c.contactId, c.answer])).toEqual([['duty-room', null], ['leader', 'need_help']]);
     expect(r.reminders.calls.find((c) => c.target === 'command_centre')).toMatchObject({ contactId: 'command-centre', result: 'accepted', answer: 'done' });
     expect(r.reminders.deadlines[0]).toMatchObject({ helpRequests: 1, unanswered: 0 });
-    expect(hooks).toContainEqual(expect.objectContaining({ event: 'order.help_requested', orderId: id, deadline: 'arrival' }));
+    expect(hooks).toContainEqual(expect.objectContaining({ event: 'order.help_requested', data: expect.objectContaining({ orderId: id, deadline: 'arrival' }) }));
     // The unit reports its arrival by API at last: the deadline is met and no more reminders come.
     expect((await api('POST', `/api/v1/orders/${id}/feedback`, DEPT, { kind: 'arrived' })).statusCode).toBe(201);
     expect((await record(id)).reminders.deadlines[0]).toMatchObject({ status: 'met' });
