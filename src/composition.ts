@@ -127,9 +127,12 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const surveys = new SurveyService({ config, surveys: surveyRepo, orders: repo, departments, telephony: lines, prompts, logger });
   orders.onCompleted = (orderId) => surveys.onOrderCompleted(orderId);
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
+  const reminderRepo = new ReminderRepository(db);
+  metrics.gauge('liandong_reminders_open', 'Feedback deadlines passed without the feedback and still chased by reminder calls, now', () => reminderRepo.openCounts().chasing);
+  metrics.gauge('liandong_orders_overdue', 'Orders escalated as overdue (leader called, linkage office flagged) whose feedback has not come, now', () => reminderRepo.openCounts().overdueOrders);
   // 督查催办: deadlines start at the acceptance, are met by feedback; a key on a reminder call is feedback.
   const reminders = new ReminderService({
-    config, reminders: new ReminderRepository(db), orders: repo, departments, telephony: lines, prompts, webhook, logger,
+    config, reminders: reminderRepo, orders: repo, departments, telephony: lines, prompts, webhook, logger,
     recordFeedback: (orderId, kind, note, actor) => void orders.feedback(orderId, kind, note, 'phone', actor),
   });
   dispatcher.onAccepted = (orderId) => reminders.onAccepted(orderId);

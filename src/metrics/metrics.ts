@@ -77,8 +77,8 @@ export class ServiceMetrics {
         for (const [status, n] of Object.entries(sources.webhookDeliveries())) this.set({ status }, n);
       },
     });
-    // Open reminders and overdue orders (the feedback-deadline loop, issue 11) are added here with
-    // `gauge(...)` by that feature, read from its tables at scrape time.
+    // Open reminders and overdue orders (the feedback-deadline loop) are added with `gauge(...)` in
+    // the composition root, read from its tables at scrape time.
   }
 
   /** A gauge read at scrape time; for features that keep their state in SQLite. */

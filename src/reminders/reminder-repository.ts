@@ -71,6 +71,21 @@ export class ReminderRepository {
     return info.changes === 1;
   }
 
+  /**
+   * For /metrics: deadlines that passed without their feedback and are still being chased by
+   * reminder calls, and orders escalated as overdue whose feedback has still not come.
+   */
+  openCounts(): { chasing: number; overdueOrders: number } {
+    const row = this.db
+      .prepare(
+        `SELECT count(*) FILTER (WHERE status IN ('pending', 'reminding') AND missed_at IS NOT NULL) AS chasing,
+                count(DISTINCT CASE WHEN status = 'overdue' AND met_at IS NULL THEN order_id END) AS overdueOrders
+         FROM feedback_deadlines`,
+      )
+      .get() as { chasing: number; overdueOrders: number };
+    return row;
+  }
+
   get(id: string): DeadlineRow | undefined {
     return this.db.prepare('SELECT * FROM feedback_deadlines WHERE id = ?').get(id) as DeadlineRow | undefined;
   }
