@@ -298,7 +298,7 @@ export class ReminderService {
   private notify(order: OrderRow, status: WebhookPayload['status'], deadline: DeadlineKind): void {
     const attempts = this.deps.reminders.attempts(order.id).length;
     void this.deps.webhook.notify({ orderId: order.id, code: order.code, departmentId: order.department_id, status, attempts, deadline }).then((outcome) =>
-      this.event(order.id, outcome.ok ? 'webhook_sent' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, event: status } : { reason: outcome.reason, event: status }),
+      this.event(order.id, outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, event: status } : { reason: outcome.reason, event: status }),
     );
   }
 
