@@ -23,7 +23,7 @@ interface ChartWords {
 const WORDS: Record<Language, ChartWords> = {
   'zh-CN': {
     acceptanceTitle: '受理率（按名次）', satisfactionTitle: '三满意满意率', accepted: '受理', unacknowledged: '未应答',
-    attitude: '服务态度', speed: '处置速度', quality: '处置质量', empty: '本季度无可统计的指令', emptySurvey: '本季度无已应答的回访',
+    attitude: '服务态度', speed: '处置速度', quality: '处置水平', empty: '本季度无可统计的指令', emptySurvey: '本季度无已应答的回访',
     median: '中位', total: '全县', callbacks: '份回访',
   },
   en: {

@@ -82,7 +82,7 @@ export function callbackRegister(db: Db, catalog: Catalog, language: Language, f
 }
 
 const HEADERS: Record<Language, readonly string[]> = {
-  'zh-CN': ['单号', '处置单位', '类别', '报警时间', '回访时间', '回访类型', '回访次数', '服务态度', '处置速度', '处置质量', '回访结果', '报警人电话'],
+  'zh-CN': ['单号', '处置单位', '类别', '报警时间', '回访时间', '回访类型', '回访次数', '服务态度', '处置速度', '处置水平', '回访结果', '报警人电话'],
   en: ['Order code', 'Department', 'Category', 'Incident time', 'Callback time', 'Callback kind', 'Attempts', 'Attitude', 'Speed', 'Quality', 'Disposition', 'Reporter phone'],
 };
 const WORDS: Record<Language, Record<string, string>> = {

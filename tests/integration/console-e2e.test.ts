@@ -129,7 +129,7 @@ describe('linkage office console in headless Chromium', () => {
     expect((await registered.locator('td').allTextContents()).slice(7, 10)).toEqual(['满意', '满意', '不满意']);
     await page.click('nav a[href="#/flags"]');
     await page.waitForSelector('table.flags');
-    expect(await page.textContent('table.flags tbody')).toContain('不满意：处置质量');
+    expect(await page.textContent('table.flags tbody')).toContain('不满意：处置水平');
 
     // The quarterly assessment of the current quarter, with its charts.
     await page.setViewportSize({ width: 1680, height: 1000 });
@@ -147,7 +147,7 @@ describe('linkage office console in headless Chromium', () => {
     expect(await tourism.locator('td[data-key="satisfaction.attitude.rate"]').textContent()).toBe('100.0%');
     expect(await tourism.locator('td[data-key=flagged]').textContent()).toBe('1');
     expect(await page.textContent('[data-testid=total-received]')).toContain('1');
-    expect(await page.textContent('#chart-satisfaction svg')).toContain('处置质量 0.0% (0/1)');
+    expect(await page.textContent('#chart-satisfaction svg')).toContain('处置水平 0.0% (0/1)');
     expect(await page.textContent('#chart-acceptance svg')).toContain(`1. ${departmentName}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-assessment.png'), fullPage: true });
 

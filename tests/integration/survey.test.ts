@@ -85,7 +85,7 @@ describe('three-satisfactions callback survey', () => {
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(csv.rawPayload.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
     const lines = csv.body.replace(/^\uFEFF/, '').split('\r\n');
-    expect(lines[0]).toBe('单号,处置单位,类别,报警时间,回访时间,回访类型,回访次数,服务态度,处置速度,处置质量,回访结果,报警人电话');
+    expect(lines[0]).toBe('单号,处置单位,类别,报警时间,回访时间,回访类型,回访次数,服务态度,处置速度,处置水平,回访结果,报警人电话');
     expect(lines.find((l) => l.startsWith(`${r.code},`) && l.includes(',回访,'))).toMatch(new RegExp(`^${r.code},[^,]+,[^,]+,\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d,\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d,回访,1,满意,不满意,满意,完成,701\\*\\*\\*\\*1121$`));
   });
 

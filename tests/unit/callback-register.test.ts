@@ -11,7 +11,7 @@ describe('callback register CSV', () => {
   it('has exactly these bytes: BOM, Chinese headers, local Shanghai times, CRLF lines', () => {
     const csv = registerCsv([ROW, { ...ROW, orderCode: '100200', kind: 'follow_up', attempts: 1, attitude: null, speed: null, quality: null, disposition: 'unreachable' }], 'zh-CN', 'Asia/Shanghai');
     expect(csv).toBe(
-      '\uFEFF单号,处置单位,类别,报警时间,回访时间,回访类型,回访次数,服务态度,处置速度,处置质量,回访结果,报警人电话\r\n' +
+      '\uFEFF单号,处置单位,类别,报警时间,回访时间,回访类型,回访次数,服务态度,处置速度,处置水平,回访结果,报警人电话\r\n' +
         '596688,县自来水厂（水务集团）,供水管道爆裂、漏水,2026-11-23 09:05,2026-11-23 23:59,回访,2,满意,不满意,未回答,完成,138****8000\r\n' +
         '100200,县自来水厂（水务集团）,供水管道爆裂、漏水,2026-11-23 09:05,2026-11-23 23:59,二次回访,1,,,,未接通,138****8000\r\n',
     );

@@ -22,7 +22,7 @@ const TEXTS = {
     timeline: '全过程时间线', actor: '执行方', confirmations: '确认记录', lateAcknowledgements: '迟到受理', notFound: '找不到该指令。',
     registerTitle: '“三满意”回访登记表', from: '起', to: '止', apply: '查询', downloadCsv: '下载CSV', registerEmpty: '所选期间无回访记录。',
     incidentAt: '报警时间', callbackAt: '回访时间', kind: '回访类型', attemptsCount: '回访次数', attitude: '服务态度', speed: '处置速度',
-    quality: '处置质量', disposition: '回访结果', flagsTitle: '不满意标记（待联动办跟进）', flagsEmpty: '暂无标记。', reason: '原因', flaggedAt: '标记时间',
+    quality: '处置水平', disposition: '回访结果', flagsTitle: '不满意标记（待联动办跟进）', flagsEmpty: '暂无标记。', reason: '原因', flaggedAt: '标记时间',
     open: '查看', assessmentTitle: '季度考核', quarter: '季度', print: '打印', transmittal: '110指挥中心季度抄告：各单位排名',
     rank: '名次', definitions: '指标定义', generatedAt: '制表时间', period: '统计期间', totals: '全县合计', noRank: '—',
     received: '接收指令', accepted: '受理', acceptanceRate: '受理率', medianSecondsToAccept: '受理用时中位数', satisfaction: '满意率（态度/速度/质量）',
