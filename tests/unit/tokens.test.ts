@@ -157,6 +157,13 @@ describe('a unit acts only for itself, and the person is the actor', () => {
     expect(services.db.prepare("SELECT actor FROM audit_log WHERE action = 'department.update' ORDER BY id DESC LIMIT 1").pluck().get()).toBe('赵管理员');
   });
 
+  it('writes the person into the audit log for webhook subscriber changes too', async () => {
+    const res = await inject('POST', '/api/v1/webhooks/subscribers', adminZhao, { url: 'https://desk.example/hooks', departmentId: 'tourism' });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ actor: '赵管理员' });
+    expect(services.db.prepare("SELECT actor FROM audit_log WHERE action = 'webhook.subscriber_added' ORDER BY id DESC LIMIT 1").pluck().get()).toBe('赵管理员');
+  });
+
   it('follows the token file: a token added while running is accepted, a revoked one refused, within seconds', async () => {
     const added = addToken(readTokenFile(file), { role: 'viewer', person: '钱五' });
     writeTokenFile(file, added.data);
