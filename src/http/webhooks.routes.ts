@@ -76,6 +76,7 @@ function auditUrl(url: string): string {
 export const webhookRoutes: FeaturePlugin = async (app, { core }) => {
   const admin = { onRequest: app.requireRole('admin') };
   const audit = new AuditLog(core.db);
+  const actor = actorOf;
   const { webhooks } = core;
 
   app.get<{ Querystring: { status?: string; event?: string; eventId?: string; limit?: string; offset?: string } }>(
@@ -128,7 +129,7 @@ export const webhookRoutes: FeaturePlugin = async (app, { core }) => {
       const result = webhooks.retry(id);
       if (result === 'not_found') throw new HttpError(404, 'delivery_not_found', `no delivery ${id}`);
       if (result === 'not_failed') throw new HttpError(409, 'not_failed', `delivery ${id} is not given up; only failed deliveries are retried`);
-      audit.record(actorOf(request), 'webhook.retry', { deliveryId: id });
+      audit.record(actor(request), 'webhook.retry', { deliveryId: id });
       return { id, status: 'pending' as const };
     },
   );
@@ -166,8 +167,8 @@ export const webhookRoutes: FeaturePlugin = async (app, { core }) => {
       if (core.config.webhook.secret === undefined) throw new HttpError(409, 'webhook_secret_missing', 'set LIANDONG_WEBHOOK_SECRET first: deliveries are always signed');
       const departmentId = request.body.departmentId ?? null;
       if (departmentId !== null && !core.departments.current().departmentsById.has(departmentId)) throw new HttpError(400, 'unknown_department', `unknown department "${departmentId}"`);
-      const sub = webhooks.subscribers.add({ url: request.body.url, departmentId, events: request.body.events ?? null }, actorOf(request));
-      audit.record(actorOf(request), 'webhook.subscriber_added', { id: sub.id, url: auditUrl(sub.url), departmentId, events: sub.events });
+      const sub = webhooks.subscribers.add({ url: request.body.url, departmentId, events: request.body.events ?? null }, actor(request));
+      audit.record(actor(request), 'webhook.subscriber_added', { id: sub.id, url: auditUrl(sub.url), departmentId, events: sub.events });
       void reply.status(201);
       return sub;
     },
@@ -181,7 +182,7 @@ export const webhookRoutes: FeaturePlugin = async (app, { core }) => {
     },
     async (request, reply) => {
       if (!webhooks.subscribers.remove(request.params.id)) throw new HttpError(404, 'subscriber_not_found', `no subscriber ${request.params.id}`);
-      audit.record(actorOf(request), 'webhook.subscriber_removed', { id: request.params.id });
+      audit.record(actor(request), 'webhook.subscriber_removed', { id: request.params.id });
       return reply.status(204).send();
     },
   );
