@@ -29,6 +29,9 @@ const UNUSED_SETTINGS: Readonly<Record<string, readonly string[]>> = {
   dialplan: ['LIANDONG_DIAL_TEMPLATE', 'LIANDONG_API_TOKENS'],
   'test-call': ['LIANDONG_DIAL_TEMPLATE', ...CREDENTIALS],
   policy: ['LIANDONG_DIAL_TEMPLATE', ...CREDENTIALS],
+  // The token file and the prompts folder are all these two read.
+  tokens: ['LIANDONG_DIAL_TEMPLATE', 'LIANDONG_API_TOKENS', ...CREDENTIALS],
+  prompts: ['LIANDONG_DIAL_TEMPLATE', 'LIANDONG_API_TOKENS', ...CREDENTIALS],
 };
 
 const USAGE = `usage: liandong <command>

@@ -139,7 +139,7 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
   app.post<{ Params: { id: string }; Body: { reason: string } }>(
     '/api/v1/orders/:id/cancel',
     { onRequest: app.requireRole('desk'), schema: { params: idParams, body: cancelBody, response: { 200: orderSummarySchema, ...errors } } },
-    async (request) => orders.cancel(request.params.id, request.body.reason, request.credential?.person ?? 'desk'),
+    async (request) => orders.cancel(request.params.id, request.body.reason, actorOf(request)),
   );
   return Promise.resolve();
 };

@@ -1,9 +1,9 @@
 // `liandong prompts list|check`: which prompt ids a site may record, whether each is played from a
 // recording or from TTS and how long it lasts; and a check of the recordings folder that exits 1
 // when a file would be refused.
-import { execFile } from 'node:child_process';
 import { LANGUAGES, type Config, type Language } from '../config.js';
 import { openPrompts, recordableIds, speechStyleOf, type Prompts } from './index.js';
+import { wavSeconds } from './recordings.js';
 
 type Out = (line: string) => void;
 
@@ -56,7 +56,7 @@ async function list(prompts: Prompts, config: Config, lang: Language, out: Out):
       seconds = rec.seconds;
       recordedSeconds += seconds;
     } else {
-      seconds = await durationOf((await prompts.renderer.render(text.trim(), lang, speechStyleOf(config, id, lang))).path);
+      seconds = await wavSeconds((await prompts.renderer.render(text.trim(), lang, speechStyleOf(config, id, lang))).path);
       ttsSeconds += seconds;
     }
     rows.push([id, rec ? 'recorded' : 'tts', seconds.toFixed(2), text]);
@@ -69,11 +69,4 @@ async function list(prompts: Prompts, config: Config, lang: Language, out: Out):
   for (const r of rows) out(r.map((c, i) => (i < 3 ? c.padEnd(width[i] ?? 0) : c)).join('  '));
   out(`${lang}: ${recorded.size} recorded (${recordedSeconds.toFixed(1)} s), the rest TTS (${ttsSeconds.toFixed(1)} s)`);
   return 0;
-}
-
-/** Seconds of a WAV file, by soxi. */
-export function durationOf(file: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    execFile('soxi', ['-D', file], { timeout: 10_000, encoding: 'utf8' }, (err, stdout) => (err ? reject(new Error(`soxi ${file}: ${err.message}`)) : resolve(Number(stdout.trim()))));
-  });
 }

@@ -114,10 +114,9 @@ function run(command: string, args: readonly string[]): Promise<Run> {
 /** Checks one WAV and converts it to `out` (8 kHz mono 16-bit); throws a RecordingError saying what is wrong. */
 export async function convertRecording(source: string, out: string, options: { maxSeconds: number; digit: boolean; sox?: string }): Promise<number> {
   const sox = options.sox ?? 'sox';
-  const soxi = soxiOf(sox);
   let seconds: number;
   try {
-    seconds = Number((await run(soxi, ['-D', source])).stdout.trim());
+    seconds = await wavSeconds(source, sox);
   } catch (err) {
     throw new RecordingError(source, `cannot be read as audio (${(err as Error).message}); record it again as a WAV file`);
   }
@@ -143,7 +142,7 @@ export async function convertRecording(source: string, out: string, options: { m
     await run(sox, ['-q', '-D', source, '-t', 'wav', '-r', String(SAMPLE_RATE_HZ), '-c', '1', '-b', '16', '-e', 'signed-integer', out,
       'silence', '1', '0.02', '-45d', 'reverse', 'silence', '1', '0.02', '-45d', 'reverse',
       'highpass', '100', 'rate', '-h', String(SAMPLE_RATE_HZ), 'gain', '-n', '-3', 'pad', ...pad]);
-    return Number((await run(soxi, ['-D', out])).stdout.trim());
+    return await wavSeconds(out, sox);
   } catch (err) {
     throw new RecordingError(source, `could not be converted (${(err as Error).message})`);
   }
@@ -276,7 +275,12 @@ async function touch(p: string): Promise<boolean> {
 /** Length in seconds of an already converted file, or undefined when it is not there. */
 async function existingSeconds(p: string, sox: string): Promise<number | undefined> {
   if (!(await touch(p))) return undefined;
-  return Number((await run(soxiOf(sox), ['-D', p])).stdout.trim());
+  return wavSeconds(p, sox);
+}
+
+/** Length in seconds of an audio file, by soxi (installed with `sox`). */
+export async function wavSeconds(file: string, sox = 'sox'): Promise<number> {
+  return Number((await run(soxiOf(sox), ['-D', file])).stdout.trim());
 }
 
 /** soxi is installed next to sox: `sox` → `soxi`, `/usr/bin/sox` → `/usr/bin/soxi`. */

@@ -28,8 +28,7 @@ export interface SurveyEffectDeps {
 
 export interface SurveyCallContext {
   readonly orderId: string;
-  /** Spoken category of the case and the day it was reported, for the greeting. */
-  readonly categoryName: string;
+  /** The day the case was reported, for the greeting (which names nothing else about the case). */
   readonly incidentAt: Date;
 }
 

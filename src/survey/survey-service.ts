@@ -160,7 +160,7 @@ export class SurveyService {
   }
 
   private call(survey: SurveyRow, inbound?: { channelId: string; answered: boolean }): void {
-    const { surveys, orders, departments, config } = this.deps;
+    const { surveys, orders, config } = this.deps;
     const order = orders.getOrder(survey.order_id);
     if (!order) return;
     if (surveys.isOptedOut(survey.number)) {
@@ -169,11 +169,9 @@ export class SurveyService {
     }
     const attemptId = surveys.startAttempt(survey, inbound ? 'inbound' : 'outbound');
     this.live.add(survey.id);
-    const category = departments.current().categoriesById.get(order.category);
     const effects = inbound ? { ...this.deps, telephony: inboundPort(this.deps.telephony, attemptId, inbound.channelId, inbound.answered) } : this.deps;
     const machine = provideSurveyCall(effects, {
       orderId: order.id,
-      categoryName: category?.name[config.language] ?? order.category,
       incidentAt: new Date(order.created_at),
     });
     const actor = createActor(machine, {

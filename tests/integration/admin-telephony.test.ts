@@ -123,7 +123,7 @@ describe('dialplan check and reload', () => {
 
 describe('a real SIP phone on the extension', () => {
   it('endpoints shows the registered baresip as reachable', async () => {
-    phone = await startBaresip(path.join(scratch, 'baresip'), EXTENSION, PASSWORD, base.asterisk.sipPort);
+    phone = await startBaresip(path.join(scratch, 'baresip'), EXTENSION, PASSWORD, sipTarget(base.asterisk.bindAddress, base.asterisk.sipPort));
     // Asterisk pings (OPTIONS) a contact as soon as it registers.
     // The admin routes as a site with its telephony config in another file would run them.
     const admin = await buildApp({
@@ -232,7 +232,16 @@ interface Baresip {
   stop(): Promise<void>;
 }
 
-async function startBaresip(dir: string, user: string, password: string, asteriskPort: number): Promise<Baresip> {
+/**
+ * Where a phone on this host reaches the test Asterisk's SIP transport (ASTERISK_BIND and
+ * SIP_PORT of the test config): a wildcard bind is reached on loopback; IPv6 goes in brackets.
+ */
+function sipTarget(bindAddress: string, port: number): string {
+  const host = bindAddress === '0.0.0.0' ? '127.0.0.1' : bindAddress === '::' ? '::1' : bindAddress;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+async function startBaresip(dir: string, user: string, password: string, asterisk: string): Promise<Baresip> {
   fs.mkdirSync(dir, { recursive: true });
   const [sipPort, ctrlPort] = [await freePort(), await freePort()];
   // baresip hangs up when its audio file ends: long enough to hear a whole order and confirmation.
@@ -252,7 +261,7 @@ async function startBaresip(dir: string, user: string, password: string, asteris
     `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
     '',
   ].join('\n'));
-  fs.writeFileSync(path.join(dir, 'accounts'), `<sip:${user}@127.0.0.1:${asteriskPort};transport=udp>;auth_pass=${password};answermode=auto;regint=60\n`);
+  fs.writeFileSync(path.join(dir, 'accounts'), `<sip:${user}@${asterisk};transport=udp>;auth_pass=${password};answermode=auto;regint=60\n`);
   const log = fs.openSync(path.join(ARTIFACTS, 'baresip.log'), 'w');
   const proc: ChildProcess = spawn('baresip', ['-f', dir], { stdio: ['ignore', log, log] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

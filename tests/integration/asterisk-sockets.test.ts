@@ -54,7 +54,8 @@ describe('Asterisk binds to ASTERISK_BIND', () => {
     // TCP: listening sockets only (state 0A); UDP: every bound socket.
     const listening = sockets.filter((s) => s.proto === 'udp' || s.state === '0A');
     const label = (s: Socket) => `${s.proto} ${s.address}:${s.port}`;
-    expect(listening.map(label)).toEqual(expect.arrayContaining([`tcp ${bind}:8088`, `tcp ${bind}:5038`, `udp ${bind}:${config.asterisk.sipPort}`]));
+    const ariPort = Number(new URL(config.ari.url).port || 80);
+    expect(listening.map(label)).toEqual(expect.arrayContaining([`tcp ${bind}:${ariPort}`, `tcp ${bind}:${config.ami.port}`, `udp ${bind}:${config.asterisk.sipPort}`]));
 
     const elsewhere = listening.filter((s) => s.address !== bind);
     const [low] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);

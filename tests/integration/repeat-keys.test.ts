@@ -4,11 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/composition.js';
 import type { CaseRecord } from '../../src/orders/case-record.js';
-import { startServices } from './support.js';
+import { setDutyLine, startServices } from './support.js';
 
 let s: Services;
 const DESK = { authorization: 'Bearer dev-desk-token' };
-const ADMIN = { authorization: 'Bearer dev-admin-token' };
 const DEPT = { authorization: 'Bearer dev-department-token' };
 
 type Survey = { id: string; kind: string; status: string; attempts: Array<{ result: string | null }>; answers: Record<string, string | null> };
@@ -19,14 +18,7 @@ async function api(method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<
 }
 const record = async (id: string) => (await api('GET', `/api/v1/orders/${id}`, DESK)).json<Record_>();
 
-async function setContact(departmentId: string, number: string): Promise<void> {
-  const dept = (await api('GET', '/api/v1/departments', DESK)).json<{ departments: Array<{ id: string; name: unknown; categories: string[] }> }>().departments.find((d) => d.id === departmentId);
-  const res = await api('PUT', `/api/v1/departments/${departmentId}`, ADMIN, {
-    name: dept?.name, categories: dept?.categories, contacts: [{ id: 'duty', name: '值班室', number, priority: 1 }],
-    policy: { attemptsPerContact: 1, retryDelaySeconds: 1, ringTimeoutSeconds: 5, chainLoops: 0, maxReplays: 2, keyTimeoutSeconds: 4 },
-  });
-  expect(res.statusCode, res.body).toBe(200);
-}
+const setContact = (departmentId: string, number: string) => setDutyLine(s, departmentId, number, { maxReplays: 2, keyTimeoutSeconds: 4 });
 
 async function order(category: string, reporterPhone: string, tag: string): Promise<string> {
   const res = await api('POST', '/api/v1/orders', DESK, { externalId: `repeat-${tag}-${Date.now()}`, category, summary: '投诉', address: '景区', reporterPhone, urgency: 'urgent' });

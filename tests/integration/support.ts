@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
+import { expect } from 'vitest';
 import { configFromProcess, type Config } from '../../src/config.js';
 import { createServices, type ServiceOptions, type Services } from '../../src/composition.js';
 import { createLogger } from '../../src/logging.js';
@@ -78,4 +79,25 @@ let seq = 0;
 export function channelId(prefix = 't'): string {
   seq += 1;
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${seq}`;
+}
+
+/** Policy for a fast test: one try per contact, 5 s ring, no chain loop, 3 s for a key. */
+const FAST_POLICY = { attemptsPerContact: 1, retryDelaySeconds: 1, ringTimeoutSeconds: 5, chainLoops: 0, keyTimeoutSeconds: 3 };
+
+/**
+ * Points a department's only contact (its duty room) at `number`, a sim phone, keeping its
+ * name and categories; `policy` overrides fields of the fast policy above. Fails the test
+ * unless the admin API accepts it.
+ */
+export async function setDutyLine(services: Services, departmentId: string, number: string, policy: Record<string, number> = {}): Promise<void> {
+  const list = await services.app.inject({ method: 'GET', url: '/api/v1/departments', headers: { authorization: 'Bearer dev-desk-token' } });
+  const dept = list.json<{ departments: Array<{ id: string; name: unknown; categories: string[] }> }>().departments.find((d) => d.id === departmentId);
+  expect(dept, `department ${departmentId}`).toBeDefined();
+  const res = await services.app.inject({
+    method: 'PUT',
+    url: `/api/v1/departments/${departmentId}`,
+    headers: { authorization: 'Bearer dev-admin-token' },
+    payload: { name: dept?.name, categories: dept?.categories, contacts: [{ id: 'duty', name: '值班室', number, priority: 1 }], policy: { ...FAST_POLICY, ...policy } },
+  });
+  expect(res.statusCode, res.body).toBe(200);
 }

@@ -4,11 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/composition.js';
 import type { CaseRecord } from '../../src/orders/case-record.js';
-import { startServices } from './support.js';
+import { setDutyLine, startServices } from './support.js';
 
 let s: Services;
 const DESK = { authorization: 'Bearer dev-desk-token' };
-const ADMIN = { authorization: 'Bearer dev-admin-token' };
 const DEPT = { authorization: 'Bearer dev-department-token' };
 const VIEWER = { authorization: 'Bearer dev-viewer-token' };
 
@@ -48,12 +47,7 @@ beforeAll(async () => {
     LIANDONG_SURVEY_KEY_TIMEOUT_SECONDS: '3',
     LIANDONG_FOLLOWUP_DELAY_SECONDS: '0',
   });
-  const dept = (await api('GET', '/api/v1/departments', DESK)).json<{ departments: Array<{ id: string; name: unknown; categories: string[] }> }>().departments.find((d) => d.id === 'tourism');
-  const res = await api('PUT', '/api/v1/departments/tourism', ADMIN, {
-    name: dept?.name, categories: dept?.categories, contacts: [{ id: 'duty', name: '值班室', number: '70111', priority: 1 }],
-    policy: { attemptsPerContact: 1, retryDelaySeconds: 1, ringTimeoutSeconds: 5, chainLoops: 0, keyTimeoutSeconds: 3 },
-  });
-  expect(res.statusCode, res.body).toBe(200);
+  await setDutyLine(s, 'tourism', '70111');
 }, 60_000);
 afterAll(async () => {
   await s?.close();

@@ -32,6 +32,21 @@ describe('CLI settings', { timeout: 60_000 }, () => {
     expect(JSON.parse(report.out)).toMatchObject({ quarter: '2026Q4' });
   });
 
+  it('tokens and prompts run with nothing but their own files (no dial template, tokens or Asterisk credentials)', () => {
+    const tokensFile = { LIANDONG_TOKENS_FILE: path.join(scratch, 'tokens.json') };
+    const add = cli(['tokens', 'add', '--role', 'viewer', '--person', 'Wang'], tokensFile);
+    expect(add.code, add.out).toBe(0);
+    expect(add.out).toContain('for Wang (viewer)');
+    const list = cli(['tokens', 'list'], tokensFile);
+    expect(list.code, list.out).toBe(0);
+    expect(list.out).toMatch(/viewer\s+-\s+Wang/);
+    const recordings = path.join(scratch, 'recorded');
+    fs.mkdirSync(recordings);
+    const check = cli(['prompts', 'check'], { LIANDONG_RECORDINGS_DIR: recordings, LIANDONG_MEDIA_DIR: path.join(scratch, 'media') });
+    expect(check.code, check.out).toBe(0);
+    expect(check.out).toContain('0 recording(s) in use');
+  });
+
   it('still checks a setting that is given', () => {
     const r = cli(['audit'], { ...db, LIANDONG_DIAL_TEMPLATE: 'SIP/x' });
     expect(r.code).toBe(2);

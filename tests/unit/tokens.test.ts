@@ -100,6 +100,7 @@ describe('a unit acts only for itself, and the person is the actor', () => {
   let tourism = '';
   let liSi = '';
   let adminZhao = '';
+  let deskZhou = '';
 
   const inject = (method: 'GET' | 'POST' | 'PUT', url: string, token: string, payload?: unknown) =>
     services.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
@@ -108,7 +109,9 @@ describe('a unit acts only for itself, and the person is the actor', () => {
     let data = readTokenFile(file);
     const a = addToken(data, { role: 'department', unitId: 'water-supply', person: '李四' });
     const b = addToken(a.data, { role: 'admin', person: '赵管理员' });
-    data = b.data;
+    const c = addToken(b.data, { role: 'desk', person: '周六' });
+    data = c.data;
+    deskZhou = c.token;
     liSi = a.token;
     adminZhao = b.token;
     writeTokenFile(file, data);
@@ -155,6 +158,24 @@ describe('a unit acts only for itself, and the person is the actor', () => {
     const put = await inject('PUT', '/api/v1/departments/tourism', adminZhao, { name: dept?.name, categories: dept?.categories, contacts: dept?.contacts });
     expect(put.statusCode).toBe(200);
     expect(services.db.prepare("SELECT actor FROM audit_log WHERE action = 'department.update' ORDER BY id DESC LIMIT 1").pluck().get()).toBe('赵管理员');
+  });
+
+  it('records the person who cancels an order, and api:<role> for a shared token', async () => {
+    const order = (externalId: string) =>
+      services.repo.createOrder({ externalId, category: 'c', departmentId: 'tourism', summary: 's', address: 'a', reporterPhone: '13800138000', urgency: 'normal', major: false }).row.id;
+    const [mine, shared] = [order('t-cancel-1'), order('t-cancel-2')];
+    expect((await inject('POST', `/api/v1/orders/${mine}/cancel`, deskZhou, { reason: 'duplicate' })).statusCode).toBe(200);
+    expect((await inject('POST', `/api/v1/orders/${shared}/cancel`, 'dev-desk-token', { reason: 'duplicate' })).statusCode).toBe(200);
+    const actorOf = (id: string) => services.db.prepare("SELECT actor FROM order_events WHERE order_id = ? AND kind = 'cancelled'").pluck().get(id);
+    expect(actorOf(mine)).toBe('周六');
+    expect(actorOf(shared)).toBe('api:desk');
+  });
+
+  it('writes the person into the audit log for webhook subscriber changes too', async () => {
+    const res = await inject('POST', '/api/v1/webhooks/subscribers', adminZhao, { url: 'https://desk.example/hooks', departmentId: 'tourism' });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ actor: '赵管理员' });
+    expect(services.db.prepare("SELECT actor FROM audit_log WHERE action = 'webhook.subscriber_added' ORDER BY id DESC LIMIT 1").pluck().get()).toBe('赵管理员');
   });
 
   it('follows the token file: a token added while running is accepted, a revoked one refused, within seconds', async () => {
