@@ -4,7 +4,10 @@
 // and +86 138… matches 138….
 import type { Db } from '../db/database.js';
 
-/** Wrong PIN entries for one order within PIN_LOCK_WINDOW_MS after which its PIN is refused outright. */
+/**
+ * Wrong PIN entries for one unit, over all its orders, within PIN_LOCK_WINDOW_MS after which its PIN
+ * is refused outright: counted per unit, so a guesser cannot spread tries over the unit's orders.
+ */
 export const PIN_LOCK_WRONG = 9;
 /** One hour, ms. */
 export const PIN_LOCK_WINDOW_MS = 3_600_000;
@@ -26,10 +29,10 @@ export function isContactOf(callerNumber: string, contacts: readonly string[]): 
   return caller.length >= 3 && contacts.some((c) => nationalNumber(c) === caller);
 }
 
-/** Wrong PIN entries recorded for an order since `since` (ISO time). */
-export function wrongPinsSince(db: Db, orderId: string, since: string): number {
+/** Wrong PIN entries recorded for a unit's PIN, on any order, since `since` (ISO time). */
+export function wrongPinsSince(db: Db, unit: string, since: string): number {
   return db
-    .prepare("SELECT count(*) FROM order_events WHERE order_id = ? AND kind = 'feedback_refused' AND json_extract(detail, '$.wrongPin') = 1 AND at > ?")
+    .prepare("SELECT count(*) FROM order_events WHERE kind = 'feedback_refused' AND json_extract(detail, '$.wrongPin') = 1 AND json_extract(detail, '$.unit') = ? AND at > ?")
     .pluck()
-    .get(orderId, since) as number;
+    .get(unit, since) as number;
 }

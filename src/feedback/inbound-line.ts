@@ -152,8 +152,8 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
   const actorOf = (callerNumber: string) => `phone:${callerNumber || 'unknown'}`;
 
   /** A refusal is a case event (actor: the caller, kept in full; the case record masks it). */
-  function recordRefusal(p: RecordRefusalParams & { wrongPin?: boolean }): void {
-    repo.appendEvent(p.orderId, actorOf(p.callerNumber), 'feedback_refused', { reason: p.reason, ...(p.wrongPin ? { wrongPin: 1 } : {}) });
+  function recordRefusal(p: RecordRefusalParams & { wrongPin?: { unit: string } }): void {
+    repo.appendEvent(p.orderId, actorOf(p.callerNumber), 'feedback_refused', { reason: p.reason, ...(p.wrongPin ? { wrongPin: 1, unit: p.wrongPin.unit } : {}) });
     log.warn({ orderId: p.orderId, reason: p.reason }, 'feedback caller refused');
   }
   const codeOptions = { firstDigitTimeoutMs: timeouts.firstDigitTimeoutMs, interDigitTimeoutMs: timeouts.interDigitTimeoutMs };
@@ -188,7 +188,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
     };
     if (!pins.has(unit)) return refuse('caller is not a contact of the unit and the unit has no PIN');
     const since = new Date(Date.now() - PIN_LOCK_WINDOW_MS).toISOString();
-    if (wrongPinsSince(db, row.id, since) >= PIN_LOCK_WRONG) return refuse(`PIN locked: ${PIN_LOCK_WRONG} wrong entries for this order within an hour`);
+    if (wrongPinsSince(db, unit, since) >= PIN_LOCK_WRONG) return refuse(`PIN locked: ${PIN_LOCK_WRONG} wrong entries for this unit's PIN within an hour`);
     return { found: true, orderId: row.id, code: row.code, caller: 'pin' };
   }
 
@@ -208,7 +208,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       log.info({ orderId: input.orderId, unit }, 'PIN accepted');
       return { ok: true };
     }
-    recordRefusal({ orderId: input.orderId, callerNumber: input.callerNumber, reason: `wrong PIN (entry ${input.wrongSoFar + 1})`, wrongPin: true });
+    recordRefusal({ orderId: input.orderId, callerNumber: input.callerNumber, reason: `wrong PIN (entry ${input.wrongSoFar + 1})`, wrongPin: { unit } });
     return { ok: false };
   }
 

@@ -44,15 +44,21 @@ describe('unit PINs', () => {
     expect(pins.verify('tourism', '2468')).toBe(false);
   });
 
-  it('counts an order\'s wrong PIN refusals in a time window', () => {
+  it('counts a unit\'s wrong PIN refusals over all its orders in a time window', () => {
     const db = openDatabase(':memory:');
-    db.prepare("INSERT INTO orders (id, code, external_id, category, department_id, summary, address, reporter_phone, urgency, major, status, created_at, updated_at) VALUES ('o1', '100001', 'e', 'c', 'tourism', 's', 'a', '1', 'normal', 0, 'accepted', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')").run();
-    const add = (at: string, detail: object) => db.prepare("INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES ('o1', ?, 'phone:1', 'feedback_refused', ?)").run(at, JSON.stringify(detail));
-    add('2026-01-01T10:00:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1 });
-    add('2026-01-01T10:30:00Z', { reason: 'wrong PIN (entry 2)', wrongPin: 1 });
-    add('2026-01-01T10:31:00Z', { reason: 'caller is not a contact of the unit and the unit has no PIN' });
-    expect(wrongPinsSince(db, 'o1', '2026-01-01T09:59:00Z')).toBe(2);
-    expect(wrongPinsSince(db, 'o1', '2026-01-01T10:10:00Z')).toBe(1);
+    const order = (id: string, code: string, unit: string) =>
+      db.prepare("INSERT INTO orders (id, code, external_id, category, department_id, summary, address, reporter_phone, urgency, major, status, created_at, updated_at) VALUES (?, ?, ?, 'c', ?, 's', 'a', '1', 'normal', 0, 'accepted', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')").run(id, code, `e-${id}`, unit);
+    order('o1', '100001', 'tourism');
+    order('o2', '100002', 'tourism');
+    order('o3', '100003', 'education');
+    const add = (orderId: string, at: string, detail: object) => db.prepare("INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, 'phone:1', 'feedback_refused', ?)").run(orderId, at, JSON.stringify(detail));
+    add('o1', '2026-01-01T10:00:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, unit: 'tourism' });
+    add('o2', '2026-01-01T10:30:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, unit: 'tourism' }); // another order of the same unit counts too
+    add('o1', '2026-01-01T10:31:00Z', { reason: 'caller is not a contact of the unit and the unit has no PIN' });
+    add('o3', '2026-01-01T10:32:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, unit: 'education' });
+    expect(wrongPinsSince(db, 'tourism', '2026-01-01T09:59:00Z')).toBe(2);
+    expect(wrongPinsSince(db, 'tourism', '2026-01-01T10:10:00Z')).toBe(1);
+    expect(wrongPinsSince(db, 'education', '2026-01-01T09:59:00Z')).toBe(1);
   });
 });
 
