@@ -12,7 +12,7 @@ import type { CallEvent, CallEventListener, InboundCall, TelephonyPort } from '.
 
 /** What the survey service offers the line: answer an open survey on an inbound channel. */
 export interface InboundSurveys {
-  answerInbound(channelId: string, by: { number: string } | { orderId: string }, answered: boolean): boolean;
+  answerInbound(channelId: string, by: { number: string } | { orderId: string }, answered: boolean, callerNumber: string): boolean;
 }
 
 export interface InboundSurveyDeps {
@@ -37,7 +37,7 @@ export function inboundSurveyRouter(deps: InboundSurveyDeps): (call: InboundCall
   const log = deps.logger.child({ component: 'inbound-survey' });
   return (call) => {
     const callLog = log.child({ channelId: call.channelId });
-    if (call.callerNumber && deps.surveys.answerInbound(call.channelId, { number: call.callerNumber }, false)) {
+    if (call.callerNumber && deps.surveys.answerInbound(call.channelId, { number: call.callerNumber }, false, call.callerNumber)) {
       callLog.info({ from: maskPhone(call.callerNumber) }, 'citizen called in: open survey matched by caller id');
       return true;
     }
@@ -60,7 +60,7 @@ async function askForCode(deps: InboundSurveyDeps, call: InboundCall, log: Logge
     if (outcome.status === 'hangup') return;
     if (outcome.status !== 'digits') continue;
     const order = deps.orders.getOrderByCode(outcome.digits);
-    if (order && deps.surveys.answerInbound(call.channelId, { orderId: order.id }, true)) {
+    if (order && deps.surveys.answerInbound(call.channelId, { orderId: order.id }, true, call.callerNumber)) {
       log.info({ orderId: order.id }, 'survey line: open survey found by order code');
       return;
     }

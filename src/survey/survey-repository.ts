@@ -94,14 +94,18 @@ export class SurveyRepository {
   onAttempt: (e: { phase: 'started' | 'ended'; attemptId: string; script: string; result?: string }) => void = () => undefined;
 
   /** Marks the survey calling and records the new attempt; returns the attempt id. */
-  startAttempt(survey: SurveyRow, via: 'outbound' | 'inbound' = 'outbound'): string {
+  /**
+   * `caller`: on an inbound call, the number that called (kept in full like the feedback line's
+   * callers; the case record masks it), so an answer keyed in by someone else is traceable.
+   */
+  startAttempt(survey: SurveyRow, via: 'outbound' | 'inbound' = 'outbound', caller?: string): string {
     const attemptId = this.db.transaction(() => {
       const seq = survey.attempts + 1;
       const attemptId = `${survey.id}-c${seq}`;
       const at = iso(this.now());
       this.db.prepare("UPDATE surveys SET status = 'calling', attempts = ?, updated_at = ? WHERE id = ?").run(seq, at, survey.id);
       this.db.prepare('INSERT INTO survey_attempts (id, survey_id, seq, started_at, via) VALUES (?, ?, ?, ?, ?)').run(attemptId, survey.id, seq, at, via);
-      this.event(survey.order_id, 'survey_call_started', { surveyId: survey.id, attemptId, seq, via });
+      this.event(survey.order_id, 'survey_call_started', { surveyId: survey.id, attemptId, seq, via }, via === 'inbound' ? `phone:${caller || 'unknown'}` : 'liandong');
       return attemptId;
     })();
     this.onAttempt({ phase: 'started', attemptId, script: 'survey' });
@@ -186,10 +190,10 @@ export class SurveyRepository {
   /** Called with every case event inside the transaction that appends it (see OrderRepository.onEvent). */
   onEvent: (e: { orderId: string; actor: string; kind: string; detail: Record<string, unknown> }) => void = () => undefined;
 
-  event(orderId: string, kind: string, detail: Record<string, unknown>): void {
+  event(orderId: string, kind: string, detail: Record<string, unknown>, actor = 'liandong'): void {
     this.db.transaction(() => {
-      this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)').run(orderId, iso(this.now()), 'liandong', kind, JSON.stringify(detail));
-      this.onEvent({ orderId, actor: 'liandong', kind, detail });
+      this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)').run(orderId, iso(this.now()), actor, kind, JSON.stringify(detail));
+      this.onEvent({ orderId, actor, kind, detail });
     })();
   }
 }

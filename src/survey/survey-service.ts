@@ -152,14 +152,14 @@ export class SurveyService {
    * code) answers their open survey on this inbound channel: the same machine and questions,
    * recorded as an attempt `via: inbound`. False when there is no open survey (or it is being called now).
    */
-  answerInbound(channelId: string, by: { number: string } | { orderId: string }, answered: boolean): boolean {
+  answerInbound(channelId: string, by: { number: string } | { orderId: string }, answered: boolean, callerNumber: string): boolean {
     const survey = this.deps.surveys.openSurvey(by);
     if (!survey || this.live.has(survey.id)) return false;
-    this.call(survey, { channelId, answered });
+    this.call(survey, { channelId, answered, callerNumber });
     return true;
   }
 
-  private call(survey: SurveyRow, inbound?: { channelId: string; answered: boolean }): void {
+  private call(survey: SurveyRow, inbound?: { channelId: string; answered: boolean; callerNumber: string }): void {
     const { surveys, orders, config } = this.deps;
     const order = orders.getOrder(survey.order_id);
     if (!order) return;
@@ -167,7 +167,7 @@ export class SurveyService {
       this.finish(survey, 'opted_out');
       return;
     }
-    const attemptId = surveys.startAttempt(survey, inbound ? 'inbound' : 'outbound');
+    const attemptId = surveys.startAttempt(survey, inbound ? 'inbound' : 'outbound', inbound?.callerNumber);
     this.live.add(survey.id);
     const effects = inbound ? { ...this.deps, telephony: inboundPort(this.deps.telephony, attemptId, inbound.channelId, inbound.answered) } : this.deps;
     const machine = provideSurveyCall(effects, {

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/composition.js';
 import type { CaseRecord } from '../../src/orders/case-record.js';
+import { maskPhone } from '../../src/logging.js';
 import { setDutyLine, startServices } from './support.js';
 
 let s: Services;
@@ -70,7 +71,8 @@ afterAll(async () => {
   await s?.close();
 });
 
-async function expectInboundCallback(id: string): Promise<void> {
+/** `caller`: the number that phoned in, recorded (masked in the case record) on the inbound attempt. */
+async function expectInboundCallback(id: string, caller: string): Promise<void> {
   await expect.poll(async () => (await callback(id))?.status, { timeout: 90_000, interval: 500 }).toBe('completed');
   const survey = await callback(id);
   expect(survey?.answers).toEqual({ attitude: 'satisfied', speed: 'unsatisfied', quality: 'satisfied' });
@@ -78,6 +80,7 @@ async function expectInboundCallback(id: string): Promise<void> {
   const r = await record(id);
   expect(r.status).toBe('surveyed');
   expect(r.events.filter((e) => e.kind === 'survey_answer').map((e) => e.detail.question)).toEqual(['attitude', 'speed', 'quality']);
+  expect(r.events.filter((e) => e.kind === 'survey_call_started').map((e) => [e.detail.via, e.actor])).toEqual([['outbound', 'liandong'], ['inbound', `phone:${maskPhone(caller)}`]]);
   const rows = (await api('GET', '/api/v1/reports/callbacks', VIEWER)).json<{ rows: Array<{ orderId: string; kind: string; disposition: string; attempts: number }> }>().rows;
   expect(rows.filter((row) => row.orderId === id)).toEqual([expect.objectContaining({ kind: 'callback', disposition: 'completed', attempts: 2 })]);
 }
@@ -87,17 +90,17 @@ describe('citizens who call back', () => {
     const { id } = await missedCallback('740', 'callerid');
     // 7011121: after 1 s press 1, 2, 1 one second apart (the 1 interrupts the greeting).
     await phoneIn('7011121', '740', FEEDBACK_NUMBER);
-    await expectInboundCallback(id);
+    await expectInboundCallback(id, '740');
   }, 180_000);
 
   it('on the survey line with another number: keys the order code, then answers 1, 2, 1', async () => {
     const { id, code } = await missedCallback('741', 'code');
     // 7012<code>121: after 1 s the six digits of the code, then 1, 2, 1, two seconds apart.
     await phoneIn(`7012${code}121`, '05770009999', SURVEY_LINE);
-    await expectInboundCallback(id);
+    await expectInboundCallback(id, '05770009999');
   }, 180_000);
 
   it('a caller with no open survey on the feedback number gets the feedback line as before', () => {
-    expect(s.surveys.answerInbound('no-such-channel', { number: '05770001234' }, false)).toBe(false);
+    expect(s.surveys.answerInbound('no-such-channel', { number: '05770001234' }, false, '05770001234')).toBe(false);
   });
 });
