@@ -426,6 +426,17 @@ describe('call attempt: before the answer (the dial machine)', () => {
     expect(t.log).toEqual(['callEvents.subscribe', 'originate', 'callEvents.unsubscribe']);
   });
 
+  it('keeps a hangup that comes in the same tick as the answer: the dial machine has handed over first', async () => {
+    const t = start({ prompts: [deferred<PromptOutcome>()] });
+    await flush();
+    t.clock.increment(2000);
+    t.emit({ type: 'CALL.ANSWERED', at: 2000 });
+    t.emit({ type: 'CALL.HANGUP', cause: cause('normal'), at: 2000 });
+    await flush();
+    expect(t.output()).toEqual({ result: 'hangup', digits: '', answeredAt: 2000, endedAt: 2000, cause: cause('normal') });
+    expect(t.calls.recordAnswered).toEqual([{ attemptId: 'o1-a1', at: 2000 }]);
+  });
+
   it('is cancelled, and hangs up, on CANCEL while ringing', async () => {
     const t = start();
     await flush();

@@ -512,6 +512,17 @@ describe('survey call: before the answer (the dial machine)', () => {
     expect(t.states).toEqual(['call.unanswered', 'noAnswer']);
   });
 
+  it('keeps a hangup that comes in the same tick as the answer: the dial machine has handed over first', async () => {
+    const t = start({ greeting: [deferred<GreetingOutcome>()] });
+    await flush();
+    t.clock.increment(2000);
+    t.emit({ type: 'CALL.ANSWERED', at: 2000 });
+    t.emit({ type: 'CALL.HANGUP', cause: cause('normal'), at: 2000 });
+    await flush();
+    expect(t.output()).toEqual({ result: 'hangup', answers: {}, answeredAt: 2000, endedAt: 2000, cause: cause('normal') });
+    expect(t.calls.recordAnswered).toEqual([{ attemptId: 's1-a1', at: 2000 }]);
+  });
+
   it('fails with the reason when the originate is refused, without hanging up', async () => {
     const t = start({ originate: [new Error('invalid_number: 12')] });
     await flush();

@@ -1,5 +1,6 @@
 // One "three satisfactions" callback (三满意回访) to a citizen: dial (the shared dial machine:
-// originate, ring, hangup cause → result), then greet (naming the case), then ask the questions not yet answered, in order attitude, speed,
+// originate, ring, hangup cause → result), greet once answered (naming the case), then ask the
+// questions not yet answered, in order attitude, speed,
 // quality: 1 satisfied, 2 not satisfied, * hear the question again, 9 (at any point) no more survey calls. Each answer is
 // committed before the next question is asked; a hang-up part way keeps what was committed.
 // Pure: every effect is a named actor or action provided by the composition root (src/) with
