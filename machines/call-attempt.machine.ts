@@ -1,8 +1,8 @@
 // One phone call to one contact: dial (the shared dial machine: originate, ring, hangup cause →
 // result), play the order and menu once answered, read one key, commit the acceptance, confirm
-// it, hang up. Pure: every effect is a named actor or
-// action provided by the composition root (src/) with `.provide()`; every timer is a named delay
-// read from context. Time comes from the actor system's clock (see ./clock.ts).
+// it, hang up. Pure: every effect is a named actor or action provided by the composition root
+// (src/) with `.provide()`; every timer is a named delay read from context. Time comes from the
+// actor system's clock (see ./clock.ts).
 import { assign, forwardTo, fromCallback, fromPromise, setup } from 'xstate';
 import type { HangupCause, HangupKind } from '../src/telephony/port.js';
 import { clockNow, reasonOf } from './clock.js';
