@@ -10,13 +10,13 @@ import {
   type CommitAcceptanceInput,
   type CommitAcceptanceOutput,
   type HangUpParams,
-  type OriginateInput,
   type PlayConfirmationInput,
   type PromptForKeyInput,
   type PromptOutcome,
   type RecordAnsweredParams,
   type RecordKeyParams,
 } from './call-attempt.machine.js';
+import { dialMachine, type OriginateInput } from './dial.machine.js';
 import { callEventFeed, deferred, flush, lineControls, ok, scripted, stateRecorder, type Step } from './test-support.js';
 
 const INPUT: CallAttemptInput = {
@@ -59,7 +59,11 @@ function start(script: Script = {}, input: Partial<CallAttemptInput> = {}) {
   const confirm = script.confirm ?? [ok(undefined)];
   const machine = callAttemptMachine.provide({
     actors: {
-      originate: scripted(originate, 'originate', (i: OriginateInput) => (log.push('originate'), calls.originate.push(i))),
+      // The real dial machine, with the same fake originate and hangUp.
+      dial: dialMachine.provide({
+        actors: { originate: scripted(originate, 'originate', (i: OriginateInput) => (log.push('originate'), calls.originate.push(i))) },
+        actions: { hangUp: (_, p) => (log.push('hangUp'), calls.hangUp.push(p)) },
+      }),
       callEvents: fromCallback(feed.subscribe),
       promptForKey: scripted(prompts, 'prompt', (i: PromptForKeyInput) => (log.push(`prompt:${i.part}`), calls.prompts.push(i))),
       commitAcceptance: scripted(commit, 'commit', (i: CommitAcceptanceInput) => (log.push('commit'), calls.commits.push(i))),
@@ -124,7 +128,7 @@ describe('call attempt: answered paths', () => {
     expect(t.calls.recordKey).toEqual([{ attemptId: 'o1-a1', replay: 0, keypad: { kind: 'accepted', key: '1', disputed: false } }]);
     expect(t.calls.hangUp).toEqual([{ attemptId: 'o1-a1' }]);
     expect(t.states).toEqual([
-      'unanswered.dialling', 'unanswered.ringing', 'answered.menu.prompting', 'answered.menu.deciding', 'answered.committing', 'answered.confirming', 'accepted',
+      'unanswered', 'answered.menu.prompting', 'answered.menu.deciding', 'answered.committing', 'answered.confirming', 'accepted',
     ]);
   });
 
@@ -360,33 +364,34 @@ describe('call attempt: committing and confirming', () => {
   });
 });
 
-describe('call attempt: before the answer', () => {
-  it('is busy on a busy hangup', async () => {
+// Dialling, ringing and every hangup cause before the answer are the dial machine's (dial.machine.test.ts);
+// here: the call attempt invokes it, hands the channel's events and CANCEL to it, and keeps its result.
+describe('call attempt: before the answer (the dial machine)', () => {
+  it('is busy on a busy hangup, with the time and cause the dial machine reports', async () => {
     const t = start();
     await flush();
     t.clock.increment(3000);
     await t.hangup('busy', 17, 'User busy');
     expect(t.output()).toEqual({ result: 'busy', digits: '', endedAt: 3000, cause: cause('busy', 17, 'User busy') });
     expect(t.calls.hangUp).toEqual([]);
-    expect(t.states).toEqual(['unanswered.dialling', 'unanswered.ringing', 'busy']);
+    expect(t.states).toEqual(['unanswered', 'busy']);
   });
 
   it.each([
-    ['no_answer', 19],
-    ['normal', 16],
-  ] as const)('is no_answer on a %s hangup before the answer', async (kind, code) => {
+    ['no_answer', 'no_answer', 19],
+    ['interrupted', 'lost', -1],
+  ] as const)('is %s on a %s hangup before the answer', async (result, kind, code) => {
     const t = start();
     await flush();
     await t.hangup(kind, code);
-    expect(t.output()).toMatchObject({ result: 'no_answer', cause: { kind, code } });
+    expect(t.output()).toMatchObject({ result, cause: { kind, code } });
+    expect(t.calls.prompts).toEqual([]);
   });
 
   it.each([
-    ['congestion', 34, 'Switching equipment congestion', true],
     ['unreachable', 1, 'Unallocated number', true],
     ['rejected', 21, 'Call rejected', false],
-    ['unknown', 99, 'Strange', false],
-  ] as const)('fails on %s with the cause text as reason (dead line: %s)', async (kind, code, text, dead) => {
+  ] as const)('fails on %s with the cause text as reason, said to be a dead line: %s', async (kind, code, text, dead) => {
     const t = start();
     await flush();
     await t.hangup(kind, code, text);
@@ -395,11 +400,10 @@ describe('call attempt: before the answer', () => {
     expect(t.calls.prompts).toEqual([]);
   });
 
-  it('is interrupted when Asterisk goes away while ringing', async () => {
-    const t = start();
+  it('fails as a dead line when the originate is refused for the number', async () => {
+    const t = start({ originate: [Object.assign(new Error('invalid number'), { code: 'invalid_number' })] });
     await flush();
-    await t.hangup('lost', -1, 'channel vanished while disconnected from Asterisk');
-    expect(t.output()).toMatchObject({ result: 'interrupted' });
+    expect(t.output()).toEqual({ result: 'failed', reason: 'line dead: invalid number', digits: '', endedAt: 0, lineDead: true });
   });
 
   it('hangs up itself after the ring timeout plus grace when no hangup event comes', async () => {
@@ -411,7 +415,7 @@ describe('call attempt: before the answer', () => {
     t.clock.increment(1);
     expect(t.output()).toEqual({ result: 'no_answer', reason: 'no hangup event within the ring timeout and grace', digits: '', endedAt: 35_000 });
     expect(t.calls.hangUp).toEqual([{ attemptId: 'o1-a1' }]);
-    expect(t.states).toEqual(['unanswered.dialling', 'unanswered.ringing', 'noAnswer']);
+    expect(t.states).toEqual(['unanswered', 'noAnswer']);
   });
 
   it('fails with the reason when the originate is refused, without hanging up', async () => {
@@ -422,37 +426,24 @@ describe('call attempt: before the answer', () => {
     expect(t.log).toEqual(['callEvents.subscribe', 'originate', 'callEvents.unsubscribe']);
   });
 
+  it('keeps a hangup that comes in the same tick as the answer: the dial machine has handed over first', async () => {
+    const t = start({ prompts: [deferred<PromptOutcome>()] });
+    await flush();
+    t.clock.increment(2000);
+    t.emit({ type: 'CALL.ANSWERED', at: 2000 });
+    t.emit({ type: 'CALL.HANGUP', cause: cause('normal'), at: 2000 });
+    await flush();
+    expect(t.output()).toEqual({ result: 'hangup', digits: '', answeredAt: 2000, endedAt: 2000, cause: cause('normal') });
+    expect(t.calls.recordAnswered).toEqual([{ attemptId: 'o1-a1', at: 2000 }]);
+  });
+
   it('is cancelled, and hangs up, on CANCEL while ringing', async () => {
     const t = start();
     await flush();
     t.actor.send({ type: 'CANCEL' });
     expect(t.output()).toMatchObject({ result: 'cancelled' });
     expect(t.calls.hangUp).toEqual([{ attemptId: 'o1-a1' }]);
-    expect(t.states).toEqual(['unanswered.dialling', 'unanswered.ringing', 'cancelled']);
-  });
-
-  it('on CANCEL while the originate is in flight, waits for it and then hangs up', async () => {
-    const originate = deferred<void>();
-    const t = start({ originate: [originate] });
-    await flush();
-    t.actor.send({ type: 'CANCEL' });
-    expect(t.actor.getSnapshot().status).toBe('active');
-    expect(t.calls.hangUp).toEqual([]);
-    originate.resolve();
-    await flush();
-    expect(t.output()).toMatchObject({ result: 'cancelled' });
-    expect(t.calls.hangUp).toHaveLength(1);
-  });
-
-  it('on CANCEL while the originate is in flight that then fails, is cancelled without hanging up', async () => {
-    const originate = deferred<void>();
-    const t = start({ originate: [originate] });
-    await flush();
-    t.actor.send({ type: 'CANCEL' });
-    originate.reject(new Error('not_connected'));
-    await flush();
-    expect(t.output()).toMatchObject({ result: 'cancelled' });
-    expect(t.calls.hangUp).toEqual([]);
+    expect(t.states).toEqual(['unanswered', 'cancelled']);
   });
 
   it('is cancelled, and hangs up, on CANCEL during the menu', async () => {

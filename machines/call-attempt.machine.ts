@@ -1,10 +1,12 @@
-// One phone call to one contact: originate, wait for the answer, play the order and menu, read
-// one key, commit the acceptance, confirm it, hang up. Pure: every effect is a named actor or
-// action provided by the composition root (src/) with `.provide()`; every timer is a named delay
-// read from context. Time comes from the actor system's clock (see ./clock.ts).
-import { assign, fromCallback, fromPromise, setup } from 'xstate';
+// One phone call to one contact: dial (the shared dial machine: originate, ring, hangup cause →
+// result), play the order and menu once answered, read one key, commit the acceptance, confirm
+// it, hang up. Pure: every effect is a named actor or action provided by the composition root
+// (src/) with `.provide()`; every timer is a named delay read from context. Time comes from the
+// actor system's clock (see ./clock.ts).
+import { assign, forwardTo, fromCallback, fromPromise, setup } from 'xstate';
 import type { HangupCause, HangupKind } from '../src/telephony/port.js';
 import { clockNow, reasonOf } from './clock.js';
+import { dialMachine, type DialOutput, type DialResult } from './dial.machine.js';
 
 /**
  * Which menu is read: dispatch order (1 accept, 2 or * repeat, 3 accept + dispute), alarm, major
@@ -16,8 +18,6 @@ export type PromptPart = 'message' | 'message_again' | 'invalid_then_message';
 export type CallAttemptResult = 'accepted' | 'no_answer' | 'busy' | 'failed' | 'hangup' | 'no_input' | 'interrupted' | 'cancelled';
 
 export const DEFAULT_MAX_REPLAYS = 2;
-/** Seconds the ring-timeout safety net waits beyond the ring timeout for Asterisk's own hangup event. */
-export const DEFAULT_RING_GRACE_SECONDS = 5;
 /** Seconds an answered call may last at most (menu phase; the confirmation gets the same again). */
 export const DEFAULT_ANSWERED_CALL_LIMIT_SECONDS = 300;
 /** Seconds we wait for the hangup event (its cause tells hangup from a lost Asterisk) after the prompt saw a hangup. */
@@ -83,28 +83,14 @@ export interface CallAttemptOutput {
   /** From commitAcceptance: someone else had accepted first, or the order was no longer waiting. */
   late?: boolean;
   /**
-   * The line cannot ring now (unallocated or invalid number, endpoint unavailable, originate
-   * refused by Asterisk, congestion): the order moves to the next contact at once instead of
-   * waiting the retry delay. Busy and no answer are not dead lines.
+   * The line cannot ring now (the dial machine's classification: unallocated or invalid number,
+   * endpoint unavailable, originate refused by Asterisk, congestion): the order moves to the next
+   * contact at once instead of waiting the retry delay. Busy and no answer are not dead lines.
    */
   lineDead?: boolean;
 }
 
-/** Hangup kinds before an answer that mean the line cannot ring now (see lineDead). */
-export const DEAD_LINE_KINDS: readonly HangupKind[] = ['unreachable', 'congestion'];
-/**
- * Error codes of a refused originate (the telephony port's TelephonyError.code) that mean the
- * number or endpoint is dead; `not_connected` (Asterisk itself is down) is not one of them.
- */
-export const DEAD_LINE_ORIGINATE_CODES: readonly string[] = ['asterisk_error', 'invalid_number'];
-
-export function isDeadLineOriginateError(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
-  return typeof code === 'string' && DEAD_LINE_ORIGINATE_CODES.includes(code);
-}
-
 // Parameter types of the named effects, for the implementations in src/.
-export interface OriginateInput { attemptId: string; number: string; ringTimeoutSeconds: number }
 export interface CallEventsInput { attemptId: string }
 export interface PromptForKeyInput { attemptId: string; script: CallScript; part: PromptPart; replay: number }
 export interface CommitAcceptanceInput { orderId: string; attemptId: string; contactId: string; script: CallScript; disputed: boolean; key: string }
@@ -127,8 +113,6 @@ interface CallAttemptContext {
   cause: HangupCause | null;
   /** The line is down (hangup event seen, or we hung up): no more prompts. */
   lineDown: boolean;
-  /** CANCEL came while the originate was still in flight; hang up once it settles. */
-  cancelRequested: boolean;
   acceptKey: string | null;
   disputed: boolean | null;
   late: boolean | null;
@@ -151,7 +135,7 @@ export const callAttemptMachine = setup({
     output: {} as CallAttemptOutput,
   },
   actors: {
-    originate: fromPromise<void, OriginateInput>(providePromise('originate')),
+    dial: dialMachine,
     callEvents: fromCallback<CallAttemptEvent, CallEventsInput>(provide('callEvents')),
     promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(providePromise('promptForKey')),
     commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(providePromise('commitAcceptance')),
@@ -166,6 +150,12 @@ export const callAttemptMachine = setup({
     ),
     noteLineClosedByUs: assign(({ system }) => ({ lineDown: true, endedAt: clockNow(system) })),
     noteReason: assign((_, params: { reason: string }) => ({ reason: params.reason })),
+    noteDialEnd: assign((_, d: DialOutput) => ({
+      endedAt: d.endedAt ?? null,
+      cause: d.cause ?? null,
+      reason: d.reason === undefined ? null : d.lineDead ? `line dead: ${d.reason}` : d.reason,
+      lineDead: d.lineDead ?? false,
+    })),
     settle: assign(({ context, system }, params: { result: CallAttemptResult }) => ({
       result: params.result,
       endedAt: context.endedAt ?? clockNow(system),
@@ -174,13 +164,11 @@ export const callAttemptMachine = setup({
   guards: {
     causeIs: ({ event }, params: { kinds: readonly HangupKind[] }) =>
       event.type === 'CALL.HANGUP' && params.kinds.includes(event.cause.kind),
-    cancelRequested: ({ context }) => context.cancelRequested,
     lineDown: ({ context }) => context.lineDown,
     keypadIs: ({ context }, params: { kind: KeypadResult['kind'] }) => context.lastKeypad?.kind === params.kind,
     replaysLeft: ({ context }) => context.replay < (context.input.maxReplays ?? DEFAULT_MAX_REPLAYS),
   },
   delays: {
-    ringTimeout: ({ context }) => (context.input.ringTimeoutSeconds + (context.input.ringGraceSeconds ?? DEFAULT_RING_GRACE_SECONDS)) * 1000,
     answeredCallLimit: ({ context }) => (context.input.answeredCallLimitSeconds ?? DEFAULT_ANSWERED_CALL_LIMIT_SECONDS) * 1000,
     hangupEventGrace: ({ context }) => (context.input.hangupEventGraceSeconds ?? DEFAULT_HANGUP_EVENT_GRACE_SECONDS) * 1000,
   },
@@ -196,7 +184,6 @@ export const callAttemptMachine = setup({
     endedAt: null,
     cause: null,
     lineDown: false,
-    cancelRequested: false,
     acceptKey: null,
     disputed: null,
     late: null,
@@ -208,73 +195,39 @@ export const callAttemptMachine = setup({
   invoke: { id: 'callEvents', src: 'callEvents', input: ({ context }) => ({ attemptId: context.input.attemptId }) },
   initial: 'unanswered',
   states: {
+    // The shared dial machine places the call and rings; the channel's events go to it until it ends.
     unanswered: {
-      initial: 'dialling',
-      // Safety net: Asterisk should end the ringing itself after ringTimeoutSeconds.
-      after: {
-        ringTimeout: [
-          { guard: 'cancelRequested', target: 'cancelled', actions: hangUp() },
+      invoke: {
+        id: 'dial',
+        src: 'dial',
+        input: ({ context }) => ({
+          attemptId: context.input.attemptId,
+          number: context.input.number,
+          ringTimeoutSeconds: context.input.ringTimeoutSeconds,
+          ringGraceSeconds: context.input.ringGraceSeconds,
+        }),
+        onDone: [
           {
-          target: 'noAnswer',
-          actions: [hangUp(), { type: 'noteReason', params: { reason: 'no hangup event within the ring timeout and grace' } }],
+            guard: dialled('answered'),
+            target: 'answered',
+            actions: [
+              assign({ answeredAt: ({ event }) => event.output.answeredAt ?? null }),
+              { type: 'recordAnswered', params: ({ context, event }) => ({ attemptId: context.input.attemptId, at: event.output.answeredAt ?? 0 }) },
+            ],
           },
+          // How the unanswered call ended (a dead line's reason says so): kept for the output.
+          { guard: dialled('busy'), target: 'busy', actions: { type: 'noteDialEnd', params: ({ event }) => event.output } },
+          { guard: dialled('no_answer'), target: 'noAnswer', actions: { type: 'noteDialEnd', params: ({ event }) => event.output } },
+          { guard: dialled('interrupted'), target: 'interrupted', actions: { type: 'noteDialEnd', params: ({ event }) => event.output } },
+          { guard: dialled('cancelled'), target: 'cancelled', actions: { type: 'noteDialEnd', params: ({ event }) => event.output } },
+          { target: 'failed', actions: { type: 'noteDialEnd', params: ({ event }) => event.output } },
         ],
+        onError: { target: 'failed', actions: { type: 'noteReason', params: ({ event }) => ({ reason: `dial failed: ${reasonOf(event.error)}` }) } },
       },
       on: {
-        'CALL.ANSWERED': {
-          target: 'answered',
-          actions: [
-            assign({ answeredAt: ({ event }) => event.at }),
-            { type: 'recordAnswered', params: ({ context, event }) => ({ attemptId: context.input.attemptId, at: event.at }) },
-          ],
-        },
-        'CALL.HANGUP': [
-          { guard: { type: 'causeIs', params: { kinds: ['busy'] } }, target: 'busy', actions: 'noteHangup' },
-          { guard: { type: 'causeIs', params: { kinds: ['no_answer', 'normal'] } }, target: 'noAnswer', actions: 'noteHangup' },
-          { guard: { type: 'causeIs', params: { kinds: ['lost'] } }, target: 'interrupted', actions: 'noteHangup' },
-          {
-            guard: { type: 'causeIs', params: { kinds: DEAD_LINE_KINDS } },
-            target: 'failed',
-            actions: [
-              'noteHangup',
-              assign({ lineDead: true }),
-              { type: 'noteReason', params: ({ event }) => ({ reason: `line dead: ${event.cause.text || `hangup cause ${event.cause.code}`}` }) },
-            ],
-          },
-          {
-            target: 'failed',
-            actions: ['noteHangup', { type: 'noteReason', params: ({ event }) => ({ reason: event.cause.text || `hangup cause ${event.cause.code}` }) }],
-          },
-        ],
-        CANCEL: { target: 'cancelled', actions: hangUp() },
-      },
-      states: {
-        dialling: {
-          invoke: {
-            src: 'originate',
-            input: ({ context }) => ({
-              attemptId: context.input.attemptId,
-              number: context.input.number,
-              ringTimeoutSeconds: context.input.ringTimeoutSeconds,
-            }),
-            onDone: [{ guard: 'cancelRequested', target: '#callAttempt.cancelled', actions: hangUp() }, { target: 'ringing' }],
-            onError: [
-              { guard: 'cancelRequested', target: '#callAttempt.cancelled' },
-              {
-                guard: ({ event }) => isDeadLineOriginateError(event.error),
-                target: '#callAttempt.failed',
-                actions: [assign({ lineDead: true }), { type: 'noteReason', params: ({ event }) => ({ reason: `line dead: ${reasonOf(event.error)}` }) }],
-              },
-              { target: '#callAttempt.failed', actions: { type: 'noteReason', params: ({ event }) => ({ reason: reasonOf(event.error) }) } },
-            ],
-          },
-          // Hanging up a channel Asterisk has not created yet would leave it ringing: wait for the originate.
-          on: {
-            CANCEL: { actions: assign({ cancelRequested: true }) },
-            'CALL.ANSWERED': { guard: 'cancelRequested', target: '#callAttempt.cancelled', actions: hangUp() },
-          },
-        },
-        ringing: {},
+        'CALL.ANSWERED': { actions: forwardTo('dial') },
+        'CALL.HANGUP': { actions: forwardTo('dial') },
+        CANCEL: { actions: forwardTo('dial') },
       },
     },
     answered: {
@@ -418,6 +371,11 @@ export const callAttemptMachine = setup({
 
 function hangUp() {
   return { type: 'hangUp', params: ({ context }: { context: CallAttemptContext }) => ({ attemptId: context.input.attemptId }) } as const;
+}
+
+/** A guard on the dial machine's result. */
+function dialled(result: DialResult) {
+  return ({ event }: { event: { output: DialOutput } }) => event.output.result === result;
 }
 
 function settle(result: CallAttemptResult) {

@@ -7,10 +7,10 @@ import {
   type CallAttemptInput,
   type CommitAcceptanceInput,
   type CommitAcceptanceOutput,
-  type OriginateInput,
   type PromptForKeyInput,
   type PromptOutcome,
 } from './call-attempt.machine.js';
+import { dialMachine, type OriginateInput } from './dial.machine.js';
 import {
   orderMachine,
   resumePointOf,
@@ -73,9 +73,14 @@ function start(input: Partial<OrderInput>, plan: (call: Placed, n: number) => Ph
         if ('answerAt' in phone || 'crashAt' in phone) later('answerAt' in phone ? phone.answerAt : phone.crashAt, () => ({ type: 'CALL.ANSWERED', at: clock.now() }));
         return () => timers.forEach((t) => clock.clearTimeout(t));
       }),
-      originate: fromPromise(({ input: i }: { input: OriginateInput }) => {
-        const phone = phoneOf(i.attemptId);
-        return 'refuse' in phone ? Promise.reject(Object.assign(new Error(phone.refuse), phone.code ? { code: phone.code } : {})) : Promise.resolve();
+      dial: dialMachine.provide({
+        actors: {
+          originate: fromPromise(({ input: i }: { input: OriginateInput }) => {
+            const phone = phoneOf(i.attemptId);
+            return 'refuse' in phone ? Promise.reject(Object.assign(new Error(phone.refuse), phone.code ? { code: phone.code } : {})) : Promise.resolve();
+          }),
+        },
+        actions: { hangUp: (_, p) => void hungUp.push({ attemptId: p.attemptId, at: clock.now() }) },
       }),
       promptForKey: fromPromise(({ input: i }: { input: PromptForKeyInput }) => {
         const phone = phoneOf(i.attemptId);
@@ -445,7 +450,7 @@ describe('order: forbidden paths', () => {
     const machine = orderMachine.provide({
       actors: {
         callAttempt: callAttemptMachine.provide({
-          actors: { callEvents: fromCallback(() => undefined), originate: fromPromise<void, OriginateInput>(() => never) },
+          actors: { callEvents: fromCallback(() => undefined), dial: dialMachine.provide({ actors: { originate: fromPromise<void, OriginateInput>(() => never) } }) },
         }),
       },
       actions: {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock, createActor, fromCallback, fromPromise, type AnyActorRef } from 'xstate';
 import { callAttemptMachine, type CallAttemptEvent, type CallAttemptInput, type CommitAcceptanceInput, type CommitAcceptanceOutput, type PromptForKeyInput, type PromptOutcome } from './call-attempt.machine.js';
+import { dialMachine } from './dial.machine.js';
 import { reminderRoundMachine, type RecordReminderResultParams, type RecordReminderStartedParams, type ReminderRoundInput } from './reminder-round.machine.js';
 import { REMINDER_DEFAULTS, afterRound, reminderPolicyOf, type ReminderPolicy } from './reminder.policy.js';
 import { flush } from './test-support.js';
@@ -25,7 +26,7 @@ function runRound(input: Partial<ReminderRoundInput>, phones: Record<string, Pho
           : clock.setTimeout(() => sendBack({ type: 'CALL.HANGUP', cause: { code: 19, kind: 'no_answer', text: 'No answer' }, at: clock.now() }), phone.noAnswerAt);
         return () => clock.clearTimeout(t);
       }),
-      originate: fromPromise(() => Promise.resolve()),
+      dial: dialMachine.provide({ actors: { originate: fromPromise(() => Promise.resolve()) }, actions: { hangUp: () => undefined } }),
       promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(({ input: i }) => {
         prompts.push(i);
         const phone = phoneOf(started.find((s) => s.attemptId === i.attemptId)?.contactId ?? '');

@@ -12,7 +12,6 @@ import {
   type CommitOptOutInput,
   type GreetingOutcome,
   type HangUpParams,
-  type OriginateInput,
   type PlayClosingInput,
   type PlayGreetingInput,
   type QuestionOutcome,
@@ -21,6 +20,7 @@ import {
   type SurveyCallEvent,
   type SurveyCallInput,
 } from './survey-call.machine.js';
+import { dialMachine, type OriginateInput } from './dial.machine.js';
 import { callEventFeed, deferred, flush, lineControls, ok, scripted, stateRecorder, type Step } from './test-support.js';
 
 const INPUT: SurveyCallInput = {
@@ -71,7 +71,11 @@ function start(script: Script = {}, input: Partial<SurveyCallInput> = {}) {
   const closing = script.closing ?? [done];
   const machine = surveyCallMachine.provide({
     actors: {
-      originate: scripted(originate, 'originate', (i: OriginateInput) => (log.push('originate'), calls.originate.push(i))),
+      // The real dial machine, with the same fake originate and hangUp.
+      dial: dialMachine.provide({
+        actors: { originate: scripted(originate, 'originate', (i: OriginateInput) => (log.push('originate'), calls.originate.push(i))) },
+        actions: { hangUp: (_, p) => (log.push('hangUp'), calls.hangUp.push(p)) },
+      }),
       callEvents: fromCallback(feed.subscribe),
       playGreeting: scripted(greeting, 'greeting', (i: PlayGreetingInput) => (log.push('greeting'), calls.greeting.push(i))),
       askQuestion: scripted(questions, 'question', (i: AskQuestionInput) => (log.push(`ask:${i.question}:${i.part}`), calls.questions.push(i))),
@@ -172,7 +176,7 @@ describe('survey call: answered paths', () => {
     expect(t.calls.recordAnswered).toEqual([{ attemptId: 's1-a1', at: 4000 }]);
     expect(t.calls.hangUp).toEqual([{ attemptId: 's1-a1' }]);
     expect(t.states).toEqual([
-      'call.unanswered.dialling', 'call.unanswered.ringing',
+      'call.unanswered',
       'call.answered.greeting', 'call.answered.deciding', 'call.answered.asking', 'call.answered.deciding', 'call.answered.committing', 'call.answered.committed',
       'call.answered.asking', 'call.answered.deciding', 'call.answered.committing', 'call.answered.committed',
       'call.answered.asking', 'call.answered.deciding', 'call.answered.committing', 'call.answered.committed',
@@ -465,53 +469,36 @@ describe('survey call: resuming an earlier, partial survey', () => {
   });
 });
 
-describe('survey call: before the answer', () => {
-  it('is busy on a busy hangup', async () => {
-    const t = start();
+// Dialling, ringing and every hangup cause before the answer are the dial machine's (dial.machine.test.ts);
+// here: the survey call invokes it, hands the channel's events to it, and keeps its result.
+describe('survey call: before the answer (the dial machine)', () => {
+  it('is busy on a busy hangup, keeping the earlier answers, with the time and cause the dial machine reports', async () => {
+    const t = start({}, { answered: { attitude: 'satisfied' } });
     await flush();
     t.clock.increment(3000);
     await t.hangup('busy', 17, 'User busy');
-    expect(t.output()).toEqual({ result: 'busy', answers: {}, endedAt: 3000, cause: cause('busy', 17, 'User busy') });
+    expect(t.output()).toEqual({ result: 'busy', answers: { attitude: 'satisfied' }, endedAt: 3000, cause: cause('busy', 17, 'User busy') });
     expect(t.calls.hangUp).toEqual([]);
-    expect(t.states).toEqual(['call.unanswered.dialling', 'call.unanswered.ringing', 'busy']);
+    expect(t.states).toEqual(['call.unanswered', 'busy']);
   });
 
   it.each([
-    ['no_answer', 19],
-    ['normal', 16],
-  ] as const)('is no_answer on a %s hangup before the answer', async (kind, code) => {
+    ['no_answer', 'no_answer', 19],
+    ['interrupted', 'lost', -1],
+  ] as const)('is %s on a %s hangup before the answer', async (result, kind, code) => {
     const t = start();
     await flush();
     await t.hangup(kind, code);
-    expect(t.output()).toMatchObject({ result: 'no_answer', cause: { kind, code } });
+    expect(t.output()).toMatchObject({ result, answers: {}, cause: { kind, code } });
     expect(t.calls.greeting).toEqual([]);
   });
 
-  it.each([
-    ['congestion', 34, 'Switching equipment congestion'],
-    ['unreachable', 1, 'Unallocated number'],
-    ['rejected', 21, 'Call rejected'],
-    ['unknown', 99, 'Strange'],
-  ] as const)('fails on %s with the cause text as reason', async (kind, code, text) => {
+  it('fails on an unallocated number with the cause text as reason (a survey does not speak of dead lines)', async () => {
     const t = start();
     await flush();
-    await t.hangup(kind, code, text);
-    expect(t.output()).toMatchObject({ result: 'failed', reason: text, cause: { kind, code, text } });
+    await t.hangup('unreachable', 1, 'Unallocated number');
+    expect(t.output()).toEqual({ result: 'failed', reason: 'Unallocated number', answers: {}, endedAt: 0, cause: cause('unreachable', 1, 'Unallocated number') });
     expect(t.calls.greeting).toEqual([]);
-  });
-
-  it('is interrupted when Asterisk goes away while ringing', async () => {
-    const t = start();
-    await flush();
-    await t.hangup('lost', -1, 'channel vanished while disconnected from Asterisk');
-    expect(t.output()).toMatchObject({ result: 'interrupted', answers: {} });
-  });
-
-  it('keeps the earlier answers in the output of an unanswered call', async () => {
-    const t = start({}, { answered: { attitude: 'satisfied' } });
-    await flush();
-    await t.hangup('busy', 17);
-    expect(t.output()).toMatchObject({ result: 'busy', answers: { attitude: 'satisfied' } });
   });
 
   it('hangs up itself after the ring timeout plus grace when no hangup event comes', async () => {
@@ -522,16 +509,18 @@ describe('survey call: before the answer', () => {
     t.clock.increment(1);
     expect(t.output()).toEqual({ result: 'no_answer', reason: 'no hangup event within the ring timeout and grace', answers: {}, endedAt: 35_000 });
     expect(t.calls.hangUp).toEqual([{ attemptId: 's1-a1' }]);
-    expect(t.states).toEqual(['call.unanswered.dialling', 'call.unanswered.ringing', 'noAnswer']);
+    expect(t.states).toEqual(['call.unanswered', 'noAnswer']);
   });
 
-  it('uses a 5 s ring grace by default', async () => {
-    const t = start({}, { ringTimeoutSeconds: 20 });
+  it('keeps a hangup that comes in the same tick as the answer: the dial machine has handed over first', async () => {
+    const t = start({ greeting: [deferred<GreetingOutcome>()] });
     await flush();
-    t.clock.increment(24_999);
-    expect(t.actor.getSnapshot().status).toBe('active');
-    t.clock.increment(1);
-    expect(t.output()).toMatchObject({ result: 'no_answer', endedAt: 25_000 });
+    t.clock.increment(2000);
+    t.emit({ type: 'CALL.ANSWERED', at: 2000 });
+    t.emit({ type: 'CALL.HANGUP', cause: cause('normal'), at: 2000 });
+    await flush();
+    expect(t.output()).toEqual({ result: 'hangup', answers: {}, answeredAt: 2000, endedAt: 2000, cause: cause('normal') });
+    expect(t.calls.recordAnswered).toEqual([{ attemptId: 's1-a1', at: 2000 }]);
   });
 
   it('fails with the reason when the originate is refused, without hanging up', async () => {

@@ -1,13 +1,15 @@
-// One "three satisfactions" callback (三满意回访) to a citizen: originate, wait for the answer,
-// greet (naming the case), then ask the questions not yet answered, in order attitude, speed,
+// One "three satisfactions" callback (三满意回访) to a citizen: dial (the shared dial machine:
+// originate, ring, hangup cause → result), greet once answered (naming the case), then ask the
+// questions not yet answered, in order attitude, speed,
 // quality: 1 satisfied, 2 not satisfied, * hear the question again, 9 (at any point) no more survey calls. Each answer is
 // committed before the next question is asked; a hang-up part way keeps what was committed.
 // Pure: every effect is a named actor or action provided by the composition root (src/) with
 // `.provide()`; every timer is a named delay read from context. Time comes from the actor
 // system's clock (see ./clock.ts).
-import { and, assign, fromCallback, fromPromise, or, setup, stateIn } from 'xstate';
-import type { HangupCause, HangupKind } from '../src/telephony/port.js';
+import { and, assign, forwardTo, fromCallback, fromPromise, or, setup, stateIn } from 'xstate';
+import type { HangupCause } from '../src/telephony/port.js';
 import { clockNow, reasonOf } from './clock.js';
+import { dialMachine, type DialOutput, type DialResult } from './dial.machine.js';
 
 export type SurveyQuestion = 'attitude' | 'speed' | 'quality';
 /** The order the questions are asked in. */
@@ -23,8 +25,6 @@ export type SurveyCallResult = 'completed' | 'partial' | 'opted_out' | 'hangup' 
 export const OPT_OUT_KEY = '9';
 /** Repeats the current question; not a miss, so it does not use up the second reading. */
 export const REPEAT_KEY = '*';
-/** Seconds the ring-timeout safety net waits beyond the ring timeout for Asterisk's own hangup event. */
-export const DEFAULT_RING_GRACE_SECONDS = 5;
 /** Seconds an answered survey call may last at most. */
 export const DEFAULT_ANSWERED_CALL_LIMIT_SECONDS = 300;
 /** Seconds we wait for the hangup event (its cause tells hangup from a lost Asterisk) after a prompt saw a hangup. */
@@ -111,7 +111,6 @@ export interface SurveyCallOutput {
 }
 
 // Parameter types of the named effects, for the implementations in src/.
-export interface OriginateInput { attemptId: string; number: string; ringTimeoutSeconds: number }
 export interface CallEventsInput { attemptId: string }
 export interface PlayGreetingInput { attemptId: string }
 export interface AskQuestionInput { attemptId: string; question: SurveyQuestion; part: QuestionPart; keyTimeoutSeconds: number }
@@ -168,7 +167,7 @@ export const surveyCallMachine = setup({
     output: {} as SurveyCallOutput,
   },
   actors: {
-    originate: fromPromise<void, OriginateInput>(providePromise('originate')),
+    dial: dialMachine,
     callEvents: fromCallback<SurveyCallEvent, CallEventsInput>(provide('callEvents')),
     playGreeting: fromPromise<GreetingOutcome, PlayGreetingInput>(providePromise('playGreeting')),
     askQuestion: fromPromise<QuestionOutcome, AskQuestionInput>(providePromise('askQuestion')),
@@ -185,14 +184,13 @@ export const surveyCallMachine = setup({
     ),
     noteLineClosedByUs: assign(({ context, system }) => (context.lineDown ? {} : { lineDown: true, endedAt: clockNow(system) })),
     noteReason: assign((_, params: { reason: string }) => ({ reason: params.reason })),
+    noteDialEnd: assign((_, d: DialOutput) => ({ endedAt: d.endedAt ?? null, cause: d.cause ?? null, reason: d.reason ?? null })),
     settle: assign(({ context, system }, params: { result: SurveyCallResult }) => ({
       result: params.result,
       endedAt: context.endedAt ?? clockNow(system),
     })),
   },
   guards: {
-    causeIs: ({ event }, params: { kinds: readonly HangupKind[] }) =>
-      event.type === 'CALL.HANGUP' && params.kinds.includes(event.cause.kind),
     lostLine: ({ context }) => context.cause?.kind === 'lost',
     lineDown: ({ context }) => context.lineDown,
     lineUp: ({ context }) => !context.lineDown,
@@ -204,7 +202,6 @@ export const surveyCallMachine = setup({
     leaving: or([stateIn(`${ANSWERED}.closing`), stateIn(`${ANSWERED}.awaitingHangupEvent`)]),
   },
   delays: {
-    ringTimeout: ({ context }) => (context.input.ringTimeoutSeconds + (context.input.ringGraceSeconds ?? DEFAULT_RING_GRACE_SECONDS)) * 1000,
     answeredCallLimit: ({ context }) => (context.input.answeredCallLimitSeconds ?? DEFAULT_ANSWERED_CALL_LIMIT_SECONDS) * 1000,
     hangupEventGrace: ({ context }) => (context.input.hangupEventGraceSeconds ?? DEFAULT_HANGUP_EVENT_GRACE_SECONDS) * 1000,
   },
@@ -241,47 +238,37 @@ export const surveyCallMachine = setup({
       invoke: { id: 'callEvents', src: 'callEvents', input: ({ context }) => ({ attemptId: context.input.attemptId }) },
       initial: 'unanswered',
       states: {
+        // The shared dial machine places the call and rings; the channel's events go to it until it ends.
         unanswered: {
-          initial: 'dialling',
-          // Safety net: Asterisk should end the ringing itself after ringTimeoutSeconds.
-          after: {
-            ringTimeout: {
-              target: '#surveyCall.noAnswer',
-              actions: [hangUp(), { type: 'noteReason', params: { reason: 'no hangup event within the ring timeout and grace' } }],
-            },
+          invoke: {
+            id: 'dial',
+            src: 'dial',
+            input: ({ context }) => ({
+              attemptId: context.input.attemptId,
+              number: context.input.number,
+              ringTimeoutSeconds: context.input.ringTimeoutSeconds,
+              ringGraceSeconds: context.input.ringGraceSeconds,
+            }),
+            onDone: [
+              {
+                guard: dialled('answered'),
+                target: 'answered',
+                actions: [
+                  assign(({ context, event }) => ({ answeredAt: event.output.answeredAt ?? null, current: openQuestions(context.answers)[0] ?? null })),
+                  { type: 'recordAnswered', params: ({ context, event }) => ({ attemptId: context.input.attemptId, at: event.output.answeredAt ?? 0 }) },
+                ],
+              },
+              // How the unanswered call ended, kept for the output (a survey has no use for lineDead).
+              { guard: dialled('busy'), target: '#surveyCall.busy', actions: { type: 'noteDialEnd', params: ({ event }) => event.output } },
+              { guard: dialled('no_answer'), target: '#surveyCall.noAnswer', actions: { type: 'noteDialEnd', params: ({ event }) => event.output } },
+              { guard: dialled('interrupted'), target: '#surveyCall.interrupted', actions: { type: 'noteDialEnd', params: ({ event }) => event.output } },
+              { target: '#surveyCall.failed', actions: { type: 'noteDialEnd', params: ({ event }) => event.output } },
+            ],
+            onError: { target: '#surveyCall.failed', actions: { type: 'noteReason', params: ({ event }) => ({ reason: `dial failed: ${reasonOf(event.error)}` }) } },
           },
           on: {
-            'CALL.ANSWERED': {
-              target: 'answered',
-              actions: [
-                assign(({ context, event }) => ({ answeredAt: event.at, current: openQuestions(context.answers)[0] ?? null })),
-                { type: 'recordAnswered', params: ({ context, event }) => ({ attemptId: context.input.attemptId, at: event.at }) },
-              ],
-            },
-            'CALL.HANGUP': [
-              { guard: { type: 'causeIs', params: { kinds: ['busy'] } }, target: '#surveyCall.busy', actions: 'noteHangup' },
-              { guard: { type: 'causeIs', params: { kinds: ['no_answer', 'normal'] } }, target: '#surveyCall.noAnswer', actions: 'noteHangup' },
-              { guard: { type: 'causeIs', params: { kinds: ['lost'] } }, target: '#surveyCall.interrupted', actions: 'noteHangup' },
-              {
-                target: '#surveyCall.failed',
-                actions: ['noteHangup', { type: 'noteReason', params: ({ event }) => ({ reason: event.cause.text || `hangup cause ${event.cause.code}` }) }],
-              },
-            ],
-          },
-          states: {
-            dialling: {
-              invoke: {
-                src: 'originate',
-                input: ({ context }) => ({
-                  attemptId: context.input.attemptId,
-                  number: context.input.number,
-                  ringTimeoutSeconds: context.input.ringTimeoutSeconds,
-                }),
-                onDone: { target: 'ringing' },
-                onError: { target: '#surveyCall.failed', actions: { type: 'noteReason', params: ({ event }) => ({ reason: reasonOf(event.error) }) } },
-              },
-            },
-            ringing: {},
+            'CALL.ANSWERED': { actions: forwardTo('dial') },
+            'CALL.HANGUP': { actions: forwardTo('dial') },
           },
         },
         answered: {
@@ -477,6 +464,11 @@ export const surveyCallMachine = setup({
 
 function hangUp() {
   return { type: 'hangUp', params: ({ context }: { context: SurveyCallContext }) => ({ attemptId: context.input.attemptId }) } as const;
+}
+
+/** A guard on the dial machine's result. */
+function dialled(result: DialResult) {
+  return ({ event }: { event: { output: DialOutput } }) => event.output.result === result;
 }
 
 function settle(result: SurveyCallResult) {

@@ -13,6 +13,7 @@ import {
   type PromptForKeyInput,
   type PromptOutcome,
 } from '../../machines/call-attempt.machine.js';
+import { dialMachine } from '../../machines/dial.machine.js';
 import { orderMachine } from '../../machines/order.machine.js';
 import type { Contact, OrderInput } from '../../machines/order.policy.js';
 import type { DispatchPolicy } from '../dispatch/policy.js';
@@ -104,7 +105,7 @@ export async function simulatePolicy(input: SimulationInput): Promise<Simulation
 
   const fakeCall = callAttemptMachine.provide({
     actors: {
-      originate: fromPromise(() => Promise.resolve()),
+      dial: dialMachine.provide({ actors: { originate: fromPromise(() => Promise.resolve()) }, actions: { hangUp: () => undefined } }),
       callEvents: fromCallback<CallAttemptEvent, CallEventsInput>(({ input: { attemptId }, sendBack }) => {
         const timers: number[] = [];
         const at = (seconds: number, e: () => CallAttemptEvent): void => void timers.push(clock.setTimeout(() => sendBack(e()), seconds * 1000));

@@ -15,7 +15,7 @@ import type { Logger } from '../logging.js';
 import type { OrderRepository, OrderRow } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
 import { pacedCall } from './pacing.js';
-import { callEventsActor, originateActor } from '../telephony/call-actors.js';
+import { callEventsActor, dialActor } from '../telephony/call-actors.js';
 import type { MediaUri, TelephonyPort } from '../telephony/port.js';
 
 export interface CallContext {
@@ -131,10 +131,14 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
     if (played.status === 'failed') throw new Error(`confirmation failed: ${played.reason}`);
   }
 
+  const hangUp = (attemptId: string): void => {
+    telephony.hangup(attemptId).catch((err: unknown) => log(attemptId).warn({ err: String(err) }, 'hangup request failed; the ring or call limit will end the attempt'));
+  };
+
   // Waits for a line of the trunk before the call (and its ring timer) starts.
   return pacedCall(telephony, callAttemptMachine.provide({
     actors: {
-      originate: originateActor(telephony),
+      dial: dialActor(telephony, hangUp),
       callEvents: callEventsActor<CallAttemptEvent>(telephony),
       promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(({ input }) => promptForKey(input)),
       // Synchronous SQLite commit: it is durable before the confirmation is played.
@@ -146,9 +150,7 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
       playConfirmation: fromPromise<void, PlayConfirmationInput>(({ input }) => playConfirmation(input)),
     },
     actions: {
-      hangUp: (_, p) => {
-        telephony.hangup(p.attemptId).catch((err: unknown) => log(p.attemptId).warn({ err: String(err) }, 'hangup request failed; the ring or call limit will end the attempt'));
-      },
+      hangUp: (_, p) => hangUp(p.attemptId),
       recordAnswered: (_, p) => {
         answeredAt.set(p.attemptId, p.at);
         repo.markAnswered(p.attemptId, p.at);

@@ -15,7 +15,7 @@ import { answerOfKey, type DeadlineKind, type ReminderAnswer } from '../../machi
 import { pacedCall } from '../dispatch/pacing.js';
 import type { Logger } from '../logging.js';
 import type { Prompts } from '../prompts/index.js';
-import { callEventsActor, originateActor } from '../telephony/call-actors.js';
+import { callEventsActor, dialActor } from '../telephony/call-actors.js';
 import type { MediaUri, TelephonyPort } from '../telephony/port.js';
 import type { ReminderRepository } from './reminder-repository.js';
 
@@ -79,18 +79,20 @@ export function provideReminderCall(deps: ReminderEffectDeps, call: ReminderCall
     if (played.status === 'failed') throw new Error(`confirmation failed: ${played.reason}`);
   }
 
+  const hangUp = (attemptId: string): void => {
+    telephony.hangup(attemptId).catch((err: unknown) => log(attemptId).warn({ err: String(err) }, 'hangup request failed; the ring or call limit will end the attempt'));
+  };
+
   return pacedCall(telephony, callAttemptMachine.provide({
     actors: {
-      originate: originateActor(telephony),
+      dial: dialActor(telephony, hangUp),
       callEvents: callEventsActor<CallAttemptEvent>(telephony),
       promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(({ input }) => promptForKey(input)),
       commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) => Promise.resolve(commit(input))),
       playConfirmation: fromPromise<void, PlayConfirmationInput>(({ input }) => playConfirmation(input)),
     },
     actions: {
-      hangUp: (_, p) => {
-        telephony.hangup(p.attemptId).catch((err: unknown) => log(p.attemptId).warn({ err: String(err) }, 'hangup request failed; the ring or call limit will end the attempt'));
-      },
+      hangUp: (_, p) => hangUp(p.attemptId),
       recordAnswered: (_, p) => {
         reminders.markAnswered(p.attemptId, p.at);
         log(p.attemptId).info('reminder call answered');

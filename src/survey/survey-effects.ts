@@ -15,7 +15,7 @@ import {
 import { pacedCall } from '../dispatch/pacing.js';
 import type { Logger } from '../logging.js';
 import type { Prompts } from '../prompts/index.js';
-import { callEventsActor, originateActor } from '../telephony/call-actors.js';
+import { callEventsActor, dialActor } from '../telephony/call-actors.js';
 import type { MediaUri, TelephonyPort } from '../telephony/port.js';
 import type { SurveyRepository } from './survey-repository.js';
 
@@ -97,10 +97,14 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
     throw new Error(`question failed: ${result.reason}`);
   }
 
+  const hangUp = (attemptId: string): void => {
+    telephony.hangup(attemptId).catch((err: unknown) => log(attemptId).warn({ err: String(err) }, 'hangup request failed; the call limit will end the attempt'));
+  };
+
   // Waits for a line of the trunk before the call (and its ring timer) starts.
   return pacedCall(telephony, surveyCallMachine.provide({
     actors: {
-      originate: originateActor(telephony),
+      dial: dialActor(telephony, hangUp),
       callEvents: callEventsActor<SurveyCallEvent>(telephony),
       playGreeting: fromPromise<GreetingOutcome, PlayGreetingInput>(({ input }) => playGreeting(input)),
       askQuestion: fromPromise<QuestionOutcome, AskQuestionInput>(({ input }) => askQuestion(input)),
@@ -115,9 +119,7 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
       }),
     },
     actions: {
-      hangUp: (_, p) => {
-        telephony.hangup(p.attemptId).catch((err: unknown) => log(p.attemptId).warn({ err: String(err) }, 'hangup request failed; the call limit will end the attempt'));
-      },
+      hangUp: (_, p) => hangUp(p.attemptId),
       recordAnswered: (_, p) => {
         surveys.markAnswered(p.attemptId, p.at);
         log(p.attemptId).info('survey call answered');

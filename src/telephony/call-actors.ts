@@ -1,6 +1,8 @@
-// The two actors every outbound call machine needs (call attempt, survey call), built once on
-// the telephony port: place the call, and turn the channel's events into machine events.
+// What every outbound call machine needs (call attempt, survey call), built once on the
+// telephony port: the shared dial machine with its originate, and the channel's events turned
+// into machine events.
 import { fromCallback, fromPromise, type EventObject } from 'xstate';
+import { dialMachine } from '../../machines/dial.machine.js';
 import type { HangupCause, TelephonyPort } from './port.js';
 
 export type OutboundCallEvent = { type: 'CALL.ANSWERED'; at: number } | { type: 'CALL.HANGUP'; cause: HangupCause; at: number };
@@ -9,6 +11,17 @@ export type OutboundCallEvent = { type: 'CALL.ANSWERED'; at: number } | { type: 
 export function originateActor(telephony: TelephonyPort) {
   return fromPromise<void, { attemptId: string; number: string; ringTimeoutSeconds: number }>(async ({ input }) => {
     await telephony.originate({ channelId: input.attemptId, number: input.number, ringTimeoutSeconds: input.ringTimeoutSeconds }, () => undefined);
+  });
+}
+
+/**
+ * The dial machine (originate, ring, hangup cause → result) on the telephony port. `hangUp` is
+ * the calling machine's own hangup effect (it logs a failed request in that call's words).
+ */
+export function dialActor(telephony: TelephonyPort, hangUp: (attemptId: string) => void) {
+  return dialMachine.provide({
+    actors: { originate: originateActor(telephony) },
+    actions: { hangUp: (_, p) => hangUp(p.attemptId) },
   });
 }
 
