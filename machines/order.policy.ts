@@ -72,6 +72,16 @@ export function attemptIdOf(orderId: string, seq: number): string {
   return `${orderId}-a${seq}`;
 }
 
+/**
+ * Several units on one order: each unit's chain is its own order machine, and unit `index` (0 =
+ * the lead, 1, 2, … the co-units) numbers its attempts from index × UNIT_SEQ_BLOCK + 1, so the
+ * attempt ids of units dispatched in parallel never meet (no chain places 1000 calls).
+ */
+export const UNIT_SEQ_BLOCK = 1000;
+export function firstSeqOfUnit(index: number): number {
+  return index * UNIT_SEQ_BLOCK + 1;
+}
+
 const count = (n: number): number => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
 
 /** True once every pass over the chain is used up (or there is nobody to call). */
