@@ -585,9 +585,9 @@ describe('order: several units on one order (co-dispatch)', () => {
     expect(lead.log.statuses).toEqual(['dispatching', 'accepted']);
     // The co-unit's chain started at the same instant as the lead's and went on after the lead accepted.
     expect(co.calls.map((c) => [c.attemptId, c.contactId, c.at, c.script])).toEqual([
-      ['o1-a1001', 'fire-duty', 0, 'dispatch'],
-      ['o1-a1002', 'fire-backup', 30_000, 'dispatch'],
-      ['o1-a1003', 'cc110', 60_000, 'alarm'],
+      ['o1-u1-a1001', 'fire-duty', 0, 'dispatch'],
+      ['o1-u1-a1002', 'fire-backup', 30_000, 'dispatch'],
+      ['o1-u1-a1003', 'cc110', 60_000, 'alarm'],
     ]);
     expect(co.output()).toEqual({ status: 'unacknowledged', attempts: 3 });
     expect(co.log.statuses).toEqual(['dispatching', 'unacknowledged']);
@@ -595,6 +595,8 @@ describe('order: several units on one order (co-dispatch)', () => {
     expect(co.kinds()).toEqual(expect.arrayContaining(['chain_exhausted', 'alarm_confirmed', 'finished']));
     const ids = [...lead.log.started, ...co.log.started].map((s) => s.attemptId);
     expect(new Set(ids).size).toBe(ids.length);
+    // No id is a prefix of another unit's (Asterisk refuses such a channel id while the other is up).
+    for (const a of lead.log.started) for (const b of co.log.started) expect([b.attemptId.startsWith(a.attemptId), a.attemptId.startsWith(b.attemptId)]).toEqual([false, false]);
     expect(co.log.started.map((s) => s.seq)).toEqual([1001, 1002, 1003]);
   });
 
@@ -618,8 +620,8 @@ describe('order: several units on one order (co-dispatch)', () => {
       () => accept,
     );
     await t.advance(10_000);
-    expect(t.calls.map((c) => [c.attemptId, c.contactId])).toEqual([['o1-a1004', 'fire-backup']]);
+    expect(t.calls.map((c) => [c.attemptId, c.contactId])).toEqual([['o1-u1-a1004', 'fire-backup']]);
     expect(resumePointOf(t.actor.getSnapshot().context).nextAttemptSeq).toBe(1005);
-    expect(t.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-a1004', attempts: 1 });
+    expect(t.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-u1-a1004', attempts: 1 });
   });
 });

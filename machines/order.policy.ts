@@ -68,8 +68,14 @@ export interface OrderInput {
 
 export type OrderStatus = 'dispatching' | 'accepted' | 'unacknowledged' | 'cancelled';
 
+/**
+ * The attempt's (and its channel's) id. A co-unit's attempts carry its unit index too: Asterisk
+ * refused `<order>-a1` as "already exists" while `<order>-a1001` was up (measured on Asterisk 22),
+ * so no id of one unit may be a prefix of another unit's live one.
+ */
 export function attemptIdOf(orderId: string, seq: number): string {
-  return `${orderId}-a${seq}`;
+  const unit = Math.floor((seq - 1) / UNIT_SEQ_BLOCK);
+  return unit > 0 ? `${orderId}-u${unit}-a${seq}` : `${orderId}-a${seq}`;
 }
 
 /**

@@ -107,7 +107,7 @@ describe('OrderRepository: several units on one order', () => {
 
   it("a co-unit's acceptance is its own: its status moves, the order's (the lead's) does not; a second one is late", () => {
     const { repo, row, advance } = coSetup();
-    const attemptId = `${row.id}-a1001`;
+    const attemptId = `${row.id}-u1-a1001`;
     repo.startAttempt({ orderId: row.id, attemptId, seq: 1001, script: 'dispatch', contactId: 'u1', number: '70111', attemptOnContact: 0, cursor: { loop: 0, contactIndex: 0 }, departmentId: 'urban-management' });
     advance(12_000);
     expect(repo.commitAcceptance({ orderId: row.id, attemptId, contactId: 'u1', script: 'dispatch', disputed: false, via: 'phone', coUnit: 'urban-management' })).toEqual({ late: false });
