@@ -150,6 +150,30 @@ describe('several units on one order', () => {
     expect((await record(id)).feedback).toHaveLength(3);
   });
 
+  it('on the feedback line, the caller\'s number names the unit: a co-unit\'s contact reports its own arrival', async () => {
+    const services = s as Services;
+    const coCaller = '05770001234';
+    await configure('tourism', ['70111']);
+    await configure('education', ['70211', coCaller]); // 70211 accepts the dispatch call: coCaller is never phoned
+    const created = await api('POST', '/api/v1/orders', DESK, {
+      externalId: `co-line-${Date.now()}`, category: 'water-main-burst', departmentIds: ['tourism', 'education'], summary: '水管爆裂', address: '城关镇', reporterPhone: '13800138000', urgency: 'urgent',
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { id, code } = created.json<{ id: string; code: string }>();
+    await expect.poll(async () => (await record(id)).units.map((u) => u.status), { timeout: 40_000, interval: 250 }).toEqual(['accepted', 'accepted']);
+    // The co-unit's officer phones the feedback line: keys the code, then 1 (arrived).
+    const channelId = `co-fb-${process.pid}-${Date.now().toString(36)}`;
+    const res = await services.ami.action({
+      Action: 'Originate', Channel: `Local/7021${code}1@sim-phones`, Application: 'Stasis', Data: `${services.config.ari.app},inbound,12110`,
+      CallerID: `"Duty" <${coCaller}>`, ChannelId: channelId, OtherChannelId: `${channelId}-sim`, Async: 'true',
+    });
+    expect(String(res.response).toLowerCase()).toBe('success');
+    await expect.poll(async () => (await record(id)).feedback.map((f) => [f.kind, f.via, f.departmentId]), { timeout: 50_000, interval: 500 }).toEqual([['arrived', 'phone', 'education']]);
+    const r = await record(id);
+    expect(r.status).toBe('accepted');
+    expect(r.units.map((u) => [u.departmentId, u.status])).toEqual([['tourism', 'accepted'], ['education', 'arrived']]);
+  });
+
   it('refuses a bad unit list and stores nothing', async () => {
     const base = { category: 'water-main-burst', summary: '水管爆裂', address: '城关镇', reporterPhone: '13800138000', urgency: 'urgent' };
     const cases = [
