@@ -174,6 +174,24 @@ describe('several units on one order', () => {
     expect(r.units.map((u) => [u.departmentId, u.status])).toEqual([['tourism', 'accepted'], ['education', 'arrived']]);
   });
 
+  it('a lead\'s key-3 dispute cannot be settled by reassigning the order to a unit already on it', async () => {
+    await configure('civil-affairs', ['70113']); // presses 3 one second after answering
+    await configure('education', ['70211']);
+    const created = await api('POST', '/api/v1/orders', DESK, {
+      externalId: `co-dispute-${Date.now()}`, category: 'water-main-burst', departmentIds: ['civil-affairs', 'education'], summary: '水管爆裂', address: '城关镇', reporterPhone: '13800138000', urgency: 'urgent',
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { id } = created.json<{ id: string }>();
+    await expect.poll(async () => (await record(id)).units.map((u) => u.status), { timeout: 40_000, interval: 250 }).toEqual(['accepted', 'accepted']);
+    await expect.poll(() => (s as Services).dispatcher.liveCount(), { timeout: 20_000, interval: 250 }).toBe(0);
+    expect((await record(id)).acknowledgement).toMatchObject({ disputed: true, departmentId: 'civil-affairs' });
+    const settle = await api('POST', `/api/v1/orders/${id}/disputes/civil-affairs`, ADMIN, { decision: 'upheld', reassignTo: 'education', note: '改派' });
+    expect(settle.statusCode, settle.body).toBe(409);
+    expect(settle.json<{ error: { code: string } }>().error.code).toBe('already_on_order');
+    const r = (await api('GET', `/api/v1/orders/${id}`, DESK)).json<{ departmentId: string; disputes: Array<{ status: string }> }>();
+    expect([r.departmentId, r.disputes.map((d) => d.status)]).toEqual(['civil-affairs', ['open']]);
+  });
+
   it('refuses a bad unit list and stores nothing', async () => {
     const base = { category: 'water-main-burst', summary: '水管爆裂', address: '城关镇', reporterPhone: '13800138000', urgency: 'urgent' };
     const cases = [
