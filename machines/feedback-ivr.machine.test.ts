@@ -138,7 +138,7 @@ describe('feedback line: recorded', () => {
     expect(t.calls.codes).toEqual([{ channelId: 'in-1', part: 'welcome', attempt: 1 }]);
     expect(t.calls.lookups).toEqual([{ channelId: 'in-1', digits: '123456', callerNumber: '05770001234' }]);
     expect(t.calls.keys).toEqual([{ channelId: 'in-1', orderId: 'o1', code: '123456', part: 'menu', attempt: 1 }]);
-    expect(t.calls.commits).toEqual([{ orderId: 'o1', kind, callerNumber: '05770001234' }]);
+    expect(t.calls.commits).toEqual([{ channelId: 'in-1', orderId: 'o1', kind, callerNumber: '05770001234' }]);
     expect(t.calls.recorded).toEqual([{ channelId: 'in-1', orderId: 'o1', code: '123456', kind }]);
     expect(t.calls.hangUp).toEqual([{ channelId: 'in-1' }]);
     expect(t.calls.goodbye).toEqual([]);
@@ -151,7 +151,7 @@ describe('feedback line: recorded', () => {
   it('passes a withheld caller number on as empty', async () => {
     const t = start({ codes: [code('123456')], lookups: [found], keys: [key('1')] }, { callerNumber: '' });
     await flush();
-    expect(t.calls.commits).toEqual([{ orderId: 'o1', kind: 'arrived', callerNumber: '' }]);
+    expect(t.calls.commits).toEqual([{ channelId: 'in-1', orderId: 'o1', kind: 'arrived', callerNumber: '' }]);
     expect(t.output()).toMatchObject({ result: 'recorded' });
   });
 
@@ -448,7 +448,7 @@ describe('feedback line: who may give feedback', () => {
     const t = start({ codes: [code('123456')], lookups: [needsPin], pins: [code('2468')], verifies: [right], keys: [key('1')] });
     await flush();
     expect(t.log).toEqual(['callEvents.subscribe', 'answer', 'code:welcome', 'find:123456', 'pin:pin', 'verify:2468', 'kind:menu', 'commit:arrived', 'recorded', 'hangUp', 'callEvents.unsubscribe']);
-    expect(t.calls.verifies[0]).toEqual({ orderId: 'o1', digits: '2468', callerNumber: '05770001234', wrongSoFar: 0 });
+    expect(t.calls.verifies[0]).toEqual({ channelId: 'in-1', orderId: 'o1', digits: '2468', callerNumber: '05770001234', wrongSoFar: 0 });
     expect(t.output()).toEqual({ result: 'recorded', orderId: 'o1', code: '123456', kind: 'arrived' });
   });
 

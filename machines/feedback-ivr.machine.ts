@@ -89,10 +89,10 @@ export interface PromptForCodeInput { channelId: string; part: CodePromptPart; a
 export interface FindOrderInput { channelId: string; digits: string; callerNumber: string }
 export interface PromptForPinInput { channelId: string; orderId: string; part: PinPromptPart; attempt: number }
 /** `wrongSoFar`: wrong entries before this one in the call. */
-export interface VerifyPinInput { orderId: string; digits: string; callerNumber: string; wrongSoFar: number }
+export interface VerifyPinInput { channelId: string; orderId: string; digits: string; callerNumber: string; wrongSoFar: number }
 export interface RecordRefusalParams { orderId: string; callerNumber: string; reason: string }
 export interface PromptForKindInput { channelId: string; orderId: string; code: string; part: KindPromptPart; attempt: number }
-export interface CommitFeedbackInput { orderId: string; kind: FeedbackKind; callerNumber: string }
+export interface CommitFeedbackInput { channelId: string; orderId: string; kind: FeedbackKind; callerNumber: string }
 export interface PlayRecordedInput { channelId: string; orderId: string; code: string; kind: FeedbackKind }
 /** Said before hanging up when the caller gets no further: "unknown order" and goodbye, or goodbye only. */
 export interface PlayGoodbyeInput { channelId: string; after: Closing }
@@ -288,6 +288,7 @@ export const feedbackIvrMachine = setup({
               invoke: {
                 src: 'verifyPin',
                 input: ({ context }) => ({
+                  channelId: context.input.channelId,
                   orderId: context.orderId ?? '',
                   digits: context.lastPin?.status === 'digits' ? context.lastPin.digits : '',
                   callerNumber: context.input.callerNumber,
@@ -354,7 +355,7 @@ export const feedbackIvrMachine = setup({
     committing: {
       invoke: {
         src: 'commitFeedback',
-        input: ({ context }) => ({ orderId: context.orderId ?? '', kind: context.kind ?? 'progress', callerNumber: context.input.callerNumber }),
+        input: ({ context }) => ({ channelId: context.input.channelId, orderId: context.orderId ?? '', kind: context.kind ?? 'progress', callerNumber: context.input.callerNumber }),
         onDone: [{ guard: 'lineDown', target: 'recorded' }, { target: 'confirming' }],
         onError: [
           { guard: 'lineDown', target: 'failed', actions: failReason('commit failed') },

@@ -19,7 +19,7 @@ import {
   type RecordAttemptStartedParams,
   type RecordEventParams,
 } from './order.machine.js';
-import { advanceCursor, isExhausted, normalizeCursor, stepBetween, type EscalationPolicy, type OrderInput } from './order.policy.js';
+import { FIRST_CURSOR, advanceCursor, firstSeqOfUnit, isExhausted, normalizeCursor, stepBetween, type EscalationPolicy, type OrderInput } from './order.policy.js';
 import { deferred, flush, stateRecorder, type Deferred } from './test-support.js';
 
 /** How a fake phone behaves on one call; times in ms from the originate. */
@@ -53,8 +53,7 @@ type Placed = CallAttemptInput & { at: number };
  * `plan(call, n)` says how the n-th call (0-based) behaves. It is consulted when the call
  * subscribes to its events, its first step.
  */
-function start(input: Partial<OrderInput>, plan: (call: Placed, n: number) => Phone) {
-  const clock = new SimulatedClock();
+function start(input: Partial<OrderInput>, plan: (call: Placed, n: number) => Phone, clock = new SimulatedClock()) {
   const calls: Placed[] = [];
   const hungUp: Array<{ attemptId: string; at: number }> = [];
   const phones = new Map<string, Phone>();
@@ -568,5 +567,66 @@ describe('order: resume and persistence', () => {
     actor.start();
     expect(actor.getSnapshot().status).toBe('error');
     expect(String(actor.getSnapshot().error)).toMatch(/provide recordStatus/);
+  });
+});
+
+// Several units on one order: each unit's chain is its own order machine (the dispatcher runs
+// them side by side, keyed by order id + unit); co-unit n numbers its attempts from n × 1000 + 1.
+describe('order: several units on one order (co-dispatch)', () => {
+  const FIRE = { id: 'fire-duty', number: '3001' };
+  const FIRE_BACKUP = { id: 'fire-backup', number: '3002' };
+
+  it('runs the units in parallel on one clock: the lead accepts, the co-unit is unacknowledged and alarmed, attempt ids never meet', async () => {
+    const clock = new SimulatedClock();
+    const policy = { ...POLICY, attemptsPerContact: 1, chainLoops: 0 };
+    const lead = start({ policy }, (c) => (c.contactId === 'duty' ? accept : noAnswer), clock);
+    const co = start(
+      { contacts: [FIRE, FIRE_BACKUP], policy, leaders: [], resume: { nextAttemptSeq: firstSeqOfUnit(1), cursor: FIRST_CURSOR } },
+      (c) => (c.script === 'alarm' ? accept : noAnswer),
+      clock,
+    );
+    await lead.advance(120_000);
+    expect(lead.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-a1', attempts: 1 });
+    expect(lead.log.statuses).toEqual(['dispatching', 'accepted']);
+    // The co-unit's chain started at the same instant as the lead's and went on after the lead accepted.
+    expect(co.calls.map((c) => [c.attemptId, c.contactId, c.at, c.script])).toEqual([
+      ['o1-u1-a1001', 'fire-duty', 0, 'dispatch'],
+      ['o1-u1-a1002', 'fire-backup', 30_000, 'dispatch'],
+      ['o1-u1-a1003', 'cc110', 60_000, 'alarm'],
+    ]);
+    expect(co.output()).toEqual({ status: 'unacknowledged', attempts: 3 });
+    expect(co.log.statuses).toEqual(['dispatching', 'unacknowledged']);
+    expect(co.log.webhooks).toEqual([{ orderId: 'o1', status: 'unacknowledged', attempts: 2 }]);
+    expect(co.kinds()).toEqual(expect.arrayContaining(['chain_exhausted', 'alarm_confirmed', 'finished']));
+    const ids = [...lead.log.started, ...co.log.started].map((s) => s.attemptId);
+    expect(new Set(ids).size).toBe(ids.length);
+    // No id is a prefix of another unit's (Asterisk refuses such a channel id while the other is up).
+    for (const a of lead.log.started) for (const b of co.log.started) expect([b.attemptId.startsWith(a.attemptId), a.attemptId.startsWith(b.attemptId)]).toEqual([false, false]);
+    expect(co.log.started.map((s) => s.seq)).toEqual([1001, 1002, 1003]);
+  });
+
+  it('an acceptance elsewhere (the co-unit acknowledged on the API) settles that unit only', async () => {
+    const clock = new SimulatedClock();
+    const lead = start({}, () => ({ ring: 'forever' }), clock);
+    const co = start({ contacts: [FIRE], leaders: [], resume: { nextAttemptSeq: firstSeqOfUnit(1), cursor: FIRST_CURSOR } }, () => ({ ring: 'forever' }), clock);
+    await lead.advance(5_000);
+    co.actor.send({ type: 'ACCEPTED_ELSEWHERE', source: 'http' });
+    await lead.advance(40_000);
+    expect(co.output()).toEqual({ status: 'accepted', attempts: 1 });
+    expect(co.log.statuses).toEqual(['dispatching', 'accepted']);
+    expect(lead.actor.getSnapshot().status).toBe('active');
+    expect(lead.log.statuses).toEqual(['dispatching']);
+    lead.actor.stop();
+  });
+
+  it('a co-unit resumes in its own block of attempt ids from its own resume point', async () => {
+    const t = start(
+      { contacts: [FIRE, FIRE_BACKUP], leaders: [], resume: { nextAttemptSeq: 1004, cursor: { loop: 0, contactIndex: 1, attemptOnContact: 0 } } },
+      () => accept,
+    );
+    await t.advance(10_000);
+    expect(t.calls.map((c) => [c.attemptId, c.contactId])).toEqual([['o1-u1-a1004', 'fire-backup']]);
+    expect(resumePointOf(t.actor.getSnapshot().context).nextAttemptSeq).toBe(1005);
+    expect(t.output()).toEqual({ status: 'accepted', acceptedAttemptId: 'o1-u1-a1004', attempts: 1 });
   });
 });

@@ -68,8 +68,24 @@ export interface OrderInput {
 
 export type OrderStatus = 'dispatching' | 'accepted' | 'unacknowledged' | 'cancelled';
 
+/**
+ * The attempt's (and its channel's) id. A co-unit's attempts carry its unit index too: Asterisk
+ * refused `<order>-a1` as "already exists" while `<order>-a1001` was up (measured on Asterisk 22),
+ * so no id of one unit may be a prefix of another unit's live one.
+ */
 export function attemptIdOf(orderId: string, seq: number): string {
-  return `${orderId}-a${seq}`;
+  const unit = Math.floor((seq - 1) / UNIT_SEQ_BLOCK);
+  return unit > 0 ? `${orderId}-u${unit}-a${seq}` : `${orderId}-a${seq}`;
+}
+
+/**
+ * Several units on one order: each unit's chain is its own order machine, and unit `index` (0 =
+ * the lead, 1, 2, … the co-units) numbers its attempts from index × UNIT_SEQ_BLOCK + 1, so the
+ * attempt ids of units dispatched in parallel never meet (no chain places 1000 calls).
+ */
+export const UNIT_SEQ_BLOCK = 1000;
+export function firstSeqOfUnit(index: number): number {
+  return index * UNIT_SEQ_BLOCK + 1;
 }
 
 const count = (n: number): number => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);

@@ -319,4 +319,24 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'normal orders go to the department platform first: when to phone if not acknowledged',
     sql: `ALTER TABLE orders ADD COLUMN platform_due_at TEXT; -- set while a normal order waits for its acknowledgement on the platform`,
   },
+  // Issue 11, item 2 (versions 43-49): several units on one order.
+  {
+    version: 43,
+    name: 'several units on one order: the co-units beside the lead, each with its own dispatch chain; attempts and feedback name their unit',
+    sql: `
+    CREATE TABLE order_co_units (
+      order_id TEXT NOT NULL REFERENCES orders (id),
+      department_id TEXT NOT NULL,
+      unit_index INTEGER NOT NULL CHECK (unit_index >= 1), -- 1, 2, …: its attempts' seqs are unit_index * 1000 + 1, …
+      status TEXT NOT NULL CHECK (status IN ('dispatching', 'accepted', 'unacknowledged', 'cancelled', 'arrived', 'completed')),
+      resume TEXT,                                          -- its order machine's resume point while dispatching
+      updated_at TEXT NOT NULL,
+      PRIMARY KEY (order_id, department_id),
+      UNIQUE (order_id, unit_index)
+    );
+    CREATE INDEX order_co_units_department ON order_co_units (department_id);
+    ALTER TABLE attempts ADD COLUMN department_id TEXT; -- the unit whose chain placed the call (null: older rows, the order's unit)
+    ALTER TABLE feedback ADD COLUMN department_id TEXT; -- the unit reporting (null: older rows, the order's unit)
+    `,
+  },
 ];

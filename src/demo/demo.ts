@@ -5,6 +5,7 @@ import { createServices, type Services } from '../composition.js';
 import type { Config } from '../config.js';
 import { createLogger } from '../logging.js';
 import type { CallEvent } from '../telephony/port.js';
+import { coDispatchOrder } from './co-dispatch-demo.js';
 import { dispatchOrder } from './dispatch-demo.js';
 
 type Out = (line: string) => void;
@@ -35,6 +36,8 @@ export async function runDemo(config: Config, out: Out): Promise<number> {
     await testCall(services, out);
     out('');
     await dispatchOrder(services, out);
+    out('');
+    await coDispatchOrder(services, out);
   } finally {
     await services.close();
   }

@@ -24,6 +24,8 @@ export interface CallContext {
   readonly categoryName: string;
   readonly departmentName: string;
   readonly keyTimeoutSeconds: number;
+  /** Set when the call is a co-unit's (several units on one order): its acceptance is that unit's. */
+  readonly coUnit?: string;
 }
 
 export interface CallEffectDeps {
@@ -145,7 +147,7 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
       commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) => {
         const { script } = input;
         if (script === 'reminder') return Promise.reject(new Error('reminder calls are placed by the reminder service'));
-        return Promise.resolve(repo.commitAcceptance({ orderId: input.orderId, attemptId: input.attemptId, contactId: input.contactId, script, disputed: input.disputed, via: 'phone' }));
+        return Promise.resolve(repo.commitAcceptance({ orderId: input.orderId, attemptId: input.attemptId, contactId: input.contactId, script, disputed: input.disputed, via: 'phone', coUnit: call.coUnit }));
       }),
       playConfirmation: fromPromise<void, PlayConfirmationInput>(({ input }) => playConfirmation(input)),
     },

@@ -3,12 +3,12 @@
 import { createActor, type ActorRefFrom } from 'xstate';
 import { resumePointOf } from '../../machines/order.context.js';
 import { orderMachine } from '../../machines/order.machine.js';
-import { FIRST_CURSOR, type OrderResume } from '../../machines/order.policy.js';
+import { FIRST_CURSOR, firstSeqOfUnit, type OrderResume } from '../../machines/order.policy.js';
 import type { Language } from '../config.js';
 import { contactsOnDuty, type Endpoint } from '../departments/catalog.js';
 import type { DepartmentStore } from '../departments/store.js';
 import type { Logger } from '../logging.js';
-import type { OrderRepository, OrderRow } from '../orders/order-repository.js';
+import type { CoUnitRow, OrderRepository, OrderRow } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
 import type { TelephonyPort } from '../telephony/port.js';
 import { provideCallAttempt } from './call-effects.js';
@@ -30,6 +30,17 @@ export interface DispatcherDeps {
 }
 
 type OrderActor = ActorRefFrom<typeof orderMachine>;
+
+/** A unit dispatched beside the order's lead: its own order machine, chain and resume point. */
+export interface CoUnit {
+  readonly departmentId: string;
+  /** 1, 2, …: numbers its attempts from firstSeqOfUnit(index). */
+  readonly index: number;
+}
+
+/** The live machine of a unit on an order: the lead's under the order id, a co-unit's under id/unit. */
+const keyOf = (orderId: string, unit?: CoUnit | string): string => (unit === undefined ? orderId : `${orderId}/${typeof unit === 'string' ? unit : unit.departmentId}`);
+const coUnitOf = (row: CoUnitRow): CoUnit => ({ departmentId: row.department_id, index: row.unit_index });
 
 export class Dispatcher {
   private readonly live = new Map<string, OrderActor>();
@@ -57,6 +68,8 @@ export class Dispatcher {
    * platform, 0 seconds, or a platform that refuses it: phoned at once).
    */
   begin(order: OrderRow): void {
+    // Co-units are phoned at once, in parallel with the lead (the platform wait is the lead's).
+    for (const unit of this.deps.repo.coUnits(order.id)) this.start(order, { nextAttemptSeq: firstSeqOfUnit(unit.unit_index), cursor: FIRST_CURSOR }, coUnitOf(unit));
     const platform = this.deps.departments.platformOf(order.department_id);
     const ackSeconds = this.deps.departments.policyOf(order.department_id).platformAckSeconds ?? DEFAULT_PLATFORM_ACK_SECONDS;
     if (order.urgency !== 'normal' || order.major === 1 || !platform || ackSeconds <= 0) {
@@ -90,15 +103,21 @@ export class Dispatcher {
     this.start({ ...order, platform_due_at: null });
   }
 
-  /** Starts dispatching a stored order (or continues it from its resume point). */
-  start(order: OrderRow, resume?: OrderResume): void {
-    if (this.live.has(order.id)) return;
+  /**
+   * Starts dispatching a stored order to its lead unit, or to `unit` (a co-unit), or continues it
+   * from its resume point.
+   */
+  start(order: OrderRow, resume?: OrderResume, unit?: CoUnit): void {
+    const key = keyOf(order.id, unit);
+    if (this.live.has(key)) return;
     const { repo, departments, language } = this.deps;
     const catalog = departments.current();
-    const department = catalog.departmentsById.get(order.department_id);
+    const departmentId = unit?.departmentId ?? order.department_id;
+    const department = catalog.departmentsById.get(departmentId);
     if (!department) {
-      repo.appendEvent(order.id, 'liandong', 'dispatch_failed', { reason: `department ${order.department_id} no longer exists` });
-      repo.setStatus(order.id, 'unacknowledged');
+      repo.appendEvent(order.id, 'liandong', 'dispatch_failed', { reason: `department ${departmentId} no longer exists`, departmentId });
+      if (unit) repo.advanceUnitStatus(order.id, unit.departmentId, 'unacknowledged');
+      else repo.setStatus(order.id, 'unacknowledged');
       return;
     }
     const policy = departments.policyOf(department.id);
@@ -110,13 +129,14 @@ export class Dispatcher {
       categoryName: category?.name[language] ?? order.category,
       departmentName: department.name[language],
       keyTimeoutSeconds: policy.keyTimeoutSeconds,
+      ...(unit ? { coUnit: unit.departmentId } : {}),
     });
-    const orderLog = this.log.child({ orderId: order.id });
+    const orderLog = this.log.child({ orderId: order.id, ...(unit ? { departmentId } : {}) });
     const machine = orderMachine.provide({
       actors: { callAttempt },
       actions: {
         recordAttemptStarted: (_, p) => {
-          repo.startAttempt({ orderId: p.orderId, attemptId: p.attemptId, seq: p.seq, script: p.script, contactId: p.contactId, number: p.number, attemptOnContact: p.attemptOnContact, cursor: p.cursor });
+          repo.startAttempt({ orderId: p.orderId, attemptId: p.attemptId, seq: p.seq, script: p.script, contactId: p.contactId, number: p.number, attemptOnContact: p.attemptOnContact, cursor: p.cursor, departmentId });
           orderLog.info({ attemptId: p.attemptId, script: p.script, contactId: p.contactId, seq: p.seq }, 'attempt started');
         },
         recordAttemptResult: (_, p) => {
@@ -125,12 +145,17 @@ export class Dispatcher {
           orderLog.info({ attemptId: p.attemptId, result: o.result, reason: o.reason }, 'attempt ended');
         },
         recordStatus: (_, p) => {
+          if (unit) {
+            repo.advanceUnitStatus(p.orderId, unit.departmentId, p.status);
+            return;
+          }
           repo.advanceStatus(p.orderId, p.status);
           if (p.status === 'accepted') this.onAccepted(p.orderId);
         },
-        recordEvent: (_, p) => repo.appendEvent(p.orderId, 'liandong', p.kind, p.detail),
+        // A co-unit's events name it; the lead's read as before.
+        recordEvent: (_, p) => repo.appendEvent(p.orderId, 'liandong', p.kind, unit ? { ...p.detail, departmentId } : p.detail),
         notifyWebhook: (_, p) => {
-          void this.deps.webhook.notify({ orderId: p.orderId, code: order.code, departmentId: order.department_id, status: p.status, attempts: p.attempts }).then(
+          void this.deps.webhook.notify({ orderId: p.orderId, code: order.code, departmentId, status: p.status, attempts: p.attempts }).then(
             (outcome) => repo.appendEvent(p.orderId, 'liandong', outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, deliveries: outcome.deliveries } : { reason: outcome.reason }),
           );
         },
@@ -142,12 +167,14 @@ export class Dispatcher {
         contacts,
         policy,
         major: order.major === 1,
-        leaders: catalog.leaders.map(endpoint),
+        // The county leaders are notified once, by the lead unit's machine.
+        leaders: unit ? [] : catalog.leaders.map(endpoint),
         commandCentre: endpoint(catalog.commandCentre),
         ...(resume ? { resume } : {}),
       },
     });
-    this.live.set(order.id, actor);
+    this.live.set(key, actor);
+    const saveResume = (point: OrderResume | null) => (unit ? repo.saveUnitResume(order.id, unit.departmentId, point) : repo.saveResume(order.id, point));
     let saved = '';
     actor.subscribe({
       next: (snapshot) => {
@@ -155,17 +182,17 @@ export class Dispatcher {
         const point = JSON.stringify(resumePointOf(snapshot.context));
         if (point !== saved) {
           saved = point;
-          repo.saveResume(order.id, JSON.parse(point));
+          saveResume(JSON.parse(point) as OrderResume);
         }
       },
       complete: () => {
-        this.live.delete(order.id);
-        repo.saveResume(order.id, null);
+        this.live.delete(key);
+        saveResume(null);
         orderLog.info({ output: actor.getSnapshot().output }, 'dispatch finished');
       },
       error: (err: unknown) => {
-        this.live.delete(order.id);
-        repo.appendEvent(order.id, 'liandong', 'dispatch_crashed', { reason: err instanceof Error ? err.message : String(err) });
+        this.live.delete(key);
+        repo.appendEvent(order.id, 'liandong', 'dispatch_crashed', { reason: err instanceof Error ? err.message : String(err), departmentId });
         orderLog.error({ err }, 'order machine crashed');
       },
     });
@@ -181,10 +208,12 @@ export class Dispatcher {
   async resumeAll(): Promise<number> {
     const { repo, telephony } = this.deps;
     const orders = repo.dispatchingOrders().filter((o) => !this.live.has(o.id));
+    const coUnits = repo.dispatchingCoUnits().filter((u) => !this.live.has(keyOf(u.order_id, u.department_id)));
     // Every call left open, also of orders no longer dispatching (an acceptance committed while
     // its confirmation played, a leader's call after the order was accepted): ended, hung up.
-    const open = repo.allOpenAttempts().filter((a) => !this.live.has(a.order_id));
-    if (orders.length === 0 && open.length === 0) return 0;
+    const liveOrders = new Set([...this.live.keys()].map((k) => k.split('/')[0]));
+    const open = repo.allOpenAttempts().filter((a) => !liveOrders.has(a.order_id));
+    if (orders.length === 0 && coUnits.length === 0 && open.length === 0) return 0;
     const present = new Set(await telephony.listChannelIds());
     for (const attempt of open) {
       if (present.has(attempt.id)) await telephony.hangup(attempt.id);
@@ -210,12 +239,25 @@ export class Dispatcher {
       repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq });
       this.start(order, { ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq });
     }
-    this.log.info({ resumed: orders.length }, 'resumed dispatching orders after restart');
-    return orders.length;
+    // Each co-unit still dispatching continues its own chain from its own resume point.
+    for (const row of coUnits) {
+      const order = repo.getOrder(row.order_id);
+      if (!order) continue;
+      const saved = row.resume ? (JSON.parse(row.resume) as OrderResume) : undefined;
+      const nextAttemptSeq = Math.max(saved?.nextAttemptSeq ?? firstSeqOfUnit(row.unit_index), repo.maxSeq(order.id, row.unit_index) + 1);
+      repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq, departmentId: row.department_id });
+      this.start(order, { ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq }, coUnitOf(row));
+    }
+    this.log.info({ resumed: orders.length, coUnits: coUnits.length }, 'resumed dispatching orders after restart');
+    return orders.length + coUnits.length;
   }
 
-  /** Tells a live order it was accepted through another way (feedback, inbound line). */
-  acceptedElsewhere(orderId: string, source: 'http' | 'inbound'): void {
+  /** Tells a live order (its lead unit, or co-unit `coUnit`) it was accepted through another way (feedback, inbound line). */
+  acceptedElsewhere(orderId: string, source: 'http' | 'inbound', coUnit?: string): void {
+    if (coUnit !== undefined) {
+      this.live.get(keyOf(orderId, coUnit))?.send({ type: 'ACCEPTED_ELSEWHERE', source });
+      return;
+    }
     const actor = this.live.get(orderId);
     if (actor) {
       actor.send({ type: 'ACCEPTED_ELSEWHERE', source });
@@ -237,9 +279,15 @@ export class Dispatcher {
     return this.platformTimers.has(orderId);
   }
 
+  /** Withdraws the order: every unit still being phoned is asked to stop. True if the lead's machine was live. */
   cancel(orderId: string, reason: string): boolean {
     clearTimeout(this.platformTimers.get(orderId));
     this.platformTimers.delete(orderId);
+    for (const unit of this.deps.repo.coUnits(orderId)) {
+      const coActor = this.live.get(keyOf(orderId, unit.department_id));
+      if (coActor) coActor.send({ type: 'CANCEL', reason });
+      else if (unit.status === 'dispatching') this.deps.repo.advanceUnitStatus(orderId, unit.department_id, 'cancelled');
+    }
     const actor = this.live.get(orderId);
     if (!actor) return false;
     actor.send({ type: 'CANCEL', reason });

@@ -82,6 +82,8 @@ export class DisputeService {
       if (!departments.current().departmentsById.has(reassignTo)) throw new HttpError(400, 'unknown_department', `unknown department "${reassignTo}"`);
       if (reassignTo === departmentId) throw new HttpError(400, 'invalid_request', 'reassignTo must be another department than the disputing one');
       if (order.department_id !== departmentId) throw new HttpError(409, 'not_current_unit', `order ${order.code} is now with ${order.department_id}; it can only be reassigned from there`);
+      // Several units on one order: a unit already dispatched beside the lead cannot become the lead.
+      if (repo.coUnit(orderId, reassignTo)) throw new HttpError(409, 'already_on_order', `${reassignTo} is already a unit of order ${order.code}`);
       if (!['accepted', 'arrived'].includes(order.status) || dispatcher.isLive(orderId)) {
         throw new HttpError(409, 'not_reassignable', `order ${order.code} is ${order.status}; only an accepted order not yet completed can be reassigned`);
       }

@@ -156,6 +156,8 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
     repo.appendEvent(p.orderId, actorOf(p.callerNumber), 'feedback_refused', { reason: p.reason, ...(p.wrongPin ? { wrongPin: 1, unit: p.wrongPin.unit } : {}) });
     log.warn({ orderId: p.orderId, reason: p.reason }, 'feedback caller refused');
   }
+  /** The unit each call's caller was verified for (contact number or PIN), by channel id; forgotten when the call ends. */
+  const unitOfCall = new Map<string, string>();
   const codeOptions = { firstDigitTimeoutMs: timeouts.firstDigitTimeoutMs, interDigitTimeoutMs: timeouts.interDigitTimeoutMs };
   const menuOptions: CollectOptions = { maxDigits: 1, firstDigitTimeoutMs: timeouts.menuKeyTimeoutMs, interDigitTimeoutMs: timeouts.interDigitTimeoutMs };
 
@@ -176,9 +178,13 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       return { found: false };
     }
     log.info({ code, orderId: row.id, status: row.status }, 'order found');
-    const unit = row.department_id;
-    const contacts = departments.current().departmentsById.get(unit)?.contacts.map((c) => c.number) ?? [];
-    if (isContactOf(input.callerNumber, contacts)) {
+    // Several units on one order: the caller's number (or, below, the PIN keyed) names the unit
+    // whose feedback it is; the lead is tried first.
+    const units = orders.departmentsOf(row.id);
+    const catalog = departments.current();
+    const unit = units.find((u) => isContactOf(input.callerNumber, catalog.departmentsById.get(u)?.contacts.map((c) => c.number) ?? []));
+    if (unit !== undefined) {
+      unitOfCall.set(input.channelId, unit);
       log.info({ orderId: row.id, unit }, 'caller is a contact of the unit');
       return { found: true, orderId: row.id, code: row.code, caller: 'contact' };
     }
@@ -186,7 +192,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       recordRefusal({ orderId: row.id, callerNumber: input.callerNumber, reason: refusal });
       return { found: true, orderId: row.id, code: row.code, caller: 'refused', refusal };
     };
-    if (!pins.has(unit)) return refuse('caller is not a contact of the unit and the unit has no PIN');
+    if (!units.some((u) => pins.has(u))) return refuse('caller is not a contact of the unit and the unit has no PIN');
     const since = new Date(Date.now() - PIN_LOCK_WINDOW_MS).toISOString();
     if (wrongPinsSince(db, unit, since) >= PIN_LOCK_WRONG) return refuse(`PIN locked: ${PIN_LOCK_WRONG} wrong entries for this unit's PIN within an hour`);
     return { found: true, orderId: row.id, code: row.code, caller: 'pin' };
@@ -202,8 +208,9 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
   }
 
   function verifyPin(input: VerifyPinInput): { ok: boolean } {
-    const unit = orders.departmentOf(input.orderId);
-    if (pins.verify(unit, input.digits)) {
+    const unit = orders.departmentsOf(input.orderId).find((u) => pins.has(u) && pins.verify(u, input.digits));
+    if (unit !== undefined) {
+      unitOfCall.set(input.channelId, unit);
       repo.appendEvent(input.orderId, actorOf(input.callerNumber), 'feedback_caller_verified', { by: 'pin' });
       log.info({ orderId: input.orderId, unit }, 'PIN accepted');
       return { ok: true };
@@ -245,7 +252,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       // OrderService.feedback commits synchronously to SQLite: durable before "recorded" is played.
       commitFeedback: fromPromise<void, CommitFeedbackInput>(({ input }) =>
         Promise.resolve().then(() => {
-          const row = orders.feedback(input.orderId, input.kind, null, 'phone', actorOf(input.callerNumber));
+          const row = orders.feedback(input.orderId, input.kind, null, 'phone', actorOf(input.callerNumber), unitOfCall.get(input.channelId));
           log.info({ orderId: input.orderId, kind: input.kind, feedbackId: row.id }, 'feedback committed');
         }),
       ),

@@ -36,10 +36,11 @@ export function unitScope(request: FastifyRequest): string | undefined {
   return request.credential?.unitId;
 }
 
-/** 403 unless the request may act on an order dispatched to `departmentId`. */
-export function assertUnit(request: FastifyRequest, departmentId: string): void {
+/** 403 unless the request may act on an order dispatched to `departmentId` (or to one of several units on it). */
+export function assertUnit(request: FastifyRequest, departmentId: string | readonly string[]): void {
   const unit = unitScope(request);
-  if (unit !== undefined && unit !== departmentId) throw new HttpError(403, 'other_unit', `this token acts for ${unit} only; the order is ${departmentId}'s`);
+  const units = typeof departmentId === 'string' ? [departmentId] : departmentId;
+  if (unit !== undefined && !units.includes(unit)) throw new HttpError(403, 'other_unit', `this token acts for ${unit} only; the order is ${units.join(', ')}'s`);
 }
 
 export function makeRoleGuard(tokens: ReadonlyArray<ApiToken> | CredentialStore, options: RoleGuardOptions = {}) {

@@ -16,6 +16,8 @@ const createOrderBody = {
     externalId: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' },
     category: { type: 'string', minLength: 1, maxLength: 64 },
     departmentId: { type: 'string', minLength: 1, maxLength: 64 },
+    // Several units on one order: the lead first; each unit is phoned in parallel (docs/co-dispatch.md).
+    departmentIds: { type: 'array', minItems: 1, maxItems: 8, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 64 } },
     // Spoken to the duty officer: kept short (the TTS reads at ~4 syllables a second).
     summary: { type: 'string', minLength: 1, maxLength: 300 },
     address: { type: 'string', minLength: 1, maxLength: 200 },
@@ -25,14 +27,23 @@ const createOrderBody = {
     // false: the reporter is never called back (anonymous, or asked not to be); informant categories default to false.
     callback: { type: 'boolean' },
   },
-  examples: [{ externalId: 'JJ-2026-000123', category: 'water-main-burst', summary: '人民路与解放路口自来水管爆裂，路面积水', address: '城关镇人民路88号', reporterPhone: '13800138000', urgency: 'urgent' }],
+  examples: [
+    { externalId: 'JJ-2026-000123', category: 'water-main-burst', summary: '人民路与解放路口自来水管爆裂，路面积水', address: '城关镇人民路88号', reporterPhone: '13800138000', urgency: 'urgent' },
+    {
+      externalId: 'JJ-2026-000124', category: 'water-main-burst', departmentIds: ['water-supply', 'urban-management'],
+      summary: '人民路自来水管爆裂，路面塌陷', address: '城关镇人民路88号', reporterPhone: '13800138000', urgency: 'urgent',
+    },
+  ],
 } as const;
 
 const orderCreatedSchema = {
   type: 'object',
-  required: ['id', 'code', 'status', 'departmentId'],
-  properties: { id: { type: 'string' }, code: { type: 'string' }, status: { type: 'string' }, departmentId: { type: 'string' } },
-  examples: [{ id: 'oe022965784978cd5', code: '596688', status: 'dispatching', departmentId: 'water-supply' }],
+  required: ['id', 'code', 'status', 'departmentId', 'departmentIds'],
+  properties: {
+    id: { type: 'string' }, code: { type: 'string' }, status: { type: 'string' }, departmentId: { type: 'string' },
+    departmentIds: { type: 'array', items: { type: 'string' }, description: 'every unit on the order, the lead first' },
+  },
+  examples: [{ id: 'oe022965784978cd5', code: '596688', status: 'dispatching', departmentId: 'water-supply', departmentIds: ['water-supply'] }],
 } as const;
 
 const orderAcknowledgedSchema = {
@@ -61,7 +72,12 @@ const feedbackBody = {
   type: 'object',
   additionalProperties: false,
   required: ['kind'],
-  properties: { kind: { type: 'string', enum: ['arrived', 'progress', 'completed'] }, note: { type: 'string', maxLength: 500 } },
+  properties: {
+    kind: { type: 'string', enum: ['arrived', 'progress', 'completed'] },
+    note: { type: 'string', maxLength: 500 },
+    // Several units on one order: which unit reports (default: the token's unit, else the lead).
+    departmentId: { type: 'string', minLength: 1, maxLength: 64 },
+  },
   examples: [{ kind: 'arrived', note: '已到现场' }],
 } as const;
 
@@ -73,8 +89,15 @@ const cancelBody = {
   examples: [{ reason: '报警人来电撤销' }],
 } as const;
 
+/** The unit acting on an order: the one named in the body, else the token's unit; a unit-bound token acts for its unit only. */
+function actingUnit(request: { credential?: { unitId?: string } | undefined }, named: string | undefined): string | undefined {
+  const unit = request.credential?.unitId;
+  if (unit !== undefined && named !== undefined && named !== unit) throw new HttpError(403, 'other_unit', `this token acts for ${unit} only`);
+  return named ?? unit;
+}
+
 interface CreateBody {
-  externalId: string; category: string; departmentId?: string; summary: string; address: string;
+  externalId: string; category: string; departmentId?: string; departmentIds?: string[]; summary: string; address: string;
   reporterPhone: string; urgency: 'urgent' | 'normal'; major?: boolean; callback?: boolean;
 }
 
@@ -87,7 +110,7 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
     async (request, reply) => {
       const { order, created } = orders.create(request.body);
       void reply.status(created ? 201 : 200);
-      return { id: order.id, code: order.code, status: order.status, departmentId: order.department_id };
+      return { id: order.id, code: order.code, status: order.status, departmentId: order.department_id, departmentIds: orders.departmentsOf(order.id) };
     },
   );
 
@@ -107,32 +130,38 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
     '/api/v1/orders/:id',
     { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { params: idParams, response: { 200: caseRecordSchema, ...errors } } },
     async (request) => {
-      assertUnit(request, orders.departmentOf(request.params.id));
+      assertUnit(request, orders.departmentsOf(request.params.id));
       return orders.caseRecord(request.params.id);
     },
   );
 
-  app.post<{ Params: { id: string }; Body: { kind: 'arrived' | 'progress' | 'completed'; note?: string } }>(
+  app.post<{ Params: { id: string }; Body: { kind: 'arrived' | 'progress' | 'completed'; note?: string; departmentId?: string } }>(
     '/api/v1/orders/:id/feedback',
     { onRequest: app.requireRole('department'), schema: { params: idParams, body: feedbackBody, response: { 201: feedbackRowSchema, ...errors } } },
     async (request, reply) => {
-      assertUnit(request, orders.departmentOf(request.params.id));
-      const feedback = orders.feedback(request.params.id, request.body.kind, request.body.note ?? null, 'api', actorOf(request));
+      assertUnit(request, orders.departmentsOf(request.params.id));
+      const unit = actingUnit(request, request.body.departmentId);
+      const feedback = orders.feedback(request.params.id, request.body.kind, request.body.note ?? null, 'api', actorOf(request), unit);
       void reply.status(201);
       return feedback;
     },
   );
 
   // The department (its platform) acknowledges the order: it is accepted and no (further) call is placed.
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: { id: string }; Body: { departmentId?: string } | null }>(
     '/api/v1/orders/:id/acknowledge',
     {
       onRequest: app.requireRole('department'),
-      schema: { params: idParams, body: { type: ['object', 'null'], additionalProperties: false, properties: {}, examples: [{}] }, response: { 200: orderAcknowledgedSchema, ...errors } },
+      schema: {
+        params: idParams,
+        // departmentId: which unit acknowledges (several units on one order); default the token's unit, else the lead.
+        body: { type: ['object', 'null'], additionalProperties: false, properties: { departmentId: { type: 'string', minLength: 1, maxLength: 64 } }, examples: [{}, { departmentId: 'urban-management' }] },
+        response: { 200: orderAcknowledgedSchema, ...errors },
+      },
     },
     async (request) => {
-      assertUnit(request, orders.departmentOf(request.params.id));
-      return orders.acknowledge(request.params.id, actorOf(request));
+      assertUnit(request, orders.departmentsOf(request.params.id));
+      return orders.acknowledge(request.params.id, actorOf(request), actingUnit(request, request.body?.departmentId ?? undefined));
     },
   );
 

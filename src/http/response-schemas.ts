@@ -58,13 +58,25 @@ export const caseRecordSchema = {
         properties: {
           id: str, seq: int, script: str, contactId: str, number: { type: 'string', description: 'masked' }, startedAt: dateTime, answeredAt: nDateTime, endedAt: nDateTime,
           result: nstr, reason: nstr, digits: str, cause: { type: ['object', 'null'], additionalProperties: false, required: ['code', 'text'], properties: { code: int, text: str } },
+          departmentId: { type: ['string', 'null'], description: 'the unit whose dispatch chain placed the call (null: older records)' },
         },
       },
     },
     acknowledgement: { anyOf: [acknowledgement, { type: 'null' }] },
+    acknowledgements: { type: 'array', items: acknowledgement },
+    units: {
+      type: 'array',
+      description: 'every unit on the order, the lead first; each has its own dispatch chain, status and acceptance',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['departmentId', 'lead', 'status', 'acknowledgement'],
+        properties: { departmentId: str, lead: bool, status: { type: 'string', enum: [...ORDER_STATUSES] }, acknowledgement: { anyOf: [acknowledgement, { type: 'null' }] } },
+      },
+    },
     lateAcknowledgements: { type: 'array', items: acknowledgement },
     confirmations: { type: 'array', items: acknowledgement },
-    feedback: { type: 'array', items: { type: 'object', additionalProperties: true, required: ['kind', 'via', 'actor', 'at'], properties: { kind: str, note: nstr, via: str, actor: str, at: dateTime } } },
+    feedback: { type: 'array', items: { type: 'object', additionalProperties: true, required: ['kind', 'via', 'actor', 'at'], properties: { kind: str, note: nstr, via: str, actor: str, at: dateTime, departmentId: nstr } } },
     events: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['at', 'actor', 'kind', 'detail'], properties: { at: dateTime, actor: str, kind: str, detail: openObject } } },
     surveys: { type: 'array', items: openObject },
   },
@@ -75,8 +87,11 @@ export const feedbackRowSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['id', 'order_id', 'kind', 'note', 'via', 'actor', 'at'],
-  properties: { id: int, order_id: str, kind: { type: 'string', enum: ['arrived', 'progress', 'completed'] }, note: nstr, via: { type: 'string', enum: ['api', 'phone'] }, actor: str, at: dateTime },
-  examples: [{ id: 12, order_id: 'oe022965784978cd5', kind: 'arrived', note: '已到现场', via: 'api', actor: 'api:department', at: '2026-11-23T17:05:00.000Z' }],
+  properties: {
+    id: int, order_id: str, kind: { type: 'string', enum: ['arrived', 'progress', 'completed'] }, note: nstr, via: { type: 'string', enum: ['api', 'phone'] }, actor: str, at: dateTime,
+    department_id: { type: ['string', 'null'], description: 'the unit reporting (several units on one order)' },
+  },
+  examples: [{ id: 12, order_id: 'oe022965784978cd5', kind: 'arrived', note: '已到现场', via: 'api', actor: 'api:department', at: '2026-11-23T17:05:00.000Z', department_id: 'water-supply' }],
 } as const;
 
 const departmentView = {

@@ -46,6 +46,7 @@ function attemptJson(a: AttemptRow) {
     reason: a.reason,
     digits: a.digits,
     cause: a.cause_code === null ? null : { code: a.cause_code, text: a.cause_text ?? '' },
+    departmentId: a.department_id,
   };
 }
 
@@ -64,16 +65,20 @@ function acknowledgementJson(a: AcknowledgementRow) {
 
 /** Actors like "phone:05770001234" (a caller on the feedback line) are shown masked. */
 const maskActor = (actor: string): string => (actor.startsWith('phone:') && /[0-9]{3}/.test(actor) ? `phone:${maskPhone(actor.slice(6))}` : actor);
-const feedbackJson = (f: FeedbackRow) => ({ kind: f.kind, note: f.note, via: f.via, actor: maskActor(f.actor), at: f.at });
+const feedbackJson = (f: FeedbackRow) => ({ kind: f.kind, note: f.note, via: f.via, actor: maskActor(f.actor), at: f.at, departmentId: f.department_id });
 const eventJson = (e: EventRow) => ({ at: e.at, actor: maskActor(e.actor), kind: e.kind, detail: JSON.parse(e.detail) as Record<string, unknown> });
 
 export function caseRecord(repo: OrderRepository, row: OrderRow) {
   const acks = repo.acknowledgements(row.id);
   const dispatchAcks = acks.filter((a) => a.script === 'dispatch');
   const onTime = dispatchAcks.filter((a) => a.late === 0);
-  // After a settled dispute reassigned the order, the current unit's acceptance is the one; the
-  // first unit's (it helped first) stays in `acknowledgements`.
-  const winner = onTime.find((a) => (a.department_id ?? row.department_id) === row.department_id) ?? onTime[0] ?? null;
+  const coUnits = repo.coUnits(row.id);
+  const coUnitIds = new Set(coUnits.map((u) => u.department_id));
+  // `acknowledgement` is the lead unit's. After a settled dispute reassigned the order, the current
+  // unit's acceptance is the one; the first unit's (it helped first) stays in `acknowledgements`.
+  const leadAcks = onTime.filter((a) => a.department_id === null || !coUnitIds.has(a.department_id));
+  const winner = leadAcks.find((a) => (a.department_id ?? row.department_id) === row.department_id) ?? leadAcks[0] ?? null;
+  const ackOf = (departmentId: string) => onTime.find((a) => a.department_id === departmentId) ?? null;
   return {
     ...orderSummary(row),
     summary: row.summary,
@@ -82,6 +87,14 @@ export function caseRecord(repo: OrderRepository, row: OrderRow) {
     updatedAt: row.updated_at,
     attempts: repo.attempts(row.id).map(attemptJson),
     acknowledgement: winner ? acknowledgementJson(winner) : null,
+    // Several units on one order: the lead first, each with its own status and acceptance.
+    units: [
+      { departmentId: row.department_id, lead: true, status: row.status as string, acknowledgement: winner ? acknowledgementJson(winner) : null },
+      ...coUnits.map((u) => {
+        const ack = ackOf(u.department_id);
+        return { departmentId: u.department_id, lead: false, status: u.status, acknowledgement: ack ? acknowledgementJson(ack) : null };
+      }),
+    ],
     acknowledgements: onTime.map(acknowledgementJson),
     lateAcknowledgements: dispatchAcks.filter((a) => a.late === 1).map(acknowledgementJson),
     confirmations: acks.filter((a) => a.script !== 'dispatch').map((a) => ({ ...acknowledgementJson(a), script: a.script })),

@@ -1,6 +1,7 @@
 // SQLite persistence of orders and everything that happens to them. Every write that a caller
 // hears confirmed (acknowledgement, feedback) is committed here before the confirmation plays.
 import { randomBytes, randomInt } from 'node:crypto';
+import { UNIT_SEQ_BLOCK } from '../../machines/order.policy.js';
 import type { Db } from '../db/database.js';
 
 export type Urgency = 'urgent' | 'normal';
@@ -19,6 +20,21 @@ export interface NewOrder {
   readonly major: boolean;
   /** False: the reporter is never called back (anonymous, asked not to be, or an informant). Default true. */
   readonly callback?: boolean;
+  /** Several units on one order: the units dispatched beside the lead (departmentId), in order. */
+  readonly coUnits?: readonly string[];
+}
+
+export type UnitStatus = 'dispatching' | 'accepted' | 'unacknowledged' | 'cancelled' | 'arrived' | 'completed';
+
+/** A unit dispatched beside the order's lead unit; its chain runs in parallel with the lead's. */
+export interface CoUnitRow {
+  order_id: string;
+  department_id: string;
+  /** 1, 2, …: its attempts' seqs start at unit_index × 1000 + 1. */
+  unit_index: number;
+  status: UnitStatus;
+  resume: string | null;
+  updated_at: string;
 }
 
 export interface OrderRow {
@@ -62,6 +78,8 @@ export interface AttemptRow {
   chain_loop: number | null;
   contact_index: number | null;
   attempt_on_contact: number;
+  /** The unit whose chain placed the call (null: rows older than migration 43). */
+  department_id: string | null;
 }
 
 export interface AcknowledgementRow {
@@ -79,7 +97,11 @@ export interface AcknowledgementRow {
   department_id: string | null;
 }
 
-export interface FeedbackRow { id: number; order_id: string; kind: FeedbackKind; note: string | null; via: 'api' | 'phone'; actor: string; at: string }
+export interface FeedbackRow {
+  id: number; order_id: string; kind: FeedbackKind; note: string | null; via: 'api' | 'phone'; actor: string; at: string;
+  /** The unit reporting (null: rows older than migration 43, the order's unit). */
+  department_id: string | null;
+}
 export interface EventRow { id: number; order_id: string; at: string; actor: string; kind: string; detail: string }
 
 export interface AttemptStart {
@@ -91,6 +113,8 @@ export interface AttemptStart {
   readonly number: string;
   readonly attemptOnContact: number;
   readonly cursor: { readonly loop: number; readonly contactIndex: number } | null;
+  /** The unit whose chain places the call. */
+  readonly departmentId?: string;
 }
 
 export interface AttemptEnd {
@@ -136,7 +160,13 @@ export class OrderRepository {
         )
         .run(id, code, order.externalId, order.category, order.departmentId, order.summary, order.address, order.reporterPhone, order.urgency, order.major ? 1 : 0, at, at);
       if (order.callback === false) this.db.prepare('UPDATE orders SET callback = 0 WHERE id = ?').run(id); // informants' privacy
-      this.appendEvent(id, 'desk', 'order_created', { category: order.category, departmentId: order.departmentId, urgency: order.urgency, major: order.major });
+      const coUnits = order.coUnits ?? [];
+      coUnits.forEach((departmentId, i) => {
+        this.db.prepare("INSERT INTO order_co_units (order_id, department_id, unit_index, status, updated_at) VALUES (?, ?, ?, 'dispatching', ?)").run(id, departmentId, i + 1, at);
+      });
+      this.appendEvent(id, 'desk', 'order_created', {
+        category: order.category, departmentId: order.departmentId, urgency: order.urgency, major: order.major, ...(coUnits.length > 0 ? { coUnits: coUnits.join(',') } : {}),
+      });
       return { row: this.getOrder(id) as OrderRow, created: true };
     })();
   }
@@ -153,7 +183,11 @@ export class OrderRepository {
     const where: string[] = [];
     const args: Array<string | number> = [];
     if (filter.status) { where.push('status = ?'); args.push(filter.status); }
-    if (filter.departmentId) { where.push('department_id = ?'); args.push(filter.departmentId); }
+    if (filter.departmentId) {
+      // The unit's orders: those it leads and those it was dispatched to beside the lead.
+      where.push('(department_id = ? OR EXISTS (SELECT 1 FROM order_co_units u WHERE u.order_id = orders.id AND u.department_id = ?))');
+      args.push(filter.departmentId, filter.departmentId);
+    }
     if (filter.from) { where.push('created_at >= ?'); args.push(filter.from); }
     if (filter.to) { where.push('created_at < ?'); args.push(filter.to); }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
@@ -192,6 +226,32 @@ export class OrderRepository {
     this.db.prepare("UPDATE orders SET department_id = ?, status = 'dispatching', resume = NULL, dispatched_at = ?, updated_at = ? WHERE id = ?").run(departmentId, at, at, orderId);
   }
 
+  /** The units dispatched beside the lead, in unit order. */
+  coUnits(orderId: string): CoUnitRow[] {
+    return this.db.prepare('SELECT * FROM order_co_units WHERE order_id = ? ORDER BY unit_index').all(orderId) as CoUnitRow[];
+  }
+
+  coUnit(orderId: string, departmentId: string): CoUnitRow | undefined {
+    return this.db.prepare('SELECT * FROM order_co_units WHERE order_id = ? AND department_id = ?').get(orderId, departmentId) as CoUnitRow | undefined;
+  }
+
+  /** Co-units whose dispatch was under way when the service stopped. */
+  dispatchingCoUnits(): CoUnitRow[] {
+    return this.db.prepare("SELECT * FROM order_co_units WHERE status = 'dispatching' ORDER BY order_id, unit_index").all() as CoUnitRow[];
+  }
+
+  /** Moves a co-unit's status forward only, like advanceStatus; cancelled is final. */
+  advanceUnitStatus(orderId: string, departmentId: string, status: UnitStatus): void {
+    const current = this.coUnit(orderId, departmentId)?.status;
+    if (current === undefined || current === status || current === 'cancelled') return;
+    if (status !== 'cancelled' && STATUS_RANK[status] <= STATUS_RANK[current]) return;
+    this.db.prepare('UPDATE order_co_units SET status = ?, updated_at = ? WHERE order_id = ? AND department_id = ?').run(status, iso(this.now()), orderId, departmentId);
+  }
+
+  saveUnitResume(orderId: string, departmentId: string, resume: unknown): void {
+    this.db.prepare('UPDATE order_co_units SET resume = ? WHERE order_id = ? AND department_id = ?').run(resume === null ? null : JSON.stringify(resume), orderId, departmentId);
+  }
+
   setPlatformDue(orderId: string, dueMs: number | null): void {
     this.db.prepare('UPDATE orders SET platform_due_at = ? WHERE id = ?').run(dueMs === null ? null : iso(dueMs), orderId);
   }
@@ -219,10 +279,10 @@ export class OrderRepository {
   startAttempt(a: AttemptStart): void {
     this.db
       .prepare(
-        `INSERT INTO attempts (id, order_id, seq, script, contact_id, number, started_at, chain_loop, contact_index, attempt_on_contact)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO attempts (id, order_id, seq, script, contact_id, number, started_at, chain_loop, contact_index, attempt_on_contact, department_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(a.attemptId, a.orderId, a.seq, a.script, a.contactId, a.number, iso(this.now()), a.cursor?.loop ?? null, a.cursor?.contactIndex ?? null, a.attemptOnContact);
+      .run(a.attemptId, a.orderId, a.seq, a.script, a.contactId, a.number, iso(this.now()), a.cursor?.loop ?? null, a.cursor?.contactIndex ?? null, a.attemptOnContact, a.departmentId ?? null);
     this.onAttempt({ phase: 'started', attemptId: a.attemptId, script: a.script });
   }
 
@@ -262,8 +322,10 @@ export class OrderRepository {
     return this.db.prepare('SELECT 1 FROM acknowledgements WHERE attempt_id = ?').get(attemptId) !== undefined;
   }
 
-  maxSeq(orderId: string): number {
-    return (this.db.prepare('SELECT coalesce(max(seq), 0) FROM attempts WHERE order_id = ?').pluck().get(orderId) as number) ?? 0;
+  /** The highest attempt seq of unit `unitIndex` (0 = the lead) on the order, or its block's start - 1. */
+  maxSeq(orderId: string, unitIndex = 0): number {
+    const base = unitIndex * UNIT_SEQ_BLOCK;
+    return (this.db.prepare('SELECT coalesce(max(seq), ?) FROM attempts WHERE order_id = ? AND seq > ? AND seq <= ?').pluck().get(base, orderId, base, base + UNIT_SEQ_BLOCK) as number) ?? base;
   }
 
   /**
@@ -271,7 +333,11 @@ export class OrderRepository {
    * The first dispatch acceptance while the order is dispatching wins and sets it accepted;
    * any later one is kept and marked late. Idempotent per attempt.
    */
-  commitAcceptance(input: { orderId: string; attemptId: string | null; contactId: string | null; script: Script; disputed: boolean; via: 'phone' | 'feedback' }): { late: boolean } {
+  commitAcceptance(input: {
+    orderId: string; attemptId: string | null; contactId: string | null; script: Script; disputed: boolean; via: 'phone' | 'feedback';
+    /** A co-unit of the order (not the lead): its own acceptance, its own status. */
+    coUnit?: string | undefined;
+  }): { late: boolean } {
     return this.db.transaction(() => {
       if (input.attemptId) {
         const prior = this.db.prepare('SELECT late FROM acknowledgements WHERE attempt_id = ?').get(input.attemptId) as { late: 0 | 1 } | undefined;
@@ -279,6 +345,7 @@ export class OrderRepository {
       }
       const order = this.getOrder(input.orderId);
       if (!order) throw new Error(`order ${input.orderId} does not exist`);
+      if (input.coUnit !== undefined) return this.commitUnitAcceptance(order, input.coUnit, input);
       const nowMs = this.now();
       const late = input.script === 'dispatch' && order.status !== 'dispatching';
       const seconds = Math.max(0, (nowMs - Date.parse(order.dispatched_at ?? order.created_at)) / 1000);
@@ -301,13 +368,40 @@ export class OrderRepository {
     })();
   }
 
-  addFeedback(orderId: string, kind: FeedbackKind, note: string | null, via: 'api' | 'phone', actor: string): FeedbackRow {
+  /**
+   * A co-unit's acceptance: the first one while that unit is dispatching counts and sets its status
+   * accepted; the order's status is the lead's. Key 3 is kept as disputed on the acknowledgement;
+   * the dispute procedure (settle, reassign) is the lead unit's.
+   */
+  private commitUnitAcceptance(order: OrderRow, departmentId: string, input: { attemptId: string | null; contactId: string | null; script: Script; disputed: boolean; via: 'phone' | 'feedback' }): { late: boolean } {
+    const unit = this.coUnit(order.id, departmentId);
+    if (!unit) throw new Error(`${departmentId} is not a co-unit of order ${order.id}`);
+    const nowMs = this.now();
+    const late = input.script === 'dispatch' && unit.status !== 'dispatching';
+    const seconds = Math.max(0, (nowMs - Date.parse(order.created_at)) / 1000);
+    this.db
+      .prepare(
+        `INSERT INTO acknowledgements (order_id, attempt_id, contact_id, script, via, accepted_at, seconds_to_accept, disputed, late, department_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(order.id, input.attemptId, input.contactId, input.script, input.via, iso(nowMs), seconds, input.disputed ? 1 : 0, late ? 1 : 0, departmentId);
+    if (input.script === 'dispatch' && !late) this.advanceUnitStatus(order.id, departmentId, 'accepted');
+    const kind = input.script === 'dispatch' ? (late ? 'late_acceptance_committed' : 'acceptance_committed') : `${input.script}_confirmation_committed`;
+    this.appendEvent(order.id, input.contactId ?? input.via, kind, { attemptId: input.attemptId, departmentId, disputed: input.disputed, secondsToAccept: Math.round(seconds * 10) / 10 });
+    return { late };
+  }
+
+  /** Feedback of the lead unit (coUnit undefined) moves the order; a co-unit's moves that unit only. */
+  addFeedback(orderId: string, kind: FeedbackKind, note: string | null, via: 'api' | 'phone', actor: string, coUnit?: string): FeedbackRow {
     return this.db.transaction(() => {
-      const info = this.db.prepare('INSERT INTO feedback (order_id, kind, note, via, actor, at) VALUES (?, ?, ?, ?, ?, ?)').run(orderId, kind, note, via, actor, iso(this.now()));
       const order = this.getOrder(orderId);
+      const departmentId = coUnit ?? order?.department_id ?? null;
+      const info = this.db.prepare('INSERT INTO feedback (order_id, kind, note, via, actor, at, department_id) VALUES (?, ?, ?, ?, ?, ?, ?)').run(orderId, kind, note, via, actor, iso(this.now()), departmentId);
       // Feedback moves the case forward, never back: progress keeps the status.
-      if (order && kind !== 'progress') this.advanceStatus(orderId, kind);
-      this.appendEvent(orderId, actor, `feedback_${kind}`, { via, note });
+      if (coUnit !== undefined) {
+        if (kind !== 'progress') this.advanceUnitStatus(orderId, coUnit, kind);
+      } else if (order && kind !== 'progress') this.advanceStatus(orderId, kind);
+      this.appendEvent(orderId, actor, `feedback_${kind}`, { via, note, ...(coUnit !== undefined ? { departmentId: coUnit } : {}) });
       return this.db.prepare('SELECT * FROM feedback WHERE id = ?').get(info.lastInsertRowid) as FeedbackRow;
     })();
   }

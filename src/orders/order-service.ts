@@ -11,6 +11,8 @@ export interface CreateOrderInput {
   readonly externalId: string;
   readonly category: string;
   readonly departmentId?: string | undefined;
+  /** Several units on one order: the lead first, then the units dispatched beside it in parallel. */
+  readonly departmentIds?: readonly string[] | undefined;
   readonly summary: string;
   readonly address: string;
   readonly reporterPhone: string;
@@ -46,8 +48,14 @@ export class OrderService {
     const catalog = this.departments.current();
     const category = catalog.categoriesById.get(input.category);
     if (!category) throw new HttpError(400, 'unknown_category', `unknown category "${input.category}"; GET /api/v1/departments lists them`);
-    const departmentId = input.departmentId ?? category.departmentId;
-    if (!catalog.departmentsById.has(departmentId)) throw new HttpError(400, 'unknown_department', `unknown department "${departmentId}"`);
+    const units = input.departmentIds ?? [input.departmentId ?? category.departmentId];
+    const [departmentId] = units;
+    if (departmentId === undefined) throw new HttpError(400, 'invalid_request', 'departmentIds names at least the lead unit');
+    if (input.departmentId !== undefined && input.departmentId !== departmentId) {
+      throw new HttpError(400, 'invalid_request', `departmentId "${input.departmentId}" must be the lead, the first of departmentIds ("${departmentId}")`);
+    }
+    if (new Set(units).size !== units.length) throw new HttpError(400, 'invalid_request', 'departmentIds names a unit twice');
+    for (const unit of units) if (!catalog.departmentsById.has(unit)) throw new HttpError(400, 'unknown_department', `unknown department "${unit}"`);
     for (const field of ['summary', 'address'] as const) {
       if (CONTROL_RE.test(input[field]) || input[field].trim() === '') throw new HttpError(400, 'invalid_request', `${field} must be text without control characters`);
     }
@@ -62,9 +70,10 @@ export class OrderService {
       major: input.major ?? category.major,
       // Informants (举报 categories) are not called back unless the desk says so.
       callback: input.callback ?? !category.informant,
+      coUnits: units.slice(1),
     };
     const result = this.repo.createOrder(order);
-    if (!result.created && !sameOrder(result.row, order)) {
+    if (!result.created && !(sameOrder(result.row, order) && sameUnits(this.coUnitsOf(result.row.id), order.coUnits ?? []))) {
       throw new HttpError(409, 'external_id_conflict', `externalId "${input.externalId}" was already used for a different order (${result.row.id})`);
     }
     if (result.created) this.dispatcher.begin(result.row);
@@ -85,6 +94,28 @@ export class OrderService {
     return this.mustGet(id).department_id;
   }
 
+  /** Every unit on the order, the lead first (404 when there is no such order). */
+  departmentsOf(id: string): string[] {
+    return [this.mustGet(id).department_id, ...this.coUnitsOf(id)];
+  }
+
+  /** The units dispatched beside the lead, in order. */
+  coUnitsOf(id: string): string[] {
+    return this.repo.coUnits(id).map((u) => u.department_id);
+  }
+
+  /**
+   * Which unit acts (feedback, acknowledgement): the one named, else the lead. Undefined for the
+   * lead, the department id for a co-unit; 409 for a unit not on the order.
+   */
+  private coUnitActing(order: OrderRow, departmentId: string | undefined): string | undefined {
+    if (departmentId === undefined || departmentId === order.department_id) return undefined;
+    const unit = this.repo.coUnit(order.id, departmentId);
+    if (!unit) throw new HttpError(409, 'not_on_order', `${departmentId} is not a unit of order ${order.code}`);
+    if (unit.status === 'cancelled') throw new HttpError(409, 'order_cancelled', `order ${order.code} was cancelled for ${departmentId}`);
+    return departmentId;
+  }
+
   caseRecord(id: string) {
     return { ...caseRecord(this.repo, this.mustGet(id)), surveys: this.surveysOf(id), reminders: this.remindersOf(id), disputes: this.disputesOf(id) };
   }
@@ -93,9 +124,19 @@ export class OrderService {
    * Feedback from the department. "arrived" or "completed" while still dispatching means the
    * department took the order without pressing 1: that counts as its acceptance.
    */
-  feedback(orderId: string, kind: FeedbackKind, note: string | null, via: 'api' | 'phone', actor: string): FeedbackRow {
+  feedback(orderId: string, kind: FeedbackKind, note: string | null, via: 'api' | 'phone', actor: string, departmentId?: string): FeedbackRow {
     const order = this.mustGet(orderId);
     if (order.status === 'cancelled') throw new HttpError(409, 'order_cancelled', `order ${order.code} was cancelled`);
+    const coUnit = this.coUnitActing(order, departmentId);
+    if (coUnit !== undefined) {
+      // A co-unit's feedback is its own: it may be its acceptance; it never completes the order
+      // (the lead's `completed` does) nor answers the lead's reminder deadlines.
+      if (this.repo.coUnit(orderId, coUnit)?.status === 'dispatching' && kind !== 'progress') {
+        this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback', coUnit });
+        this.dispatcher.acceptedElsewhere(orderId, via === 'api' ? 'http' : 'inbound', coUnit);
+      }
+      return this.repo.addFeedback(orderId, kind, note, via, actor, coUnit);
+    }
     if (order.status === 'dispatching' && kind !== 'progress') {
       this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback' });
       this.dispatcher.acceptedElsewhere(orderId, via === 'api' ? 'http' : 'inbound');
@@ -111,8 +152,20 @@ export class OrderService {
    * (further) call is placed. Idempotent: an order already accepted by the department answers
    * with its state.
    */
-  acknowledge(orderId: string, actor: string) {
+  acknowledge(orderId: string, actor: string, departmentId?: string) {
     const order = this.mustGet(orderId);
+    const coUnit = this.coUnitActing(order, departmentId);
+    if (coUnit !== undefined) {
+      const status = this.repo.coUnit(orderId, coUnit)?.status;
+      if (status === 'dispatching') {
+        this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback', coUnit });
+        this.repo.appendEvent(orderId, actor, 'acknowledged_via_api', { departmentId: coUnit });
+        this.dispatcher.acceptedElsewhere(orderId, 'http', coUnit);
+      } else if (status === 'unacknowledged') {
+        throw new HttpError(409, 'not_acknowledgeable', `order ${order.code} is unacknowledged for ${coUnit}`);
+      }
+      return orderSummary(this.mustGet(orderId));
+    }
     if (order.status === 'dispatching') {
       this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback' });
       this.repo.appendEvent(orderId, actor, 'acknowledged_via_api', {});
@@ -140,6 +193,10 @@ export class OrderService {
     if (!row) throw new HttpError(404, 'order_not_found', `no order ${id}`);
     return row;
   }
+}
+
+function sameUnits(stored: readonly string[], asked: readonly string[]): boolean {
+  return stored.length === asked.length && stored.every((u, i) => u === asked[i]);
 }
 
 function sameOrder(row: OrderRow, o: NewOrder): boolean {

@@ -34,6 +34,12 @@ export interface OrderFacts {
   readonly reminderRounds: number;
   /** Jurisdiction disputes opened on the order (key 3), by the disputing unit, with their settlement. */
   readonly disputes: readonly DisputeFact[];
+  /**
+   * Several units on one order: true for the facts of a unit dispatched beside the lead (its own
+   * acceptance, calls and feedback; the callback, reminders and disputes are the lead's). Counted
+   * in that unit's row; the county totals count orders, i.e. the lead's facts only.
+   */
+  readonly coUnit?: boolean;
 }
 
 export interface DisputeFact {
@@ -55,12 +61,12 @@ export function loadOrderFacts(db: Db, fromIso: string, toIso: string): OrderFac
   const orders = db
     .prepare(
       `SELECT o.id, o.department_id, o.created_at, o.status,
-         EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = o.id AND e.kind IN ('chain_exhausted', 'dispatch_failed')) AS exhausted,
-         (SELECT count(*) FROM attempts a WHERE a.order_id = o.id AND a.script = 'dispatch') AS dispatch_attempts,
-         EXISTS (SELECT 1 FROM attempts a WHERE a.order_id = o.id AND a.script = 'dispatch'
+         EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = o.id AND e.kind IN ('chain_exhausted', 'dispatch_failed') AND ${notCoUnit("json_extract(e.detail, '$.departmentId')")}) AS exhausted,
+         (SELECT count(*) FROM attempts a WHERE a.order_id = o.id AND a.script = 'dispatch' AND ${notCoUnit('a.department_id')}) AS dispatch_attempts,
+         EXISTS (SELECT 1 FROM attempts a WHERE a.order_id = o.id AND a.script = 'dispatch' AND ${notCoUnit('a.department_id')}
                  AND (coalesce(a.contact_index, 0) > 0 OR coalesce(a.chain_loop, 0) > 0)) AS escalated,
-         (SELECT min(f.at) FROM feedback f WHERE f.order_id = o.id AND f.kind = 'arrived') AS arrived_at,
-         (SELECT min(f.at) FROM feedback f WHERE f.order_id = o.id AND f.kind = 'completed') AS completed_at,
+         (SELECT min(f.at) FROM feedback f WHERE f.order_id = o.id AND f.kind = 'arrived' AND ${notCoUnit('f.department_id')}) AS arrived_at,
+         (SELECT min(f.at) FROM feedback f WHERE f.order_id = o.id AND f.kind = 'completed' AND ${notCoUnit('f.department_id')}) AS completed_at,
          (SELECT count(*) FROM surveys s WHERE s.order_id = o.id AND s.kind = 'follow_up') AS follow_ups,
          (SELECT count(*) FROM flags g WHERE g.order_id = o.id) AS flags,
          EXISTS (SELECT 1 FROM feedback_deadlines d WHERE d.order_id = o.id AND d.kind = 'arrival' AND d.missed_at IS NOT NULL) AS overdue_arrival,
@@ -73,7 +79,7 @@ export function loadOrderFacts(db: Db, fromIso: string, toIso: string): OrderFac
   const ackRows = db
     .prepare(
       `SELECT k.order_id, k.seconds_to_accept, k.disputed, k.via FROM acknowledgements k JOIN orders o ON o.id = k.order_id
-       WHERE o.created_at >= ? AND o.created_at < ? AND k.script = 'dispatch' AND k.late = 0
+       WHERE o.created_at >= ? AND o.created_at < ? AND k.script = 'dispatch' AND k.late = 0 AND ${notCoUnit('k.department_id')}
        ORDER BY coalesce(k.department_id = o.department_id, 1) DESC, k.id`,
     )
     .all(...range) as AckJoin[];
@@ -92,7 +98,7 @@ export function loadOrderFacts(db: Db, fromIso: string, toIso: string): OrderFac
     .all(...range) as Array<{ order_id: string; department_id: string; status: DisputeFact['status'] }>;
   for (const d of disputeRows) disputes.set(d.order_id, [...(disputes.get(d.order_id) ?? []), { departmentId: d.department_id, status: d.status }]);
 
-  return orders.map((o) => {
+  const leads = orders.map((o): OrderFacts => {
     const ack = acks.get(o.id);
     const cb = callbacks.get(o.id);
     return {
@@ -115,4 +121,54 @@ export function loadOrderFacts(db: Db, fromIso: string, toIso: string): OrderFac
       disputes: disputes.get(o.id) ?? [],
     };
   });
+  return [...leads, ...loadCoUnitFacts(db, range)].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+}
+
+/** `column` (a department id) is not one of the order o's co-units: the lead's record (or an older row). */
+function notCoUnit(column: string): string {
+  return `(${column} IS NULL OR NOT EXISTS (SELECT 1 FROM order_co_units cu WHERE cu.order_id = o.id AND cu.department_id = ${column}))`;
+}
+
+interface CoUnitJoin {
+  id: string; department_id: string; created_at: string; status: string; dispatch_attempts: number; escalated: 0 | 1;
+  arrived_at: string | null; completed_at: string | null; seconds_to_accept: number | null; disputed: 0 | 1 | null; via: 'phone' | 'feedback' | null;
+}
+
+/** The facts of every co-unit of the orders in range: its own acceptance, calls and feedback. */
+function loadCoUnitFacts(db: Db, range: string[]): OrderFacts[] {
+  const rows = db
+    .prepare(
+      `SELECT o.id, u.department_id, o.created_at, u.status,
+         (SELECT count(*) FROM attempts a WHERE a.order_id = o.id AND a.script = 'dispatch' AND a.department_id = u.department_id) AS dispatch_attempts,
+         EXISTS (SELECT 1 FROM attempts a WHERE a.order_id = o.id AND a.script = 'dispatch' AND a.department_id = u.department_id
+                 AND (coalesce(a.contact_index, 0) > 0 OR coalesce(a.chain_loop, 0) > 0)) AS escalated,
+         (SELECT min(f.at) FROM feedback f WHERE f.order_id = o.id AND f.kind = 'arrived' AND f.department_id = u.department_id) AS arrived_at,
+         (SELECT min(f.at) FROM feedback f WHERE f.order_id = o.id AND f.kind = 'completed' AND f.department_id = u.department_id) AS completed_at,
+         k.seconds_to_accept, k.disputed, k.via
+       FROM order_co_units u JOIN orders o ON o.id = u.order_id
+       LEFT JOIN acknowledgements k ON k.id = (SELECT min(k2.id) FROM acknowledgements k2
+         WHERE k2.order_id = o.id AND k2.department_id = u.department_id AND k2.script = 'dispatch' AND k2.late = 0)
+       WHERE o.created_at >= ? AND o.created_at < ? ORDER BY o.created_at, o.id, u.unit_index`,
+    )
+    .all(...range) as CoUnitJoin[];
+  return rows.map((u) => ({
+    id: u.id,
+    departmentId: u.department_id,
+    createdAt: u.created_at,
+    status: u.status,
+    exhausted: u.status === 'unacknowledged',
+    acceptance: u.seconds_to_accept !== null && u.via !== null ? { secondsToAccept: u.seconds_to_accept, disputed: u.disputed === 1, via: u.via } : null,
+    dispatchAttempts: u.dispatch_attempts,
+    escalated: u.escalated === 1,
+    arrivedAt: u.arrived_at,
+    completedAt: u.completed_at,
+    callback: null,
+    followUps: 0,
+    flags: 0,
+    overdueArrival: false,
+    overdueCompletion: false,
+    reminderRounds: 0,
+    disputes: [],
+    coUnit: true,
+  }));
 }

@@ -225,6 +225,7 @@ export function assessQuarter(input: AssessInput): AssessmentReport {
     generatedAt: input.now.toISOString(),
     ...(weights ? { weights } : {}),
     departments: [...ranked, ...unranked],
-    totals: figuresOf(input.facts),
+    // The county's totals count orders: a co-unit's facts are in its own row only.
+    totals: figuresOf(input.facts.filter((o) => o.coUnit !== true)),
   };
 }

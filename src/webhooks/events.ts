@@ -40,8 +40,17 @@ export function caseEventTap(getOrder: (id: string) => OrderRow | undefined, enq
     if (!wanted) return;
     const order = getOrder(e.orderId);
     if (!order) return;
-    const base = orderPayload(order);
-    const dept = order.department_id;
+    // Several units on one order: a co-unit's acceptance or feedback names that unit (its event
+    // goes to its subscribers); its `completed` does not complete the order, and its key 3 opens
+    // no dispute (docs/co-dispatch.md).
+    const coUnit = typeof e.detail.departmentId === 'string' && e.detail.departmentId !== order.department_id ? e.detail.departmentId : null;
+    const base = coUnit === null ? orderPayload(order) : { ...orderPayload(order), departmentId: coUnit, leadDepartmentId: order.department_id };
+    const dept = coUnit ?? order.department_id;
+    if (coUnit !== null && e.kind !== 'acceptance_committed') return;
+    if (coUnit !== null) {
+      enqueue('order.accepted', { ...base, attemptId: e.detail.attemptId ?? null, acceptedBy: e.actor, disputed: e.detail.disputed === true, secondsToAccept: e.detail.secondsToAccept ?? null }, dept);
+      return;
+    }
     if (e.kind === 'acceptance_committed') {
       const accepted = { ...base, attemptId: e.detail.attemptId ?? null, acceptedBy: e.actor, disputed: e.detail.disputed === true, secondsToAccept: e.detail.secondsToAccept ?? null };
       enqueue('order.accepted', accepted, dept);

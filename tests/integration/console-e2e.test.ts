@@ -180,4 +180,38 @@ describe('linkage office console in headless Chromium', () => {
     await expect.poll(() => page.textContent('#signin p.error')).toBe('令牌无效或已停用。');
     await page.close();
   }, 60_000);
+
+  it('an order for two units: the case page lists both units, the lead marked, each with its status and who accepted', async () => {
+    const list = (await s.app.inject({ method: 'GET', url: '/api/v1/departments', headers: DESK })).json<{ departments: Array<{ id: string; name: { 'zh-CN': string }; categories: string[] }> }>();
+    const education = list.departments.find((d) => d.id === 'education');
+    const put = await s.app.inject({
+      method: 'PUT', url: '/api/v1/departments/education', headers: ADMIN,
+      payload: { name: education?.name, categories: education?.categories, contacts: [{ id: 'duty-room', name: '教育局值班室', number: '70211', priority: 1 }], policy: { ringTimeoutSeconds: 10, keyTimeoutSeconds: 6 } },
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    const created = await s.app.inject({
+      method: 'POST', url: '/api/v1/orders', headers: DESK,
+      payload: { externalId: `e2e-co-${Date.now()}`, category: 'water-main-burst', departmentIds: [DEPARTMENT, 'education'], summary: '学校门口水管爆裂', address: '城关镇学府路', reporterPhone: CITIZEN_PHONE, urgency: 'urgent', callback: false },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { id } = created.json<{ id: string }>();
+    await expect.poll(async () => (await s.app.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: DESK })).json<{ units: Array<{ status: string }> }>().units.map((u) => u.status), { timeout: 40_000, interval: 250 })
+      .toEqual(['accepted', 'accepted']);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: 'zh-CN' });
+    const consoleErrors: string[] = [];
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await signIn(page, VIEWER_TOKEN);
+    await page.goto(`${base}/console/#/case/${encodeURIComponent(id)}`);
+    await page.waitForSelector('[data-testid=case-units] li[data-unit=education]');
+    const lines = await page.locator('[data-testid=case-units] li').allTextContents();
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^${departmentName} \\(牵头\\) · 已受理 · 旅游局值班室 `));
+    expect(lines[1]).toMatch(/· 已受理 · 教育局值班室 /);
+    // The co-unit's acceptance is not shown as a unit that "helped first" (that is a reassigned order's).
+    expect(await page.locator('h4', { hasText: '先行处置单位' }).count()).toBe(0);
+    expect(await page.textContent('table.attempts')).toContain('教育局值班室');
+    expect(consoleErrors).toEqual([]);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-case-two-units.png'), fullPage: true });
+    await page.close();
+  }, 90_000);
 });

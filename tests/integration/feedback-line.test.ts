@@ -150,7 +150,7 @@ describe('feedback line against the real Asterisk', () => {
     expect(out).toEqual({ result: 'recorded', orderId: orders.arrived, code: codes.arrived, kind: 'arrived' });
     const r = await record(orders.arrived);
     expect(r.status).toBe('arrived');
-    expect(r.feedback).toEqual([{ kind: 'arrived', note: null, via: 'phone', actor: expect.stringMatching(/^phone:.*1234$/) as string, at: expect.any(String) as string }]);
+    expect(r.feedback).toEqual([{ kind: 'arrived', note: null, via: 'phone', actor: expect.stringMatching(/^phone:.*1234$/) as string, at: expect.any(String) as string, departmentId: 'tourism' }]);
     expect(r.feedback[0]?.actor).not.toContain(CALLER); // the case record shows the caller masked
     const kinds = r.events.map((e) => e.kind);
     expect(kinds).toContain('feedback_arrived');

@@ -8,6 +8,7 @@ import { AssessmentService } from '../../src/reports/assessment-service.js';
 import { loadOrderFacts } from '../../src/reports/assessment-facts.js';
 import { parseQuarter } from '../../src/reports/quarter.js';
 import { parseRankingWeights } from '../../src/config.js';
+import { OrderRepository } from '../../src/orders/order-repository.js';
 import { Fixture } from './reports-fixtures.js';
 
 const SH = 'Asia/Shanghai';
@@ -251,5 +252,37 @@ describe('half-year reports and weighted ranking', () => {
     expect(parseRankingWeights('acceptance=0', problems)).toBeNull();
     expect(parseRankingWeights('acceptance=-1', problems)).toBeNull();
     expect(problems).toHaveLength(3);
+  });
+});
+
+describe('several units on one order', () => {
+  it("counts each unit in its own row (its acceptance, calls, arrival); the county totals count the order once", () => {
+    const f = new Fixture();
+    let now = Date.parse('2026-11-10T01:00:00.000Z');
+    const repo = new OrderRepository(f.db, () => now);
+    const { row } = repo.createOrder({
+      externalId: 'co-1', category: 'water-main-burst', departmentId: 'water-supply', summary: '水管爆裂', address: '城关镇', reporterPhone: '13800138000',
+      urgency: 'urgent', major: false, coUnits: ['tourism', 'education'],
+    });
+    const call = (seq: number, departmentId: string, result: string) => {
+      const attemptId = `${row.id}-a${seq}`;
+      repo.startAttempt({ orderId: row.id, attemptId, seq, script: 'dispatch', contactId: 'c1', number: '70111', attemptOnContact: 0, cursor: { loop: 0, contactIndex: 0 }, departmentId });
+      repo.endAttempt(attemptId, { result, digits: result === 'accepted' ? '1' : '', endedAt: now });
+      return attemptId;
+    };
+    now += 10_000;
+    repo.commitAcceptance({ orderId: row.id, attemptId: call(1, 'water-supply', 'accepted'), contactId: 'c1', script: 'dispatch', disputed: false, via: 'phone' });
+    now += 30_000;
+    repo.commitAcceptance({ orderId: row.id, attemptId: call(1001, 'tourism', 'accepted'), contactId: 'c1', script: 'dispatch', disputed: false, via: 'phone', coUnit: 'tourism' });
+    call(2001, 'education', 'busy');
+    repo.advanceUnitStatus(row.id, 'education', 'unacknowledged');
+    repo.appendEvent(row.id, 'liandong', 'chain_exhausted', { attempts: 1, departmentId: 'education' });
+    now += 600_000;
+    repo.addFeedback(row.id, 'arrived', null, 'api', 'api:department', 'tourism');
+    const report = service(f).report(Q4);
+    expect(department(report, 'water-supply')).toMatchObject({ received: 1, accepted: 1, unacknowledged: 0, medianSecondsToAccept: 10, attemptsPerAcceptance: 1, arrivalsReported: 0 });
+    expect(department(report, 'tourism')).toMatchObject({ received: 1, accepted: 1, unacknowledged: 0, medianSecondsToAccept: 40, attemptsPerAcceptance: 1, arrivalsReported: 1 });
+    expect(department(report, 'education')).toMatchObject({ received: 1, accepted: 0, unacknowledged: 1, acceptanceRate: 0 });
+    expect(report.totals).toMatchObject({ received: 1, accepted: 1, unacknowledged: 0, medianSecondsToAccept: 10, arrivalsReported: 0 });
   });
 });

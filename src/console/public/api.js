@@ -14,7 +14,7 @@
  * @typedef {{ id: string, name: Localized }} DepartmentInfo
  * @typedef {{ departments: DepartmentInfo[], categories: CategoryInfo[] }} DepartmentList
  * @typedef {{ id: string, seq: number, script: string, contactId: string, number: string, startedAt: string, answeredAt: string | null, endedAt: string | null,
- *   result: string | null, reason: string | null, digits: string, cause: { code: number, text: string } | null }} CaseAttempt
+ *   result: string | null, reason: string | null, digits: string, cause: { code: number, text: string } | null, departmentId?: string | null }} CaseAttempt
  * @typedef {{ attemptId: string | null, contactId: string | null, via: string, acceptedAt: string, secondsToAccept: number, disputed: boolean, late: boolean, script?: string, departmentId?: string | null }} CaseAck
  * @typedef {{ kind: string, note: string | null, via: string, actor: string, at: string }} CaseFeedback
  * @typedef {{ at: string, actor: string, kind: string, detail: Record<string, unknown> }} CaseEvent
@@ -22,7 +22,8 @@
  * @typedef {{ id: string, code: string, externalId: string, status: string, category: string, departmentId: string, urgency: string, major: boolean,
  *   createdAt: string, updatedAt: string, summary: string, address: string, reporterPhone: string, attempts: CaseAttempt[], acknowledgement: CaseAck | null,
  *   lateAcknowledgements: CaseAck[], confirmations: CaseAck[], feedback: CaseFeedback[], events: CaseEvent[], surveys: CaseSurvey[], reminders?: CaseReminders,
- *   acknowledgements?: CaseAck[], disputes?: CaseDispute[] }} CaseRecord
+ *   acknowledgements?: CaseAck[], disputes?: CaseDispute[], units?: CaseUnit[] }} CaseRecord
+ * @typedef {{ departmentId: string, lead: boolean, status: string, acknowledgement: CaseAck | null }} CaseUnit
  * @typedef {{ departmentId: string, openedAt: string, status: string, reassignedTo: string | null, note: string | null, decidedAt: string | null }} CaseDispute
  * @typedef {{ kind: string, status: string, deadlineSeconds: number, firstDueAt: string, dueAt: string, rounds: number, unanswered: number, helpRequests: number,
  *   missedAt: string | null, metAt: string | null, overdueAt: string | null }} CaseDeadline

@@ -10,6 +10,7 @@ import { caseActions } from './actions.js';
 /**
  * @typedef {import('./api.js').CaseRecord} CaseRecord
  * @typedef {import('./api.js').CaseAck} CaseAck
+ * @typedef {import('./api.js').CaseAttempt} CaseAttempt
  * @typedef {import('./app.js').Context} Context
  */
 
@@ -61,6 +62,35 @@ function remindersCard(r, ctx) {
         h('td', {}, c.digits), h('td', {}, c.answer ? t(`answer_${c.answer}`) : '')))))));
 }
 
+/** Several units on one order: the units dispatched beside the lead. @param {CaseRecord} r */
+function coUnitIds(r) {
+  return new Set((r.units ?? []).filter((u) => !u.lead).map((u) => u.departmentId));
+}
+
+/** Acceptances of units the order was reassigned away from (they helped first); not the co-units'. @param {CaseRecord} r */
+function helpedFirst(r) {
+  const coUnits = coUnitIds(r);
+  return (r.acknowledgements ?? []).filter((a) => a.departmentId !== r.departmentId && !coUnits.has(a.departmentId ?? ''));
+}
+
+/** The contact called, named by the unit whose chain called it. @param {CaseRecord} r @param {CaseAttempt} a @param {Context} ctx */
+function contactOf(r, a, ctx) {
+  const unit = a.departmentId ?? r.departmentId;
+  const name = ctx.contactName(unit, a.contactId);
+  return coUnitIds(r).size > 0 ? `${name} · ${ctx.departmentName(unit)}` : name;
+}
+
+/** Every unit on an order with several units: its status and who accepted. @param {CaseRecord} r @param {Context} ctx */
+function unitsCard(r, ctx) {
+  const units = r.units ?? [];
+  if (units.length < 2) return null;
+  return h('section', { class: 'card', 'data-testid': 'case-units' }, h('h3', {}, t('units')),
+    h('ul', { class: 'plain' }, units.map((u) => h('li', { 'data-unit': u.departmentId },
+      ctx.departmentName(u.departmentId), u.lead ? ` (${t('leadUnit')})` : '', ' · ',
+      h('span', { class: `badge status-${u.status}` }, statusText(u.status)),
+      u.acknowledgement ? ` · ${ctx.contactName(u.departmentId, u.acknowledgement.contactId ?? '')} ${dateTime(u.acknowledgement.acceptedAt)}` : ''))));
+}
+
 /** @param {CaseRecord} r @param {Context} ctx @param {() => void} reload */
 function caseContent(r, ctx, reload) {
   return [
@@ -78,14 +108,15 @@ function caseContent(r, ctx, reload) {
     caseActions(r, ctx, reload),
     h('section', { class: 'card' }, h('h3', {}, t('acknowledgement')),
       r.acknowledgement ? ackLine(r.acknowledgement, r, ctx) : h('p', { class: 'muted' }, t('notAccepted')),
-      (r.acknowledgements ?? []).length > 1 ? [h('h4', {}, t('helpedFirst')), (r.acknowledgements ?? []).filter((a) => a !== r.acknowledgement && a.departmentId !== r.departmentId).map((a) => ackLine(a, { ...r, departmentId: a.departmentId ?? r.departmentId }, ctx))] : null,
+      helpedFirst(r).length > 0 ? [h('h4', {}, t('helpedFirst')), helpedFirst(r).map((a) => ackLine(a, { ...r, departmentId: a.departmentId ?? r.departmentId }, ctx))] : null,
       r.lateAcknowledgements.length ? [h('h4', {}, t('lateAcknowledgements')), r.lateAcknowledgements.map((a) => ackLine(a, r, ctx))] : null,
       r.confirmations.length ? [h('h4', {}, t('confirmations')), r.confirmations.map((a) => ackLine(a, r, ctx))] : null),
+    unitsCard(r, ctx),
     h('section', { class: 'card' }, h('h3', {}, t('attempts')),
       h('div', { class: 'table-wrap' }, h('table', { class: 'attempts' },
         h('thead', {}, h('tr', {}, [t('seq'), t('script'), t('contact'), t('number'), t('startedAt'), t('answeredAt'), t('endedAt'), t('result'), t('digits'), t('cause')].map((c) => h('th', {}, c)))),
         h('tbody', {}, r.attempts.map((a) => h('tr', { 'data-result': a.result ?? 'live' },
-          h('td', {}, a.seq), h('td', {}, scriptText(a.script)), h('td', {}, ctx.contactName(r.departmentId, a.contactId)), h('td', {}, a.number),
+          h('td', {}, a.seq), h('td', {}, scriptText(a.script)), h('td', {}, contactOf(r, a, ctx)), h('td', {}, a.number),
           h('td', {}, dateTime(a.startedAt)), h('td', {}, dateTime(a.answeredAt)), h('td', {}, dateTime(a.endedAt)),
           h('td', {}, h('span', { class: `chip result-${a.result ?? 'live'}` }, a.result === null ? t('callLive') : resultText(a.result))),
           h('td', {}, a.digits), h('td', {}, a.cause ? `${a.cause.code} ${a.cause.text}` : ''))))))),

@@ -31,7 +31,7 @@ const TEXTS = {
     deadline_pending: '等待反馈', deadline_reminding: '催办中', deadline_met: '已按时限反馈', deadline_overdue: '超时', deadline_cancelled: '已取消',
     round: '轮次', target: '对象', reminderAnswer: '答复', target_chain: '值班链', target_leader: '单位领导', target_command_centre: '110指挥中心',
     answer_done: '已到场/已办结', answer_on_the_way: '仍在途中/处置中', answer_need_help: '请求支援',
-    disputes: '管辖争议', dispute_open: '待裁定', dispute_upheld: '争议成立', dispute_rejected: '争议不成立', helpedFirst: '先行处置单位',
+    disputes: '管辖争议', dispute_open: '待裁定', dispute_upheld: '争议成立', dispute_rejected: '争议不成立', helpedFirst: '先行处置单位', units: '联合处置单位', leadUnit: '牵头',
   },
   en: {
     appTitle: '110 Social Linkage', appSubtitle: 'Linkage office console',
@@ -58,7 +58,7 @@ const TEXTS = {
     deadline_pending: 'waiting', deadline_reminding: 'reminding', deadline_met: 'met', deadline_overdue: 'overdue', deadline_cancelled: 'cancelled',
     round: 'Round', target: 'Called', reminderAnswer: 'Answer', target_chain: 'duty chain', target_leader: 'unit leader', target_command_centre: '110 command centre',
     answer_done: 'arrived / completed', answer_on_the_way: 'still on the way / handling', answer_need_help: 'needs help',
-    disputes: 'Jurisdiction disputes', dispute_open: 'open', dispute_upheld: 'upheld', dispute_rejected: 'rejected', helpedFirst: 'Helped first',
+    disputes: 'Jurisdiction disputes', dispute_open: 'open', dispute_upheld: 'upheld', dispute_rejected: 'rejected', helpedFirst: 'Helped first', units: 'Units on this order', leadUnit: 'lead',
   },
 };
 
