@@ -29,10 +29,10 @@ export function isContactOf(callerNumber: string, contacts: readonly string[]): 
   return caller.length >= 3 && contacts.some((c) => nationalNumber(c) === caller);
 }
 
-/** Wrong PIN entries recorded for a unit's PIN, on any order, since `since` (ISO time). */
+/** Wrong PIN entries that could have been a guess of a unit's PIN, on any of its orders, since `since` (ISO time). */
 export function wrongPinsSince(db: Db, unit: string, since: string): number {
   return db
-    .prepare("SELECT count(*) FROM order_events WHERE kind = 'feedback_refused' AND json_extract(detail, '$.wrongPin') = 1 AND json_extract(detail, '$.unit') = ? AND at > ?")
+    .prepare("SELECT count(*) FROM order_events WHERE kind = 'feedback_refused' AND json_extract(detail, '$.wrongPin') = 1 AND at > ? AND EXISTS (SELECT 1 FROM json_each(detail, '$.units') WHERE value = ?)")
     .pluck()
-    .get(unit, since) as number;
+    .get(since, unit) as number;
 }

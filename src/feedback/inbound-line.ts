@@ -152,8 +152,8 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
   const actorOf = (callerNumber: string) => `phone:${callerNumber || 'unknown'}`;
 
   /** A refusal is a case event (actor: the caller, kept in full; the case record masks it). */
-  function recordRefusal(p: RecordRefusalParams & { wrongPin?: { unit: string } }): void {
-    repo.appendEvent(p.orderId, actorOf(p.callerNumber), 'feedback_refused', { reason: p.reason, ...(p.wrongPin ? { wrongPin: 1, unit: p.wrongPin.unit } : {}) });
+  function recordRefusal(p: RecordRefusalParams & { wrongPin?: { units: string[] } }): void {
+    repo.appendEvent(p.orderId, actorOf(p.callerNumber), 'feedback_refused', { reason: p.reason, ...(p.wrongPin ? { wrongPin: 1, units: p.wrongPin.units } : {}) });
     log.warn({ orderId: p.orderId, reason: p.reason }, 'feedback caller refused');
   }
   /** The unit each call's caller was verified for (contact number or PIN), by channel id; forgotten when the call ends. */
@@ -192,9 +192,10 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       recordRefusal({ orderId: row.id, callerNumber: input.callerNumber, reason: refusal });
       return { found: true, orderId: row.id, code: row.code, caller: 'refused', refusal };
     };
-    if (!units.some((u) => pins.has(u))) return refuse('caller is not a contact of the unit and the unit has no PIN');
+    const withPin = units.filter((u) => pins.has(u));
+    if (withPin.length === 0) return refuse('caller is not a contact of the unit and the unit has no PIN');
     const since = new Date(Date.now() - PIN_LOCK_WINDOW_MS).toISOString();
-    if (wrongPinsSince(db, unit, since) >= PIN_LOCK_WRONG) return refuse(`PIN locked: ${PIN_LOCK_WRONG} wrong entries for this unit's PIN within an hour`);
+    if (withPin.some((u) => wrongPinsSince(db, u, since) >= PIN_LOCK_WRONG)) return refuse(`PIN locked: ${PIN_LOCK_WRONG} wrong entries for a unit's PIN within an hour`);
     return { found: true, orderId: row.id, code: row.code, caller: 'pin' };
   }
 
@@ -215,7 +216,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       log.info({ orderId: input.orderId, unit }, 'PIN accepted');
       return { ok: true };
     }
-    recordRefusal({ orderId: input.orderId, callerNumber: input.callerNumber, reason: `wrong PIN (entry ${input.wrongSoFar + 1})`, wrongPin: { unit } });
+    recordRefusal({ orderId: input.orderId, callerNumber: input.callerNumber, reason: `wrong PIN (entry ${input.wrongSoFar + 1})`, wrongPin: { units: orders.departmentsOf(input.orderId).filter((u) => pins.has(u)) } });
     return { ok: false };
   }
 

@@ -52,12 +52,12 @@ describe('unit PINs', () => {
     order('o2', '100002', 'tourism');
     order('o3', '100003', 'education');
     const add = (orderId: string, at: string, detail: object) => db.prepare("INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, 'phone:1', 'feedback_refused', ?)").run(orderId, at, JSON.stringify(detail));
-    add('o1', '2026-01-01T10:00:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, unit: 'tourism' });
-    add('o2', '2026-01-01T10:30:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, unit: 'tourism' }); // another order of the same unit counts too
+    add('o1', '2026-01-01T10:00:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, units: ['tourism'] });
+    add('o2', '2026-01-01T10:30:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, units: ['tourism'] }); // another order of the same unit counts too
     add('o1', '2026-01-01T10:31:00Z', { reason: 'caller is not a contact of the unit and the unit has no PIN' });
-    add('o3', '2026-01-01T10:32:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, unit: 'education' });
-    expect(wrongPinsSince(db, 'tourism', '2026-01-01T09:59:00Z')).toBe(2);
-    expect(wrongPinsSince(db, 'tourism', '2026-01-01T10:10:00Z')).toBe(1);
+    add('o3', '2026-01-01T10:32:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, units: ['education', 'tourism'] });
+    expect(wrongPinsSince(db, 'tourism', '2026-01-01T09:59:00Z')).toBe(3); // o3 is also on tourism: its wrong PIN may have been a guess of tourism's
+    expect(wrongPinsSince(db, 'tourism', '2026-01-01T10:10:00Z')).toBe(2);
     expect(wrongPinsSince(db, 'education', '2026-01-01T09:59:00Z')).toBe(1);
   });
 });
