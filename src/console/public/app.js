@@ -16,7 +16,7 @@ import { canCreate, isUnitUser, renderMyOrders, renderNewOrder } from './actions
  * @typedef {import('./api.js').Session} Session
  * @typedef {import('./api.js').Localized} Localized
  * @typedef {{ session: Session, departmentName: (id: string) => string, categoryName: (id: string) => string,
- *   categoryList: Array<{ id: string, name: Localized, departmentId: string }>,
+ *   categoryList: Array<{ id: string, name: Localized, departmentId: string }>, departmentList: Array<{ id: string, name: Localized }>,
  *   contactName: (departmentId: string, contactId: string) => string, navigate: (hash: string) => void, showError: (err: unknown) => void }} Context
  * @typedef {{ departments: Array<{ id: string, name: Localized, contacts: Array<{ id: string, name: string }> }>, categories: Array<{ id: string, name: Localized, departmentId: string }> }} Departments
  * @typedef {{ commandCentre: { id: string, name: Localized }, leaders: Array<{ id: string, name: Localized }> }} Directory
@@ -86,6 +86,7 @@ async function start() {
     departmentName: (id) => { const d = departments.get(id); return d ? local(d.name) : id; },
     categoryName: (id) => { const c = categories.get(id); return c ? local(c.name) : id; },
     categoryList: list.categories,
+    departmentList: list.departments,
     contactName: (departmentId, contactId) => {
       const contact = departments.get(departmentId)?.contacts.find((c) => c.id === contactId);
       if (contact) return contact.name;
