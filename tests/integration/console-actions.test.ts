@@ -3,7 +3,8 @@
 // and cancels it with a reason; a unit's own user (a token from the token file, bound to the unit)
 // sees the unit's orders and records feedback, which stops the calls; the linkage office takes a
 // flag, closes it with a resolution note and reads its history; an admin of the linkage office
-// settles a key-3 jurisdiction dispute (upheld, reassigned) and the order goes to the other unit.
+// settles a key-3 jurisdiction dispute (upheld, reassigned) and the order goes to the other unit;
+// the disputes list shows it open, then settled.
 // Screenshots in tests/artifacts/: console-new-order.png, console-case-cancelled.png,
 // console-unit-feedback.png, console-flags.png, console-dispute-settled.png.
 import fs from 'node:fs';
@@ -177,11 +178,17 @@ describe('the console acts, with the API\'s roles', () => {
     // The API reassigns only once the disputing unit's call has ended (its confirmation is read to the end).
     await expect.poll(() => s.dispatcher.isLive(id), { timeout: 60_000, interval: 250 }).toBe(false);
 
-    // The desk and the viewer see the open dispute but no settlement form (the API says admin).
+    // The desk and the viewer find the open dispute in the disputes list and on the case page, but
+    // no settlement form (the API says admin).
     for (const token of ['dev-viewer-token', 'dev-desk-token']) {
       const { page, errors } = await newPage();
       await signIn(page, token);
-      await page.goto(`${base}/console/#/case/${encodeURIComponent(id)}`);
+      await page.click('nav a[href="#/disputes"]');
+      const listed = page.locator(`table.disputes tr[data-order-id="${id}"]`);
+      await listed.waitFor();
+      expect(await listed.getAttribute('data-status')).toBe('open');
+      expect(await listed.textContent()).toContain('县教育局');
+      await listed.locator('a').click();
       await page.waitForSelector('[data-testid=case-disputes] li[data-dispute=open]');
       expect(await page.locator('form.dispute-settle').count()).toBe(0);
       expect(errors).toEqual([]);
@@ -219,6 +226,12 @@ describe('the console acts, with the API\'s roles', () => {
     const attempts = s.db.prepare('SELECT contact_id FROM attempts WHERE order_id = ? ORDER BY seq').pluck().all(id);
     expect(attempts).toEqual(['education-duty', 'civil-affairs-duty']);
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-dispute-settled.png') });
+    // The list now has it settled, with the decision.
+    await page.click('nav a[href="#/disputes"]');
+    const listed = page.locator(`table.disputes tr[data-order-id="${id}"]`);
+    await listed.waitFor();
+    expect(await listed.getAttribute('data-status')).toBe('upheld');
+    expect(await listed.textContent()).toMatch(/县教育局.*争议成立.*县民政局.*属民政职责，改派民政局.*api:admin/);
     expect(errors).toEqual([]);
     await page.close();
   }, 150_000);
