@@ -2,8 +2,11 @@
 // the desk finds a category by searching, creates an order (its duty phone rings, never answers)
 // and cancels it with a reason; a unit's own user (a token from the token file, bound to the unit)
 // sees the unit's orders and records feedback, which stops the calls; the linkage office takes a
-// flag, closes it with a resolution note and reads its history. Screenshots in tests/artifacts/:
-// console-new-order.png, console-case-cancelled.png, console-unit-feedback.png, console-flags.png.
+// flag, closes it with a resolution note and reads its history; an admin of the linkage office
+// settles a key-3 jurisdiction dispute (upheld, reassigned) and the order goes to the other unit;
+// the disputes list shows it open, then settled.
+// Screenshots in tests/artifacts/: console-new-order.png, console-case-cancelled.png,
+// console-unit-feedback.png, console-flags.png, console-dispute-settled.png.
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -19,6 +22,8 @@ const DESK = { authorization: 'Bearer dev-desk-token' };
 const UNIT = 'water-supply';
 /** Rings and never answers: the order stays "dispatching" while the test acts on it. */
 const POLICY = { attemptsPerContact: 3, retryDelaySeconds: 2, ringTimeoutSeconds: 10, chainLoops: 0, loopDelaySeconds: 1, maxReplays: 1, keyTimeoutSeconds: 3 };
+/** For the dispute: one quick attempt per contact (the simulated phones answer at once). */
+const QUICK = { attemptsPerContact: 1, retryDelaySeconds: 1, ringTimeoutSeconds: 5, chainLoops: 0, loopDelaySeconds: 1, maxReplays: 1, keyTimeoutSeconds: 4 };
 
 let s: Services;
 let browser: Browser;
@@ -31,6 +36,16 @@ async function signIn(page: Page, token: string): Promise<void> {
   await page.fill('#token', token);
   await page.click('#signin button[type=submit]');
   await page.waitForSelector('header.top nav');
+}
+
+/** Gives a unit one duty contact: a simulated phone (dialplans/sim-phones.conf). */
+async function dutyPhone(unit: string, number: string): Promise<void> {
+  const dept = (await s.app.inject({ method: 'GET', url: '/api/v1/departments', headers: ADMIN })).json<{ departments: Array<{ id: string; name: unknown; categories: string[] }> }>().departments.find((d) => d.id === unit);
+  const put = await s.app.inject({
+    method: 'PUT', url: `/api/v1/departments/${unit}`, headers: ADMIN,
+    payload: { name: dept?.name, categories: dept?.categories, contacts: [{ id: `${unit}-duty`, name: '值班室', number, priority: 1 }], policy: QUICK },
+  });
+  expect(put.statusCode, put.body).toBe(200);
 }
 
 async function newPage(): Promise<{ page: Page; errors: string[] }> {
@@ -150,4 +165,74 @@ describe('the console acts, with the API\'s roles', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
+  it('linkage office settles a dispute: upheld with reassignment, the case shows it settled and the order dispatched to the other unit', async () => {
+    await dutyPhone('education', '70113'); // answers, presses 3 after 1 s: accepts and disputes jurisdiction
+    await dutyPhone('civil-affairs', '70111'); // answers, presses 1 after 1 s
+    const created = await s.app.inject({
+      method: 'POST', url: '/api/v1/orders', headers: DESK,
+      payload: { externalId: `console-dispute-${Date.now()}`, category: 'school-complaint', departmentId: 'education', summary: '流浪人员滞留校门口', address: '城关镇', reporterPhone: '13800138003', urgency: 'urgent' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { id } = created.json<{ id: string }>();
+    await expect.poll(() => s.db.prepare("SELECT status FROM disputes WHERE order_id = ? AND department_id = 'education'").pluck().get(id), { timeout: 60_000, interval: 250 }).toBe('open');
+    // The API reassigns only once the disputing unit's call has ended (its confirmation is read to the end).
+    await expect.poll(() => s.dispatcher.isLive(id), { timeout: 60_000, interval: 250 }).toBe(false);
+
+    // The desk and the viewer find the open dispute in the disputes list and on the case page, but
+    // no settlement form (the API says admin).
+    for (const token of ['dev-viewer-token', 'dev-desk-token']) {
+      const { page, errors } = await newPage();
+      await signIn(page, token);
+      await page.click('nav a[href="#/disputes"]');
+      const listed = page.locator(`table.disputes tr[data-order-id="${id}"]`);
+      await listed.waitFor();
+      expect(await listed.getAttribute('data-status')).toBe('open');
+      expect(await listed.textContent()).toContain('县教育局');
+      await listed.locator('a').click();
+      await page.waitForSelector('[data-testid=case-disputes] li[data-dispute=open]');
+      expect(await page.locator('form.dispute-settle').count()).toBe(0);
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+
+    const { page, errors } = await newPage();
+    await signIn(page, 'dev-admin-token');
+    await page.goto(`${base}/console/#/case/${encodeURIComponent(id)}`);
+    const form = page.locator('form.dispute-settle[data-department-id=education]');
+    await form.waitFor();
+    // The unit that disputes is not offered as its own reassignment.
+    expect(await form.locator('.dispute-reassign option[value=education]').count()).toBe(0);
+    // Rejecting offers no reassignment.
+    await form.locator('.dispute-decision').selectOption('rejected');
+    expect(await form.locator('.dispute-reassign').isDisabled()).toBe(true);
+    await form.locator('.dispute-decision').selectOption('upheld');
+    await form.locator('.dispute-reassign').selectOption('civil-affairs');
+    await form.locator('.dispute-note').fill('属民政职责，改派民政局');
+    await form.locator('.dispute-submit').click();
+
+    const settled = page.locator('[data-testid=case-disputes] li[data-dispute=upheld]');
+    await settled.waitFor({ timeout: 15_000 });
+    expect(await settled.textContent()).toMatch(/县教育局.*争议成立.*县民政局.*属民政职责，改派民政局/);
+    expect(await page.locator('form.dispute-settle').count()).toBe(0);
+    expect(s.db.prepare("SELECT status, reassigned_to AS reassignedTo, note, decided_by AS decidedBy FROM disputes WHERE order_id = ? AND department_id = 'education'").get(id))
+      .toEqual({ status: 'upheld', reassignedTo: 'civil-affairs', note: '属民政职责，改派民政局', decidedBy: 'api:admin' });
+    // Dispatched to the other unit, whose duty phone accepts; the case page follows.
+    await expect.poll(() => page.textContent('section.card dl.facts'), { timeout: 60_000, interval: 500 }).toContain('县民政局');
+    // Accepted by the new unit: the first stays on record as having helped first.
+    await expect.poll(() => page.locator('h4', { hasText: '先行处置单位' }).count(), { timeout: 60_000, interval: 500 }).toBe(1);
+    expect(await page.textContent('[data-testid=case-status]')).toBe('已受理');
+    expect(s.repo.getOrder(id)?.department_id).toBe('civil-affairs');
+    expect(s.db.prepare('SELECT department_id FROM acknowledgements WHERE order_id = ? ORDER BY accepted_at').pluck().all(id)).toEqual(['education', 'civil-affairs']);
+    const attempts = s.db.prepare('SELECT contact_id FROM attempts WHERE order_id = ? ORDER BY seq').pluck().all(id);
+    expect(attempts).toEqual(['education-duty', 'civil-affairs-duty']);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-dispute-settled.png') });
+    // The list now has it settled, with the decision.
+    await page.click('nav a[href="#/disputes"]');
+    const listed = page.locator(`table.disputes tr[data-order-id="${id}"]`);
+    await listed.waitFor();
+    expect(await listed.getAttribute('data-status')).toBe('upheld');
+    expect(await listed.textContent()).toMatch(/县教育局.*争议成立.*县民政局.*属民政职责，改派民政局.*api:admin/);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 150_000);
 });

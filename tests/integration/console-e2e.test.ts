@@ -163,10 +163,10 @@ describe('linkage office console in headless Chromium', () => {
     expect(fs.readFileSync(path.join(ARTIFACTS, 'console-e2e.log'), 'utf8')).not.toContain(VIEWER_TOKEN);
   }, 120_000);
 
-  it('roles decide what is shown: the desk sees the board and the new-order page, not the assessment; a shared department token is turned away', async () => {
+  it('roles decide what is shown: the desk sees the board, the new-order page and the disputes (the API lets it read them), not the assessment; a shared department token is turned away', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
     await signIn(page, 'dev-desk-token');
-    expect(await Promise.all((await page.locator('nav a').all()).map((a) => a.getAttribute('href')))).toEqual(['#/board', '#/new']);
+    expect(await Promise.all((await page.locator('nav a').all()).map((a) => a.getAttribute('href')))).toEqual(['#/board', '#/new', '#/disputes']);
     await page.goto(`${base}/console/#/assessment`);
     await page.waitForSelector('main#view p.error');
     expect(await page.textContent('main#view p.error')).toBe('您的角色无权查看此页。');

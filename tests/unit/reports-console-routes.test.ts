@@ -70,7 +70,7 @@ describe('console static files', () => {
     expect(index.headers['content-security-policy']).toContain("script-src 'self'");
     expect(index.headers['x-frame-options']).toBe('DENY');
     expect(index.body).toContain('<script type="module" src="app.js">');
-    for (const name of ['app.js', 'board.js', 'case.js', 'assessment.js', 'register.js', 'feed.js', 'api.js', 'dom.js', 'i18n.js', 'style.css']) {
+    for (const name of ['app.js', 'board.js', 'case.js', 'assessment.js', 'register.js', 'disputes.js', 'feed.js', 'api.js', 'dom.js', 'i18n.js', 'style.css']) {
       const res = await app.inject({ method: 'GET', url: `/console/${name}` });
       expect(res.statusCode, name).toBe(200);
       expect(res.body, name).not.toMatch(/https?:\/\/(?!www\.w3\.org)/); // nothing from the internet

@@ -1,14 +1,16 @@
 // What the console lets people do, each with the same roles as the API (the server checks again):
 // the desk creates an order (category search) and cancels one with a reason; a unit's own users
 // (a department token bound to a unit) see their orders and record feedback; the linkage office
-// works the flags (owner, status, resolution note, history).
+// works the flags (owner, status, resolution note, history); an admin of the linkage office settles
+// an open jurisdiction dispute (upheld, optionally reassigned to another unit, or rejected, with a note).
 import { ApiError, getJson, sendJson } from './api.js';
 import { dateTime, h, replace } from './dom.js';
-import { language, statusText } from './i18n.js';
+import { language, statusText, t } from './i18n.js';
 
 /**
  * @typedef {import('./app.js').Context} Context
  * @typedef {import('./api.js').CaseRecord} CaseRecord
+ * @typedef {import('./api.js').CaseDispute} CaseDispute
  * @typedef {import('./api.js').Flag} Flag
  * @typedef {import('./api.js').FlagChange} FlagChange
  */
@@ -101,6 +103,39 @@ export function caseActions(r, ctx, reload) {
     } }, h('label', {}, `${L('反馈', 'Feedback')} `, kind), note, h('button', { type: 'submit', id: 'feedback-submit' }, L('提交反馈', 'Record'))));
   }
   return parts.length ? h('section', { class: 'card no-print' }, h('h3', {}, L('操作', 'Actions')), parts, status) : null;
+}
+
+/** Only admins settle disputes (an upheld one may send the order to another unit, which places calls). @param {Context} ctx */
+export const canSettle = (ctx) => ctx.session.role === 'admin';
+
+/**
+ * The settlement form of one open dispute (POST /api/v1/orders/:id/disputes/:departmentId), or
+ * null for a settled dispute or a role that may not settle. Reassigning is offered only with "upheld".
+ * @param {CaseRecord} r @param {CaseDispute} d @param {Context} ctx @param {() => void} reload
+ */
+export function disputeSettlement(r, d, ctx, reload) {
+  if (!canSettle(ctx) || d.status !== 'open') return null;
+  const key = `${r.id}:dispute:${d.departmentId}:`;
+  const decision = kept(h('select', { class: 'dispute-decision', name: 'decision' },
+    h('option', { value: 'upheld' }, t('dispute_upheld')), h('option', { value: 'rejected' }, t('dispute_rejected'))), `${key}decision`);
+  const others = ctx.departmentList.filter((u) => u.id !== d.departmentId);
+  const reassign = kept(h('select', { class: 'dispute-reassign', name: 'reassignTo' },
+    h('option', { value: '' }, t('settleNoReassign')),
+    others.map((u) => h('option', { value: u.id }, language() === 'en' ? u.name.en : u.name['zh-CN']))), `${key}reassign`);
+  const note = kept(h('input', { class: 'dispute-note', name: 'note', required: true, maxlength: 500, placeholder: t('settleNote') }), `${key}note`);
+  const message = h('span', { class: 'error dispute-message', role: 'alert' });
+  const sync = () => { reassign.disabled = decision.value !== 'upheld'; };
+  decision.addEventListener('change', sync);
+  sync();
+  return h('form', { class: 'toolbar dispute-settle', 'data-department-id': d.departmentId, onsubmit: (e) => {
+    e.preventDefault();
+    const text = note.value.trim();
+    if (!text) return void replace(message, t('settleNoteRequired'));
+    sendJson('POST', `/api/v1/orders/${encodeURIComponent(r.id)}/disputes/${encodeURIComponent(d.departmentId)}`, {
+      decision: decision.value, note: text, ...(decision.value === 'upheld' && reassign.value ? { reassignTo: reassign.value } : {}),
+    }).then(() => { forget(key); reload(); }, (/** @type {unknown} */ err) => replace(message, problem(err)));
+  } }, h('label', {}, `${t('settleDecision')} `, decision), h('label', {}, `${t('settleReassign')} `, reassign), note,
+  h('button', { type: 'submit', class: 'dispute-submit' }, t('settleSubmit')), message);
 }
 
 /** A unit's own orders (GET /api/v1/orders is confined to the unit by the server). @param {HTMLElement} view @param {Context} ctx @returns {() => void} */

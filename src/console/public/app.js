@@ -1,6 +1,6 @@
 // The console's shell: sign-in with a token, the navigation the role allows, the language
 // switch, and a hash router (#/board, #/case/<id>, #/register, #/flags, #/assessment/<quarter>,
-// #/new for the desk's new order, #/orders for a unit's own users).
+// #/new for the desk's new order, #/orders for a unit's own users, #/disputes for desk and office).
 // The server enforces every role again; hiding a page here is only for clarity.
 import { ApiError, getJson, setToken, token } from './api.js';
 import { renderAssessment } from './assessment.js';
@@ -11,12 +11,13 @@ import { disconnectFeed, onFeedState } from './feed.js';
 import { language, setLanguage, t } from './i18n.js';
 import { renderFlags, renderRegister } from './register.js';
 import { canCreate, isUnitUser, renderMyOrders, renderNewOrder } from './actions.js';
+import { renderDisputes } from './disputes.js';
 
 /**
  * @typedef {import('./api.js').Session} Session
  * @typedef {import('./api.js').Localized} Localized
  * @typedef {{ session: Session, departmentName: (id: string) => string, categoryName: (id: string) => string,
- *   categoryList: Array<{ id: string, name: Localized, departmentId: string }>,
+ *   categoryList: Array<{ id: string, name: Localized, departmentId: string }>, departmentList: Array<{ id: string, name: Localized }>,
  *   contactName: (departmentId: string, contactId: string) => string, navigate: (hash: string) => void, showError: (err: unknown) => void }} Context
  * @typedef {{ departments: Array<{ id: string, name: Localized, contacts: Array<{ id: string, name: string }> }>, categories: Array<{ id: string, name: Localized, departmentId: string }> }} Departments
  * @typedef {{ commandCentre: { id: string, name: Localized }, leaders: Array<{ id: string, name: Localized }> }} Directory
@@ -86,6 +87,7 @@ async function start() {
     departmentName: (id) => { const d = departments.get(id); return d ? local(d.name) : id; },
     categoryName: (id) => { const c = categories.get(id); return c ? local(c.name) : id; },
     categoryList: list.categories,
+    departmentList: list.departments,
     contactName: (departmentId, contactId) => {
       const contact = departments.get(departmentId)?.contacts.find((c) => c.id === contactId);
       if (contact) return contact.name;
@@ -117,7 +119,8 @@ function shell(ctx, active) {
       h('div', { class: 'brand' }, h('strong', {}, t('appTitle')), h('span', {}, t('appSubtitle'))),
       h('nav', {}, isUnitUser(ctx) ? link('#/orders', language() === 'en' ? 'Our orders' : '本单位指令', 'orders') : link('#/board', t('navBoard'), 'board'),
         canCreate(ctx) ? link('#/new', language() === 'en' ? 'New order' : '新建指令', 'new') : null,
-        office ? [link('#/register', t('navRegister'), 'register'), link('#/flags', t('navFlags'), 'flags'), link('#/assessment', t('navAssessment'), 'assessment')] : null),
+        office ? [link('#/register', t('navRegister'), 'register'), link('#/flags', t('navFlags'), 'flags'), link('#/assessment', t('navAssessment'), 'assessment')] : null,
+        isUnitUser(ctx) ? null : link('#/disputes', t('navDisputes'), 'disputes')),
       h('div', { class: 'tools' }, state, h('span', { class: 'role' }, ctx.session.role), languageButton(route),
         h('button', { type: 'button', id: 'signout', onclick: () => { setToken(null); showSignIn(); } }, t('signOut')))),
     h('div', { id: 'error', class: 'error-banner', role: 'alert' }),
@@ -136,7 +139,7 @@ function route() {
   const unitUser = isUnitUser(ctx);
   const home = unitUser ? 'orders' : 'board';
   const [, page = home, arg] = window.location.hash.split('/');
-  const name = ['board', 'case', 'register', 'flags', 'assessment', 'new', 'orders'].includes(page) ? page : home;
+  const name = ['board', 'case', 'register', 'flags', 'assessment', 'new', 'orders', 'disputes'].includes(page) ? page : home;
   const { view, off } = shell(ctx, name === 'case' ? home : name);
   const titles = { new: language() === 'en' ? 'New order' : '新建指令', orders: language() === 'en' ? 'Our orders' : '本单位指令', case: t('caseTitle') };
   document.title = `${t('appTitle')} · ${titles[/** @type {'new'} */ (name)] ?? t(`nav${name[0]?.toUpperCase() ?? ''}${name.slice(1)}`)}`;
@@ -145,7 +148,7 @@ function route() {
   const allowed = unitUser ? ['orders', 'case'].includes(name)
     : name === 'new' ? canCreate(ctx)
     : name === 'orders' ? false
-    : name === 'board' || name === 'case' || OFFICE.includes(ctx.session.role);
+    : name === 'board' || name === 'case' || name === 'disputes' || OFFICE.includes(ctx.session.role);
   if (!allowed) {
     replace(view, h('p', { class: 'error' }, t('forbidden')));
     stopView = () => undefined;
@@ -155,6 +158,7 @@ function route() {
   else if (name === 'register') stopView = renderRegister(view, ctx);
   else if (name === 'flags') stopView = renderFlags(view, ctx);
   else if (name === 'assessment') stopView = renderAssessment(view, ctx, arg);
+  else if (name === 'disputes') stopView = renderDisputes(view, ctx);
   else stopView = renderBoard(view, ctx);
   cleanup = () => {
     stopView();

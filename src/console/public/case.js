@@ -5,7 +5,7 @@ import { ApiError, getJson } from './api.js';
 import { dateTime, h, replace } from './dom.js';
 import { connectFeed, onOrder } from './feed.js';
 import { answerText, detailName, eventText, resultText, scriptText, statusText, t } from './i18n.js';
-import { caseActions } from './actions.js';
+import { caseActions, disputeSettlement } from './actions.js';
 
 /**
  * @typedef {import('./api.js').CaseRecord} CaseRecord
@@ -128,7 +128,8 @@ function caseContent(r, ctx, reload) {
       h('ul', { class: 'plain' }, (r.disputes ?? []).map((d) => h('li', { 'data-dispute': d.status },
         `${ctx.departmentName(d.departmentId)} · ${dateTime(d.openedAt)} · ${t(`dispute_${d.status}`)}`,
         d.reassignedTo ? ` → ${ctx.departmentName(d.reassignedTo)}` : '',
-        d.note ? ` · ${d.note}` : '', d.decidedAt ? ` · ${dateTime(d.decidedAt)}` : '')))),
+        d.note ? ` · ${d.note}` : '', d.decidedAt ? ` · ${dateTime(d.decidedAt)}` : '',
+        disputeSettlement(r, d, ctx, reload))))),
     h('section', { class: 'card' }, h('h3', {}, t('surveys')),
       r.surveys.length === 0 ? h('p', { class: 'muted' }, t('noSurveys'))
         : h('ul', { class: 'plain' }, r.surveys.map((s) => h('li', {},

@@ -32,6 +32,8 @@ const TEXTS = {
     round: '轮次', target: '对象', reminderAnswer: '答复', target_chain: '值班链', target_leader: '单位领导', target_command_centre: '110指挥中心',
     answer_done: '已到场/已办结', answer_on_the_way: '仍在途中/处置中', answer_need_help: '请求支援',
     disputes: '管辖争议', dispute_open: '待裁定', dispute_upheld: '争议成立', dispute_rejected: '争议不成立', helpedFirst: '先行处置单位', units: '联合处置单位', leadUnit: '牵头',
+    navDisputes: '管辖争议', noDisputes: '暂无管辖争议。', disputeOpenedAt: '提出时间', disputeReassignedTo: '改派单位', disputeNote: '裁定意见', disputeDecidedBy: '裁定人', disputeDecidedAt: '裁定时间',
+    settleDecision: '裁定', settleReassign: '改派至', settleNoReassign: '不改派', settleNote: '裁定意见（必填）', settleNoteRequired: '请填写裁定意见', settleSubmit: '裁定',
   },
   en: {
     appTitle: '110 Social Linkage', appSubtitle: 'Linkage office console',
@@ -59,6 +61,8 @@ const TEXTS = {
     round: 'Round', target: 'Called', reminderAnswer: 'Answer', target_chain: 'duty chain', target_leader: 'unit leader', target_command_centre: '110 command centre',
     answer_done: 'arrived / completed', answer_on_the_way: 'still on the way / handling', answer_need_help: 'needs help',
     disputes: 'Jurisdiction disputes', dispute_open: 'open', dispute_upheld: 'upheld', dispute_rejected: 'rejected', helpedFirst: 'Helped first', units: 'Units on this order', leadUnit: 'lead',
+    navDisputes: 'Disputes', noDisputes: 'No jurisdiction disputes.', disputeOpenedAt: 'Opened', disputeReassignedTo: 'Reassigned to', disputeNote: 'Decision note', disputeDecidedBy: 'Decided by', disputeDecidedAt: 'Decided',
+    settleDecision: 'Decision', settleReassign: 'Reassign to', settleNoReassign: 'no reassignment', settleNote: 'note (required)', settleNoteRequired: 'a note is required', settleSubmit: 'Settle',
   },
 };
 
