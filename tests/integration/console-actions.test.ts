@@ -220,7 +220,8 @@ describe('the console acts, with the API\'s roles', () => {
     await expect.poll(() => page.textContent('section.card dl.facts'), { timeout: 60_000, interval: 500 }).toContain('县民政局');
     // Accepted by the new unit: the first stays on record as having helped first.
     await expect.poll(() => page.locator('h4', { hasText: '先行处置单位' }).count(), { timeout: 60_000, interval: 500 }).toBe(1);
-    expect(await page.textContent('[data-testid=case-status]')).toBe('已受理');
+    // The case page names the first unit as soon as the order is reassigned; the new unit's acceptance follows.
+    await expect.poll(() => page.textContent('[data-testid=case-status]'), { timeout: 60_000, interval: 500 }).toBe('已受理');
     expect(s.repo.getOrder(id)?.department_id).toBe('civil-affairs');
     expect(s.db.prepare('SELECT department_id FROM acknowledgements WHERE order_id = ? ORDER BY accepted_at').pluck().all(id)).toEqual(['education', 'civil-affairs']);
     const attempts = s.db.prepare('SELECT contact_id FROM attempts WHERE order_id = ? ORDER BY seq').pluck().all(id);
