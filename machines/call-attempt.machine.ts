@@ -6,7 +6,7 @@
 import { assign, forwardTo, fromCallback, fromPromise, setup } from 'xstate';
 import type { HangupCause, HangupKind } from '../src/telephony/port.js';
 import { clockNow, reasonOf } from './clock.js';
-import { dialMachine, type DialOutput, type DialResult } from './dial.machine.js';
+import { dialInputOf, dialMachine, type DialOutput, type DialResult } from './dial.machine.js';
 
 /**
  * Which menu is read: dispatch order (1 accept, 2 or * repeat, 3 accept + dispute), alarm, major
@@ -200,12 +200,7 @@ export const callAttemptMachine = setup({
       invoke: {
         id: 'dial',
         src: 'dial',
-        input: ({ context }) => ({
-          attemptId: context.input.attemptId,
-          number: context.input.number,
-          ringTimeoutSeconds: context.input.ringTimeoutSeconds,
-          ringGraceSeconds: context.input.ringGraceSeconds,
-        }),
+        input: ({ context }) => dialInputOf(context.input),
         onDone: [
           {
             guard: dialled('answered'),

@@ -23,6 +23,12 @@ export interface DialInput {
   ringGraceSeconds?: number;
 }
 
+/** The dial machine's input taken from a calling machine's own input (which has these fields and more). */
+export function dialInputOf(input: DialInput): DialInput {
+  const { attemptId, number, ringTimeoutSeconds, ringGraceSeconds } = input;
+  return { attemptId, number, ringTimeoutSeconds, ringGraceSeconds };
+}
+
 export type DialEvent =
   | { type: 'CALL.ANSWERED'; at: number }
   | { type: 'CALL.HANGUP'; cause: HangupCause; at: number }

@@ -9,7 +9,7 @@
 import { and, assign, forwardTo, fromCallback, fromPromise, or, setup, stateIn } from 'xstate';
 import type { HangupCause } from '../src/telephony/port.js';
 import { clockNow, reasonOf } from './clock.js';
-import { dialMachine, type DialOutput, type DialResult } from './dial.machine.js';
+import { dialInputOf, dialMachine, type DialOutput, type DialResult } from './dial.machine.js';
 
 export type SurveyQuestion = 'attitude' | 'speed' | 'quality';
 /** The order the questions are asked in. */
@@ -243,12 +243,7 @@ export const surveyCallMachine = setup({
           invoke: {
             id: 'dial',
             src: 'dial',
-            input: ({ context }) => ({
-              attemptId: context.input.attemptId,
-              number: context.input.number,
-              ringTimeoutSeconds: context.input.ringTimeoutSeconds,
-              ringGraceSeconds: context.input.ringGraceSeconds,
-            }),
+            input: ({ context }) => dialInputOf(context.input),
             onDone: [
               {
                 guard: dialled('answered'),

@@ -15,7 +15,7 @@ import type { Logger } from '../logging.js';
 import type { OrderRepository, OrderRow } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
 import { pacedCall } from './pacing.js';
-import { callEventsActor, dialActor } from '../telephony/call-actors.js';
+import { callEventsActor, dialActor, hangUpRequest } from '../telephony/call-actors.js';
 import type { MediaUri, TelephonyPort } from '../telephony/port.js';
 
 export interface CallContext {
@@ -133,9 +133,7 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
     if (played.status === 'failed') throw new Error(`confirmation failed: ${played.reason}`);
   }
 
-  const hangUp = (attemptId: string): void => {
-    telephony.hangup(attemptId).catch((err: unknown) => log(attemptId).warn({ err: String(err) }, 'hangup request failed; the ring or call limit will end the attempt'));
-  };
+  const hangUp = hangUpRequest(telephony, log);
 
   // Waits for a line of the trunk before the call (and its ring timer) starts.
   return pacedCall(telephony, callAttemptMachine.provide({

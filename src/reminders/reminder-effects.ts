@@ -15,7 +15,7 @@ import { answerOfKey, type DeadlineKind, type ReminderAnswer } from '../../machi
 import { pacedCall } from '../dispatch/pacing.js';
 import type { Logger } from '../logging.js';
 import type { Prompts } from '../prompts/index.js';
-import { callEventsActor, dialActor } from '../telephony/call-actors.js';
+import { callEventsActor, dialActor, hangUpRequest } from '../telephony/call-actors.js';
 import type { MediaUri, TelephonyPort } from '../telephony/port.js';
 import type { ReminderRepository } from './reminder-repository.js';
 
@@ -79,9 +79,7 @@ export function provideReminderCall(deps: ReminderEffectDeps, call: ReminderCall
     if (played.status === 'failed') throw new Error(`confirmation failed: ${played.reason}`);
   }
 
-  const hangUp = (attemptId: string): void => {
-    telephony.hangup(attemptId).catch((err: unknown) => log(attemptId).warn({ err: String(err) }, 'hangup request failed; the ring or call limit will end the attempt'));
-  };
+  const hangUp = hangUpRequest(telephony, log);
 
   return pacedCall(telephony, callAttemptMachine.provide({
     actors: {

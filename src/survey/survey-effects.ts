@@ -15,7 +15,7 @@ import {
 import { pacedCall } from '../dispatch/pacing.js';
 import type { Logger } from '../logging.js';
 import type { Prompts } from '../prompts/index.js';
-import { callEventsActor, dialActor } from '../telephony/call-actors.js';
+import { callEventsActor, dialActor, hangUpRequest } from '../telephony/call-actors.js';
 import type { MediaUri, TelephonyPort } from '../telephony/port.js';
 import type { SurveyRepository } from './survey-repository.js';
 
@@ -97,9 +97,7 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
     throw new Error(`question failed: ${result.reason}`);
   }
 
-  const hangUp = (attemptId: string): void => {
-    telephony.hangup(attemptId).catch((err: unknown) => log(attemptId).warn({ err: String(err) }, 'hangup request failed; the call limit will end the attempt'));
-  };
+  const hangUp = hangUpRequest(telephony, log);
 
   // Waits for a line of the trunk before the call (and its ring timer) starts.
   return pacedCall(telephony, surveyCallMachine.provide({

@@ -3,6 +3,7 @@
 // into machine events.
 import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import { dialMachine } from '../../machines/dial.machine.js';
+import type { Logger } from '../logging.js';
 import type { HangupCause, TelephonyPort } from './port.js';
 
 export type OutboundCallEvent = { type: 'CALL.ANSWERED'; at: number } | { type: 'CALL.HANGUP'; cause: HangupCause; at: number };
@@ -23,6 +24,16 @@ export function dialActor(telephony: TelephonyPort, hangUp: (attemptId: string) 
     actors: { originate: originateActor(telephony) },
     actions: { hangUp: (_, p) => hangUp(p.attemptId) },
   });
+}
+
+/**
+ * The machines' `hangUp` action: asks Asterisk to hang up and, if the request fails, logs why
+ * (the ring timer or the call limit still ends the attempt, so nothing waits on it).
+ */
+export function hangUpRequest(telephony: TelephonyPort, logFor: (attemptId: string) => Logger): (attemptId: string) => void {
+  return (attemptId) => {
+    telephony.hangup(attemptId).catch((err: unknown) => logFor(attemptId).warn({ err: String(err) }, 'hangup request failed; the ring or call limit will end the attempt'));
+  };
 }
 
 /**
