@@ -11,6 +11,8 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts', 'machines/**/*.test.ts'],
           environment: 'node',
+          // Repository tests run on both engines: a PostgreSQL server of the run's own.
+          globalSetup: ['./tests/support/postgres-setup.ts'],
         },
       },
       {
@@ -18,7 +20,7 @@ export default defineConfig({
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
           environment: 'node',
-          globalSetup: ['./tests/integration/global-setup.ts'],
+          globalSetup: ['./tests/support/postgres-setup.ts', './tests/integration/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 180_000,

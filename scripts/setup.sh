@@ -2,7 +2,8 @@
 # Idempotent installer run first by `npm test`, `npm run demo` and `npm start` on a Debian 12
 # machine. Installs what is missing, nothing else:
 #   - Debian packages: debootstrap (builds the Asterisk root, see src/asterisk/),
-#     espeak-ng and sox (text-to-speech prompts). `apt-get update` runs only when one is missing.
+#     espeak-ng and sox (text-to-speech prompts), postgresql (the cluster store; the tests start
+#     a server of their own in a temp dir). `apt-get update` runs only when one is missing.
 #   - node_modules via `npm ci`, when missing or older than package-lock.json.
 # When everything is present it prints one line and takes a few milliseconds.
 #
@@ -31,6 +32,7 @@ if [ "$no_apt" -eq 0 ]; then
   [ "$no_asterisk" -eq 1 ] || command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
   command -v sox >/dev/null 2>&1 || missing+=(sox)
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql) # cluster store; tests and demo:cluster run their own server
   [ "$no_asterisk" -eq 1 ] || command -v baresip >/dev/null 2>&1 || missing+=(baresip) # admin integration tests: a real SIP phone (not for npm start)
   [ "$no_asterisk" -eq 1 ] || command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd) # service-units test: systemd-analyze verify of the units `liandong service install` writes (not for npm start)
   [ "$no_asterisk" -eq 1 ] || command -v zstd >/dev/null 2>&1 || missing+=(zstd) # asterisk pack test: the root tarball is zstd-compressed

@@ -1,6 +1,7 @@
 // The one place that reads process.env. Everything is validated here, once, at boot;
 // the rest of the code receives a frozen, typed Config and never looks at the environment.
 import path from 'node:path';
+import { parseDatabaseUrl, type StoreTarget } from './db/store.js';
 
 export const ROLES = ['desk', 'department', 'admin', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -39,7 +40,8 @@ export function parseRankingWeights(raw: string | undefined, problems: string[])
 export interface Config {
   readonly profile: Profile;
   readonly http: { readonly host: string; readonly port: number };
-  readonly dbPath: string;
+  /** LIANDONG_DATABASE_URL (LIANDONG_DB: its older alias, a SQLite path): the store and its engine. */
+  readonly database: StoreTarget;
   readonly apiTokens: ReadonlyArray<ApiToken>;
   /** Per-person tokens (hashes only), managed by `liandong tokens`; re-read when it changes. */
   readonly tokensFile: string;
@@ -193,8 +195,11 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
 
   const httpHost = str('LIANDONG_HTTP_HOST', '127.0.0.1');
   const httpPort = port('LIANDONG_HTTP_PORT', 3000);
-  const dbRaw = str('LIANDONG_DB', './data/liandong.db');
-  const dbPath = dbRaw === ':memory:' ? dbRaw : path.resolve(dbRaw);
+  // LIANDONG_DATABASE_URL wins; LIANDONG_DB (a SQLite file) stays as its alias.
+  const databaseUrl = str('LIANDONG_DATABASE_URL', '') || str('LIANDONG_DB', './data/liandong.db');
+  const parsedDatabase = parseDatabaseUrl(databaseUrl);
+  if (typeof parsedDatabase === 'string') problems.push(`LIANDONG_DATABASE_URL: ${parsedDatabase}`);
+  const database: StoreTarget = typeof parsedDatabase === 'string' ? { engine: 'sqlite', path: ':memory:' } : parsedDatabase;
   const apiTokens = parseTokens(str('LIANDONG_API_TOKENS'), problems);
   const tokensFile = path.resolve(str('LIANDONG_TOKENS_FILE', './data/tokens.json'));
 
@@ -324,7 +329,7 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
   return deepFreeze({
     profile,
     http: { host: httpHost, port: httpPort },
-    dbPath,
+    database,
     apiTokens,
     tokensFile,
     ari,

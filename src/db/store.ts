@@ -1,0 +1,172 @@
+// The store: one query code path (Kysely) over two engines. SQLite through better-sqlite3 is the
+// embedded default (one file, WAL so readers never block the writer, synchronous=FULL so a
+// committed acknowledgement survives a power cut); PostgreSQL through `pg` is the cluster store.
+// Only this module knows which engine runs: repositories write their SQL once with Kysely's `sql`
+// tag (placeholders become ? or $n) and read rows of the same shape from both.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import { MIGRATIONS, migrationSql } from './migrations.js';
+
+export type Engine = 'sqlite' | 'postgres';
+
+/** Queries run on the store itself or inside one of its transactions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are typed per query with sql<Row>
+export type Executor = Kysely<any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+export type Tx = Transaction<any>;
+
+export interface StoreHealth {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+export interface Store {
+  readonly engine: Engine;
+  /** Where the data lives, without a password: a file path or postgres://user@host/db. */
+  readonly location: string;
+  readonly db: Executor;
+  /** Runs fn in one transaction: all of it commits or none of it. Nested calls join the outer one. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * This store as seen inside tx: its queries and transactions run in tx. A repository method that
+   * opens a transaction builds its helpers on `store.within(tx)`, so what they do commits with it.
+   */
+  within(tx: Tx): Store;
+  /** For /healthz: the store answers a query and accepts writes; otherwise why not. */
+  health(): Promise<StoreHealth>;
+  close(): Promise<void>;
+}
+
+/** What LIANDONG_DATABASE_URL (or LIANDONG_DB) names, already validated by src/config.ts. */
+export type StoreTarget = { readonly engine: 'sqlite'; readonly path: string } | { readonly engine: 'postgres'; readonly url: string };
+
+/**
+ * Parses a database URL: `sqlite:<path>` (or a bare path, or `:memory:`) → SQLite;
+ * `postgres://…` or `postgresql://…` (a unix-socket directory as `?host=/dir`) → PostgreSQL.
+ * Returns an error message for anything else.
+ */
+export function parseDatabaseUrl(raw: string): StoreTarget | string {
+  const value = raw.trim();
+  if (/^postgres(ql)?:\/\//i.test(value)) {
+    try {
+      const u = new URL(value);
+      if (!u.pathname || u.pathname === '/') return `${redactUrl(value)}: name the database after the host, e.g. postgres://user@host/liandong`;
+    } catch {
+      return `${redactUrl(value)} is not a valid URL`;
+    }
+    return { engine: 'postgres', url: value };
+  }
+  const file = value.startsWith('sqlite:') ? value.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '') : value;
+  if (file === '') return 'sqlite: needs a file path, e.g. sqlite:./data/liandong.db';
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file)) return `unsupported database URL scheme in "${redactUrl(value)}" (sqlite: or postgres://)`;
+  return { engine: 'sqlite', path: file === ':memory:' ? file : path.resolve(file) };
+}
+
+/** The URL with its password replaced, for logs and /healthz. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+}
+
+/** Told when the store loses a connection it was not using (PostgreSQL: the pool replaces it). */
+export type StoreWarning = (detail: string) => void;
+
+export async function openStore(target: StoreTarget, warn: StoreWarning = () => undefined): Promise<Store> {
+  const store = target.engine === 'sqlite' ? openSqlite(target.path) : openPostgres(target.url, warn);
+  try {
+    await migrate(store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+function openSqlite(file: string): Store {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const native = new Database(file);
+  native.pragma('journal_mode = WAL');
+  native.pragma('synchronous = FULL');
+  native.pragma('foreign_keys = ON');
+  native.pragma('busy_timeout = 5000'); // ms: the CLI may read while the service writes
+  const db: Executor = new Kysely({ dialect: new SqliteDialect({ database: native }) });
+  const store: Store = {
+    engine: 'sqlite',
+    location: file,
+    db,
+    transaction: (fn) => db.transaction().execute(fn),
+    within: (tx) => joined(store, tx),
+    health: async () => {
+      if (native.readonly) return { ok: false, detail: 'database opened read-only' };
+      return probe(db);
+    },
+    close: () => db.destroy(),
+  };
+  return store;
+}
+
+/** The view of a store inside an open transaction (see Store.within). */
+function joined(outer: Store, tx: Tx): Store {
+  const view: Store = {
+    ...outer,
+    db: tx,
+    transaction: (fn) => fn(tx),
+    within: (inner) => (inner === tx ? view : joined(outer, inner)),
+  };
+  return view;
+}
+
+/** PostgreSQL's int8 and numeric come as strings by default; our counts, ms and ids fit a double. */
+const PG_NUMBER_TYPES = new Set([20 /* int8 */, 1700 /* numeric */]);
+
+function openPostgres(url: string, warn: StoreWarning): Store {
+  const types = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      PG_NUMBER_TYPES.has(oid) ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
+  const pool = new pg.Pool({ connectionString: url, types, max: 10, connectionTimeoutMillis: 5000, application_name: 'liandong' });
+  // A dropped idle connection is reported here and replaced by the pool on the next query.
+  pool.on('error', (err) => warn(`idle PostgreSQL connection lost: ${err.message}`));
+  const db: Executor = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  const store: Store = {
+    engine: 'postgres',
+    location: redactUrl(url),
+    db,
+    transaction: (fn) => db.transaction().execute(fn),
+    within: (tx) => joined(store, tx),
+    health: () => probe(db),
+    close: () => db.destroy(),
+  };
+  return store;
+}
+
+async function probe(db: Executor): Promise<StoreHealth> {
+  try {
+    await sql`SELECT count(*) FROM schema_migrations`.execute(db);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Any number the migrations' advisory lock uses: it only has to be the same for every node. */
+const MIGRATION_LOCK = 4_210_110;
+
+/**
+ * Applies pending migrations in order, each in its own transaction. On PostgreSQL every node runs
+ * this at boot: an advisory lock makes the second node wait and then find nothing to do.
+ */
+export async function migrate(store: Store): Promise<void> {
+  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`.execute(store.db);
+  for (const m of MIGRATIONS) {
+    await store.transaction(async (tx) => {
+      if (store.engine === 'postgres') await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(tx);
+      const done = await sql`SELECT 1 FROM schema_migrations WHERE version = ${m.version}`.execute(tx);
+      if (done.rows.length > 0) return;
+      for (const statement of migrationSql(m, store.engine)) await sql.raw(statement).execute(tx);
+      await sql`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${m.version}, ${m.name}, ${new Date().toISOString()})`.execute(tx);
+    });
+  }
+}
