@@ -1,5 +1,6 @@
 // The one place that reads process.env. Everything is validated here, once, at boot;
 // the rest of the code receives a frozen, typed Config and never looks at the environment.
+import os from 'node:os';
 import path from 'node:path';
 import { parseDatabaseUrl, type StoreTarget } from './db/store.js';
 
@@ -131,6 +132,12 @@ export interface Config {
    */
   readonly rankingWeights: RankingWeights | null;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * This controller's place in a cluster (docs/cluster.md). nodeId: LIANDONG_NODE_ID, default
+   * host:port. leaseSeconds: how long a node owns a unit of work without renewing (renewed every
+   * third of it; a node that could not renew for half of it stops originating).
+   */
+  readonly cluster: { readonly nodeId: string; readonly leaseSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -140,7 +147,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Loopback defaults used by `npm run demo` and `npm test`; never used by `npm start`. */
 export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
@@ -322,6 +329,10 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
   };
   if (webhook.retryMaxSeconds < webhook.retryFirstSeconds) problems.push('LIANDONG_WEBHOOK_RETRY_MAX_SECONDS must not be below LIANDONG_WEBHOOK_RETRY_FIRST_SECONDS');
 
+  const nodeId = str('LIANDONG_NODE_ID', `${os.hostname()}:${httpPort}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(nodeId)) problems.push(`LIANDONG_NODE_ID must be 1-64 letters, digits, '.', '_', ':' or '-', got "${nodeId}"`);
+  const cluster = { nodeId, leaseSeconds: int('LIANDONG_LEASE_SECONDS', 6, 2, 120) };
+
   const logLevel = str('LOG_LEVEL', 'info') as Config['logLevel'];
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL must be a pino level, got "${logLevel}"`);
 
@@ -348,6 +359,7 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
     rateLimit,
     rankingWeights,
     logLevel,
+    cluster,
   });
 }
 
