@@ -147,9 +147,9 @@ function joined(outer: Store, tx: Tx): Store {
 const PG_NUMBER_TYPES = new Set([20 /* int8 */, 1700 /* numeric */]);
 
 function openPostgres(url: string, warn: StoreWarning): Store {
+  const builtIn = pg.types.getTypeParser.bind(pg.types) as (oid: number, format?: 'text' | 'binary') => (value: string) => unknown;
   const types = {
-    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-      PG_NUMBER_TYPES.has(oid) ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') => (PG_NUMBER_TYPES.has(oid) ? (v: string) => Number(v) : builtIn(oid, format))) as typeof pg.types.getTypeParser,
   };
   const pool = new pg.Pool({ connectionString: url, types, max: 10, connectionTimeoutMillis: 5000, application_name: 'liandong' });
   // A dropped idle connection is reported here and replaced by the pool on the next query.
