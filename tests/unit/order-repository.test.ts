@@ -16,9 +16,13 @@ describe.each(ENGINES)('OrderRepository on %s', (engine: Engine) => {
     for (const store of opened.splice(0)) await store.close();
   });
 
+  /** PostgreSQL: where the test's database is, for a second node on it. */
+  let url = '';
+
   async function setup(order: NewOrder = ORDER) {
     let now = Date.parse('2026-11-23T08:00:00Z');
-    const store = await openTestStore(engine);
+    if (engine === 'postgres') url = await newPostgresDatabase();
+    const store = engine === 'postgres' ? await openStore({ engine, url }) : await openTestStore(engine);
     opened.push(store);
     const repo = new OrderRepository(store, () => now);
     const { row } = await repo.createOrder(order);
@@ -86,7 +90,7 @@ describe.each(ENGINES)('OrderRepository on %s', (engine: Engine) => {
     // counts; node B read "dispatching" meanwhile, so its insert meets the unique index and is
     // committed again as late. On SQLite one connection serialises the two: B reads A's commit.
     const { store, repo, row } = await setup();
-    const storeB = engine === 'postgres' ? await twin(store) : store;
+    const storeB = engine === 'postgres' ? await twin() : store;
     const nodeA = new OrderRepository(store);
     const nodeB = new OrderRepository(storeB);
     let release = (): void => undefined;
@@ -109,8 +113,8 @@ describe.each(ENGINES)('OrderRepository on %s', (engine: Engine) => {
   });
 
   /** A second store on the same PostgreSQL database: another node of the cluster. */
-  async function twin(store: Store): Promise<Store> {
-    const other = await openStore({ engine: 'postgres', url: store.location });
+  async function twin(): Promise<Store> {
+    const other = await openStore({ engine: 'postgres', url });
     opened.push(other);
     return other;
   }
