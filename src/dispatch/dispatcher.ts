@@ -172,12 +172,11 @@ export class Dispatcher {
         },
         // A co-unit's events name it; the lead's read as before.
         recordEvent: (_, p) => writes.post(`${p.kind} event`, () => repo.appendEvent(p.orderId, 'liandong', p.kind, unit ? { ...p.detail, departmentId } : p.detail)),
-        notifyWebhook: (_, p) => {
-          this.background(`webhook of ${p.orderId}`, async () => {
-            const outcome = await this.deps.webhook.notify({ orderId: p.orderId, code: order.code, departmentId, status: p.status, attempts: p.attempts });
-            writes.post('webhook event', () => repo.appendEvent(p.orderId, 'liandong', outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, deliveries: outcome.deliveries } : { reason: outcome.reason }));
-          });
-        },
+        // The webhook event is stored (outbox) in its turn, after the status it announces.
+        notifyWebhook: (_, p) => writes.post('webhook', async () => {
+          const outcome = await this.deps.webhook.notify({ orderId: p.orderId, code: order.code, departmentId, status: p.status, attempts: p.attempts });
+          await repo.appendEvent(p.orderId, 'liandong', outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, deliveries: outcome.deliveries } : { reason: outcome.reason });
+        }),
       },
     });
     const actor = createActor(machine, {
@@ -273,18 +272,18 @@ export class Dispatcher {
 
   /**
    * Tells a live order (its lead unit, or co-unit `coUnit`) it was accepted through another way
-   * (feedback, inbound line). Resolves when what its machine wrote in answer is stored.
+   * (feedback, inbound line). It does not wait for the writes its machine posts in answer: the
+   * feedback line and reminder calls record feedback inside a queued write (writes.run), which
+   * those writes queue behind. The acceptance itself is committed by the caller before this.
    */
   async acceptedElsewhere(orderId: string, source: 'http' | 'inbound', coUnit?: string): Promise<void> {
     if (coUnit !== undefined) {
       this.live.get(keyOf(orderId, coUnit))?.send({ type: 'ACCEPTED_ELSEWHERE', source });
-      await this.written();
       return;
     }
     const actor = this.live.get(orderId);
     if (actor) {
       actor.send({ type: 'ACCEPTED_ELSEWHERE', source });
-      await this.written();
       return;
     }
     // Not being phoned (a normal order waiting on its platform): no call will be placed.
@@ -305,7 +304,9 @@ export class Dispatcher {
 
   /**
    * Withdraws the order: every unit still being phoned is asked to stop. True if the lead's
-   * machine was live. Resolves when what the machines wrote in answer is stored.
+   * machine was live. Resolves when what the machines wrote in answer is stored, so the caller
+   * (the cancel route) reads the cancelled order; never call it inside a queued write (it would
+   * wait for itself).
    */
   async cancel(orderId: string, reason: string): Promise<boolean> {
     clearTimeout(this.platformTimers.get(orderId));
