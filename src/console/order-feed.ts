@@ -63,24 +63,25 @@ export class OrderFeed {
 
   /**
    * Adds a listener. With `after` (the last event id the console saw), the orders touched since
-   * are given to it first; then `ready` is told the position, and every broadcast follows, with
-   * nothing missed or repeated. Resolves to the unsubscribe function.
+   * are returned to send first, with the position they end at; then every broadcast follows,
+   * with nothing missed or repeated: the next read runs after this step, and it awaits the store
+   * before it broadcasts, so the caller has sent the catch-up by then.
    */
-  subscribe(listener: FeedListener, after?: number, ready?: (position: number) => void): Promise<() => void> {
+  subscribe(listener: FeedListener, after?: number): Promise<{ catchUp: FeedMessage[]; position: number; unsubscribe: () => void }> {
     return this.inTurn(async () => {
       if (this.listeners.size === 0 && this.timer === undefined) {
         this.cursor = await latestEventId(this.store.db);
         this.timer = setInterval(() => this.onTimer(), this.intervalMs);
       }
-      if (after !== undefined && after < this.cursor) {
-        const catchUp = await this.messages(await eventsBetween(this.store.db, after, this.cursor, CATCH_UP));
-        if (catchUp.length > 0) listener(catchUp);
-      }
-      ready?.(this.cursor);
+      const catchUp = after !== undefined && after < this.cursor ? await this.messages(await eventsBetween(this.store.db, after, this.cursor, CATCH_UP)) : [];
       this.listeners.add(listener);
-      return () => {
-        this.listeners.delete(listener);
-        if (this.listeners.size === 0) this.stop();
+      return {
+        catchUp,
+        position: this.cursor,
+        unsubscribe: () => {
+          this.listeners.delete(listener);
+          if (this.listeners.size === 0) this.stop();
+        },
       };
     });
   }

@@ -107,13 +107,16 @@ export const eventRoutes: FastifyPluginAsync<{ store: Store; feed: OrderFeed }> 
       streams.add(close);
       request.raw.on('close', close);
       res.write(`retry: ${RECONNECT_MS}\n\n`);
-      // The catch-up comes first, then the feed position as an id (a reconnect resumes from
-      // there even if no order changed), then the broadcasts: the feed keeps that order.
-      const ready = (position: number) => res.write(`id: ${position}\nevent: ready\ndata: ${JSON.stringify({ position })}\n\n`);
       try {
-        const stop = await feed.subscribe(send, after, ready);
-        if (open) unsubscribe = stop;
-        else stop(); // the console left while the feed read its catch-up
+        const subscription = await feed.subscribe(send, after);
+        if (!open) {
+          subscription.unsubscribe(); // the console left while the feed read its catch-up
+          return;
+        }
+        unsubscribe = subscription.unsubscribe;
+        send(subscription.catchUp);
+        // The feed position as an id: a reconnect resumes from here even if no order changed.
+        res.write(`id: ${subscription.position}\nevent: ready\ndata: ${JSON.stringify({ position: subscription.position })}\n\n`);
       } catch (err) {
         // Headers are sent: the stream ends and EventSource reconnects after RECONNECT_MS.
         request.log.error({ err }, 'order feed could not subscribe the console');
