@@ -1,10 +1,11 @@
 // Live dry run: the real Dispatcher (order machine, call effects, prompts, ARI) runs the plan in
-// real time, but against a scratch in-memory database and with every party's number replaced by
+// real time, but against a scratch in-memory SQLite store and with every party's number replaced by
 // the sim-phones number that behaves as asked. Nothing reaches the real case records and no
 // real duty phone rings; it needs the simulated phones (dev and staging, never production).
 import { randomBytes } from 'node:crypto';
 import type { Language } from '../config.js';
-import { openDatabase } from '../db/database.js';
+import { openStore } from '../db/store.js';
+import { WriteQueue } from '../db/write-queue.js';
 import type { Catalog } from '../departments/catalog.js';
 import { DepartmentStore } from '../departments/store.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
@@ -92,14 +93,17 @@ export class LiveDryRuns {
 
   private async execute(plan: DryRunPlan): Promise<DryRunReport> {
     const { deps } = this;
-    const db = openDatabase(':memory:');
+    // The scratch store is always SQLite in memory, whatever engine the service runs on.
+    const scratch = await openStore({ engine: 'sqlite', path: ':memory:' });
+    const log = deps.logger.child({ component: 'policy-dry-run' });
+    const writes = new WriteQueue((label, reason) => log.warn({ label, reason }, 'dry run: a write of the scratch order failed'));
     try {
       const base = deps.catalog();
-      const store = new DepartmentStore(db, base);
+      const store = await DepartmentStore.open(scratch, base);
       const sim = (id: string): string => SIM_NUMBERS[plan.phones.get(id) ?? 'no_answer'];
       const department = base.departmentsById.get(plan.departmentId);
       if (!department) throw new Error(`department ${plan.departmentId} disappeared`);
-      store.updateDepartment(
+      await store.updateDepartment(
         plan.departmentId,
         {
           name: department.name,
@@ -115,19 +119,20 @@ export class LiveDryRuns {
         if (!e) throw new Error(`directory entry ${id} disappeared`);
         return { ...e, number: sim(id) };
       };
-      store.setDirectory({ commandCentre: endpoint(plan.commandCentre.id), leaders: plan.leaders.map((l) => endpoint(l.id)) }, 'dry-run');
-      const repo = new OrderRepository(db);
+      await store.setDirectory({ commandCentre: endpoint(plan.commandCentre.id), leaders: plan.leaders.map((l) => endpoint(l.id)) }, 'dry-run');
+      const repo = new OrderRepository(scratch);
       const dispatcher = new Dispatcher({
         repo,
+        writes,
         departments: store,
         telephony: deps.telephony,
         prompts: deps.prompts,
         webhook: { notify: () => Promise.resolve({ ok: false, reason: 'dry run: no webhook' }) },
-        logger: deps.logger.child({ component: 'policy-dry-run' }),
+        logger: log,
         language: deps.language,
         timezone: deps.timezone,
       });
-      const { row } = repo.createOrder({
+      const { row } = await repo.createOrder({
         externalId: `dry-run-${Date.now()}`,
         category: department.categories[0] ?? 'dry-run',
         departmentId: plan.departmentId,
@@ -138,10 +143,11 @@ export class LiveDryRuns {
         major: plan.major,
       });
       const started = Date.parse(row.created_at);
-      dispatcher.start(row);
+      await dispatcher.start(row);
       while (dispatcher.isLive(row.id)) await new Promise((r) => setTimeout(r, 250));
-      const entries = liveEntries(repo, row.id, started);
-      const status = repo.getOrder(row.id)?.status ?? 'unknown';
+      await writes.drain(); // the machine's last writes are posted as it finishes
+      const entries = await liveEntries(repo, row.id, started);
+      const status = (await repo.getOrder(row.id))?.status ?? 'unknown';
       const last = entries[entries.length - 1]?.seconds ?? 0;
       return {
         mode: 'live',
@@ -151,11 +157,12 @@ export class LiveDryRuns {
         phones: phonesOf(plan),
         status,
         seconds: last,
-        calls: repo.attempts(row.id).length,
+        calls: (await repo.attempts(row.id)).length,
         timeline: describeTimeline(entries, partyNames(plan), plan.policy),
       };
     } finally {
-      db.close();
+      await writes.drain();
+      await scratch.close();
     }
   }
 }
@@ -168,17 +175,17 @@ export class LiveRunRefused extends Error {
 }
 
 /** The stored attempts and case events of the scratch order, as timeline entries in time order. */
-function liveEntries(repo: OrderRepository, orderId: string, started: number): TimelineEntry[] {
+async function liveEntries(repo: OrderRepository, orderId: string, started: number): Promise<TimelineEntry[]> {
   const at = (iso: string): number => (Date.parse(iso) - started) / 1000;
   const entries: Array<TimelineEntry & { order: number }> = [];
   let order = 0;
   const push = (iso: string, kind: string, detail: Record<string, unknown>): void => void entries.push({ seconds: at(iso), kind, detail, order: order++ });
-  for (const a of repo.attempts(orderId)) {
+  for (const a of await repo.attempts(orderId)) {
     push(a.started_at, 'attempt_started', { attemptId: a.id, seq: a.seq, script: a.script, contactId: a.contact_id, number: a.number, attemptOnContact: a.attempt_on_contact, loop: a.chain_loop });
     if (a.answered_at) push(a.answered_at, 'answered', { attemptId: a.id });
     if (a.ended_at) push(a.ended_at, 'attempt_result', { attemptId: a.id, contactId: a.contact_id, result: a.result, causeCode: a.cause_code, reason: a.reason });
   }
-  for (const e of repo.events(orderId)) {
+  for (const e of await repo.events(orderId)) {
     if (e.kind === 'attempt_started' || e.kind === 'attempt_ended') continue;
     push(e.at, e.kind, JSON.parse(e.detail) as Record<string, unknown>);
   }

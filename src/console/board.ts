@@ -1,7 +1,9 @@
 // The live board's rows: each order with its status, its calls and who accepted. Read straight
-// from SQLite so the board shows what any writer (dispatcher, feedback line, surveys) committed.
+// from the store so the board shows what any writer (dispatcher, feedback line, surveys) committed.
 // No phone numbers: the board is a wall display; the case page shows them masked.
-import type { Db } from '../db/database.js';
+import { sql } from 'kysely';
+import { first, rows } from '../db/sql.js';
+import type { Executor } from '../db/store.js';
 
 export interface BoardAttempt {
   readonly seq: number;
@@ -40,23 +42,19 @@ interface OrderJoin { id: string; code: string; status: string; department_id: s
 interface AttemptJoin { order_id: string; seq: number; script: string; contact_id: string; started_at: string; answered_at: string | null; ended_at: string | null; result: string | null }
 interface AckJoin { order_id: string; contact_id: string | null; accepted_at: string; seconds_to_accept: number; disputed: 0 | 1; via: string }
 
-/** SQLite's default limit on bound parameters is far above this; board batches stay small. */
+/** Orders per board batch: the IN lists stay far below either engine's limit on bound parameters. */
 const MAX_IDS = 500;
 
 /** Board rows of the given orders, in the order given; unknown ids are left out. */
-export function boardRows(db: Db, orderIds: readonly string[]): BoardRow[] {
+export async function boardRows(db: Executor, orderIds: readonly string[]): Promise<BoardRow[]> {
   const ids = [...new Set(orderIds)].slice(0, MAX_IDS);
   if (ids.length === 0) return [];
-  const marks = ids.map(() => '?').join(',');
-  const orders = db
-    .prepare(`SELECT id, code, status, department_id, category, urgency, major, summary, created_at, updated_at FROM orders WHERE id IN (${marks})`)
-    .all(...ids) as OrderJoin[];
-  const attempts = db
-    .prepare(`SELECT order_id, seq, script, contact_id, started_at, answered_at, ended_at, result FROM attempts WHERE order_id IN (${marks}) ORDER BY order_id, seq`)
-    .all(...ids) as AttemptJoin[];
-  const acks = db
-    .prepare(`SELECT order_id, contact_id, accepted_at, seconds_to_accept, disputed, via FROM acknowledgements WHERE order_id IN (${marks}) AND script = 'dispatch' AND late = 0 ORDER BY id`)
-    .all(...ids) as AckJoin[];
+  const list = sql.join(ids);
+  const [orders, attempts, acks] = await Promise.all([
+    rows(db, sql<OrderJoin>`SELECT id, code, status, department_id, category, urgency, major, summary, created_at, updated_at FROM orders WHERE id IN (${list})`),
+    rows(db, sql<AttemptJoin>`SELECT order_id, seq, script, contact_id, started_at, answered_at, ended_at, result FROM attempts WHERE order_id IN (${list}) ORDER BY order_id, seq`),
+    rows(db, sql<AckJoin>`SELECT order_id, contact_id, accepted_at, seconds_to_accept, disputed, via FROM acknowledgements WHERE order_id IN (${list}) AND script = 'dispatch' AND late = 0 ORDER BY id`),
+  ]);
   const byId = new Map(orders.map((o) => [o.id, o]));
   return ids.flatMap((id) => {
     const o = byId.get(id);
@@ -82,19 +80,18 @@ export function boardRows(db: Db, orderIds: readonly string[]): BoardRow[] {
 }
 
 /** The newest `limit` orders (newest first) and the event id the live feed continues from. */
-export function recentBoard(db: Db, limit: number): { lastEventId: number; orders: BoardRow[] } {
-  const lastEventId = latestEventId(db);
-  const ids = db.prepare('SELECT id FROM orders ORDER BY created_at DESC, id LIMIT ?').pluck().all(limit) as string[];
-  return { lastEventId, orders: boardRows(db, ids) };
+export async function recentBoard(db: Executor, limit: number): Promise<{ lastEventId: number; orders: BoardRow[] }> {
+  const lastEventId = await latestEventId(db);
+  const ids = (await rows(db, sql<{ id: string }>`SELECT id FROM orders ORDER BY created_at DESC, id LIMIT ${limit}`)).map((r) => r.id);
+  return { lastEventId, orders: await boardRows(db, ids) };
 }
 
-export function latestEventId(db: Db): number {
-  return (db.prepare('SELECT coalesce(max(id), 0) FROM order_events').pluck().get() as number) ?? 0;
+export async function latestEventId(db: Executor): Promise<number> {
+  return (await first(db, sql<{ id: number }>`SELECT coalesce(max(id), 0) AS id FROM order_events`))?.id ?? 0;
 }
 
 /** Case events with id in (afterId, uptoId], oldest first, at most `limit`. */
-export function eventsBetween(db: Db, afterId: number, uptoId: number, limit: number): FeedEvent[] {
-  return db
-    .prepare('SELECT id, order_id AS orderId, kind, at FROM order_events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?')
-    .all(afterId, uptoId, limit) as FeedEvent[];
+export function eventsBetween(db: Executor, afterId: number, uptoId: number, limit: number): Promise<FeedEvent[]> {
+  // Quoted alias: PostgreSQL folds unquoted identifiers to lower case.
+  return rows(db, sql<FeedEvent>`SELECT id, order_id AS "orderId", kind, at FROM order_events WHERE id > ${afterId} AND id <= ${uptoId} ORDER BY id LIMIT ${limit}`);
 }

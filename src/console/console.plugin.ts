@@ -91,7 +91,7 @@ export const consoleStatic: FastifyPluginAsync<{ files: ReadonlyMap<string, Stat
 
 /** The feature plugin registered in src/composition.ts. */
 export const consoleRoutes: FeaturePlugin = async (app, { core }) => {
-  const feed = new OrderFeed(core.db, core.logger);
+  const feed = new OrderFeed(core.store, core.logger);
   await app.register(consoleStatic, { files: loadConsoleFiles(), config: core.config });
-  await app.register(eventRoutes, { db: core.db, feed });
+  await app.register(eventRoutes, { store: core.store, feed });
 };

@@ -3,7 +3,7 @@
 // to every connected console. Polling the table (rather than hooking the services) sees every
 // writer — the dispatcher, the inbound feedback line, the survey service, another process —
 // and costs one indexed query per tick, and only while a console is connected.
-import type { Db } from '../db/database.js';
+import type { Store } from '../db/store.js';
 import type { Logger } from '../logging.js';
 import { boardRows, eventsBetween, latestEventId, type BoardRow, type FeedEvent } from './board.js';
 
@@ -31,9 +31,17 @@ export class OrderFeed {
   private readonly listeners = new Set<FeedListener>();
   /** Why the last read failed, while it keeps failing (logged once per new reason). */
   private failure: string | null = null;
+  /**
+   * Subscriptions and reads of the table run one after another: a console that subscribes gets
+   * its catch-up up to the cursor, and the next read broadcasts from there — nothing missed or
+   * repeated, although each step awaits the store.
+   */
+  private turn: Promise<unknown> = Promise.resolve();
+  /** A timer tick while a read is still running is skipped, not queued behind it. */
+  private reading = false;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly log: Logger,
     private readonly intervalMs = FEED_INTERVAL_MS,
   ) {}
@@ -47,24 +55,35 @@ export class OrderFeed {
     return this.listeners.size;
   }
 
+  private inTurn<T>(step: () => Promise<T>): Promise<T> {
+    const result = this.turn.then(step);
+    this.turn = result.then(() => undefined, () => undefined); // the caller of inTurn gets the failure
+    return result;
+  }
+
   /**
    * Adds a listener. With `after` (the last event id the console saw), the orders touched since
-   * are returned to send first; then every broadcast follows, with nothing missed or repeated.
+   * are returned to send first, with the position they end at; then every broadcast follows,
+   * with nothing missed or repeated: the next read runs after this step, and it awaits the store
+   * before it broadcasts, so the caller has sent the catch-up by then.
    */
-  subscribe(listener: FeedListener, after?: number): { catchUp: FeedMessage[]; unsubscribe: () => void } {
-    if (this.listeners.size === 0) {
-      this.cursor = latestEventId(this.db);
-      this.timer = setInterval(() => this.tick(), this.intervalMs);
-    }
-    const catchUp = after !== undefined && after < this.cursor ? this.messages(eventsBetween(this.db, after, this.cursor, CATCH_UP)) : [];
-    this.listeners.add(listener);
-    return {
-      catchUp,
-      unsubscribe: () => {
-        this.listeners.delete(listener);
-        if (this.listeners.size === 0) this.stop();
-      },
-    };
+  subscribe(listener: FeedListener, after?: number): Promise<{ catchUp: FeedMessage[]; position: number; unsubscribe: () => void }> {
+    return this.inTurn(async () => {
+      if (this.listeners.size === 0 && this.timer === undefined) {
+        this.cursor = await latestEventId(this.store.db);
+        this.timer = setInterval(() => this.onTimer(), this.intervalMs);
+      }
+      const catchUp = after !== undefined && after < this.cursor ? await this.messages(await eventsBetween(this.store.db, after, this.cursor, CATCH_UP)) : [];
+      this.listeners.add(listener);
+      return {
+        catchUp,
+        position: this.cursor,
+        unsubscribe: () => {
+          this.listeners.delete(listener);
+          if (this.listeners.size === 0) this.stop();
+        },
+      };
+    });
   }
 
   close(): void {
@@ -72,15 +91,28 @@ export class OrderFeed {
     this.stop();
   }
 
+  private onTimer(): void {
+    if (this.reading) return;
+    this.reading = true;
+    // tick never rejects: it logs a failed read and retries on the next tick.
+    void this.tick().finally(() => {
+      this.reading = false;
+    });
+  }
+
   /** One read of the table; public so tests can step the feed without waiting. */
-  tick(): void {
+  tick(): Promise<void> {
+    return this.inTurn(() => this.readOnce());
+  }
+
+  private async readOnce(): Promise<void> {
     let messages: FeedMessage[];
     try {
-      const latest = latestEventId(this.db);
+      const latest = await latestEventId(this.store.db);
       if (latest <= this.cursor) return;
-      const events = eventsBetween(this.db, this.cursor, latest, BATCH);
+      const events = await eventsBetween(this.store.db, this.cursor, latest, BATCH);
+      messages = await this.messages(events);
       this.cursor = events.at(-1)?.id ?? latest;
-      messages = this.messages(events);
       if (this.failure !== null) this.log.info({ component: 'order-feed' }, 'order feed reads the database again');
       this.failure = null;
     } catch (err) {
@@ -104,7 +136,7 @@ export class OrderFeed {
   }
 
   /** One message per touched order, ordered by its newest event id. */
-  private messages(events: readonly FeedEvent[]): FeedMessage[] {
+  private async messages(events: readonly FeedEvent[]): Promise<FeedMessage[]> {
     const touched = new Map<string, { eventId: number; kinds: string[] }>();
     for (const e of events) {
       const t = touched.get(e.orderId) ?? { eventId: 0, kinds: [] };
@@ -112,7 +144,7 @@ export class OrderFeed {
       t.kinds.push(e.kind);
       touched.set(e.orderId, t);
     }
-    const rows = new Map(boardRows(this.db, [...touched.keys()]).map((r) => [r.id, r]));
+    const rows = new Map((await boardRows(this.store.db, [...touched.keys()])).map((r) => [r.id, r]));
     return [...touched]
       .flatMap(([id, t]) => {
         const order = rows.get(id);

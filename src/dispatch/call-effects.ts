@@ -11,6 +11,7 @@ import {
   type PromptForKeyInput,
   type PromptOutcome,
 } from '../../machines/call-attempt.machine.js';
+import type { WriteQueue } from '../db/write-queue.js';
 import type { Logger } from '../logging.js';
 import type { OrderRepository, OrderRow } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
@@ -33,13 +34,15 @@ export interface CallEffectDeps {
   readonly prompts: Prompts;
   readonly repo: OrderRepository;
   readonly logger: Logger;
+  /** Writes of the machine's actions, in the order they happened (shared with the dispatcher). */
+  readonly writes: WriteQueue;
 }
 
 /** Milliseconds between keys of a multi-key entry; the menus here take one key. */
 const INTER_DIGIT_TIMEOUT_MS = 3000;
 
 export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
-  const { telephony, prompts, repo } = deps;
+  const { telephony, prompts, repo, writes } = deps;
   const orderId = call.order.id;
   const log = (attemptId: string) => deps.logger.child({ orderId, attemptId, channelId: attemptId });
 
@@ -102,7 +105,8 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
       answeredAt.delete(input.attemptId);
       if (at !== undefined) {
         const msAfterAnswer = Date.now() - at;
-        repo.appendEvent(orderId, 'liandong', 'first_prompt', { attemptId: input.attemptId, msAfterAnswer });
+        // Posted, not awaited: the prompt is requested now, the event is written in its turn.
+        writes.post('first_prompt event', () => repo.appendEvent(orderId, 'liandong', 'first_prompt', { attemptId: input.attemptId, msAfterAnswer }));
         log(input.attemptId).info({ msAfterAnswer }, 'first prompt requested');
       }
     }
@@ -141,11 +145,11 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
       dial: dialActor(telephony, hangUp),
       callEvents: callEventsActor<CallAttemptEvent>(telephony),
       promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(({ input }) => promptForKey(input)),
-      // Synchronous SQLite commit: it is durable before the confirmation is played.
+      // Committed before the confirmation is played, after the attempt's row and keys posted before it.
       commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) => {
         const { script } = input;
         if (script === 'reminder') return Promise.reject(new Error('reminder calls are placed by the reminder service'));
-        return Promise.resolve(repo.commitAcceptance({ orderId: input.orderId, attemptId: input.attemptId, contactId: input.contactId, script, disputed: input.disputed, via: 'phone', coUnit: call.coUnit }));
+        return writes.run(() => repo.commitAcceptance({ orderId: input.orderId, attemptId: input.attemptId, contactId: input.contactId, script, disputed: input.disputed, via: 'phone', coUnit: call.coUnit }));
       }),
       playConfirmation: fromPromise<void, PlayConfirmationInput>(({ input }) => playConfirmation(input)),
     },
@@ -153,13 +157,13 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
       hangUp: (_, p) => hangUp(p.attemptId),
       recordAnswered: (_, p) => {
         answeredAt.set(p.attemptId, p.at);
-        repo.markAnswered(p.attemptId, p.at);
+        writes.post('attempt answered', () => repo.markAnswered(p.attemptId, p.at));
         log(p.attemptId).info('answered');
       },
       recordKey: (_, p) => {
         const k = p.keypad;
-        if ('key' in k) repo.appendDigit(p.attemptId, k.key);
-        repo.appendEvent(orderId, 'phone', 'keypad', { attemptId: p.attemptId, replay: p.replay, result: k.kind, key: 'key' in k ? k.key : null });
+        if ('key' in k) writes.post('attempt key', () => repo.appendDigit(p.attemptId, k.key));
+        writes.post('keypad event', () => repo.appendEvent(orderId, 'phone', 'keypad', { attemptId: p.attemptId, replay: p.replay, result: k.kind, key: 'key' in k ? k.key : null }));
         log(p.attemptId).info({ keypad: k.kind, replay: p.replay }, 'keypad');
       },
     },

@@ -5,6 +5,7 @@ import { resumePointOf } from '../../machines/order.context.js';
 import { orderMachine } from '../../machines/order.machine.js';
 import { FIRST_CURSOR, firstSeqOfUnit, type OrderResume } from '../../machines/order.policy.js';
 import type { Language } from '../config.js';
+import type { WriteQueue } from '../db/write-queue.js';
 import { contactsOnDuty, type Endpoint } from '../departments/catalog.js';
 import type { DepartmentStore } from '../departments/store.js';
 import type { Logger } from '../logging.js';
@@ -18,6 +19,8 @@ import { DEFAULT_PLATFORM_ACK_SECONDS } from './policy.js';
 
 export interface DispatcherDeps {
   readonly repo: OrderRepository;
+  /** The machines' writes (actions cannot await), in order; async code awaits its own writes. */
+  readonly writes: WriteQueue;
   readonly departments: DepartmentStore;
   readonly telephony: TelephonyPort;
   readonly prompts: Prompts;
@@ -47,8 +50,8 @@ export class Dispatcher {
   /** Normal orders waiting for their platform acknowledgement: the timer that phones them. */
   private readonly platformTimers = new Map<string, NodeJS.Timeout>();
   private readonly log: Logger;
-  /** Set by the composition root: an order reached `accepted` (its feedback deadlines start). */
-  onAccepted: (orderId: string) => void = () => undefined;
+  /** Set by the composition root: an order reached `accepted` (its feedback deadlines start); run after the status is written. */
+  onAccepted: (orderId: string) => void | Promise<void> = () => undefined;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.log = deps.logger.child({ component: 'dispatcher' });
@@ -67,57 +70,70 @@ export class Dispatcher {
    * platform first and is phoned only if not acknowledged within platformAckSeconds (no
    * platform, 0 seconds, or a platform that refuses it: phoned at once).
    */
-  begin(order: OrderRow): void {
+  async begin(order: OrderRow): Promise<void> {
     // Co-units are phoned at once, in parallel with the lead (the platform wait is the lead's).
-    for (const unit of this.deps.repo.coUnits(order.id)) this.start(order, { nextAttemptSeq: firstSeqOfUnit(unit.unit_index), cursor: FIRST_CURSOR }, coUnitOf(unit));
+    for (const unit of await this.deps.repo.coUnits(order.id)) await this.start(order, { nextAttemptSeq: firstSeqOfUnit(unit.unit_index), cursor: FIRST_CURSOR }, coUnitOf(unit));
     const platform = this.deps.departments.platformOf(order.department_id);
     const ackSeconds = this.deps.departments.policyOf(order.department_id).platformAckSeconds ?? DEFAULT_PLATFORM_ACK_SECONDS;
     if (order.urgency !== 'normal' || order.major === 1 || !platform || ackSeconds <= 0) {
-      this.start(order);
+      await this.start(order);
       return;
     }
     const { repo } = this.deps;
     const dueMs = Date.now() + ackSeconds * 1000;
-    repo.setPlatformDue(order.id, dueMs);
-    repo.appendEvent(order.id, 'liandong', 'sent_to_platform', { dueAt: new Date(dueMs).toISOString(), ackSeconds });
+    await repo.setPlatformDue(order.id, dueMs);
+    await repo.appendEvent(order.id, 'liandong', 'sent_to_platform', { dueAt: new Date(dueMs).toISOString(), ackSeconds });
     this.armPlatformTimer(order.id, dueMs);
-    void (this.deps.platform ?? webhookPlatform).deliver(platform.url, order, ackSeconds).then((outcome) => {
-      repo.appendEvent(order.id, 'liandong', outcome.ok ? 'platform_delivered' : 'platform_failed', outcome.ok ? { status: outcome.status } : { reason: outcome.reason });
-      if (!outcome.ok) this.platformDeadline(order.id, 'the platform did not take the order');
+    // The order's creation answers now; the platform's answer is recorded when it comes.
+    this.background(`platform delivery of ${order.id}`, async () => {
+      const outcome = await (this.deps.platform ?? webhookPlatform).deliver(platform.url, order, ackSeconds);
+      await repo.appendEvent(order.id, 'liandong', outcome.ok ? 'platform_delivered' : 'platform_failed', outcome.ok ? { status: outcome.status } : { reason: outcome.reason });
+      if (!outcome.ok) await this.platformDeadline(order.id, 'the platform did not take the order');
     });
+  }
+
+  /** Runs work nobody awaits (a timer, a delivery); its failure is logged with what it was. */
+  private background(what: string, work: () => Promise<void>): void {
+    work().then(undefined, (err: unknown) => this.log.error({ err, what }, 'dispatcher background work failed'));
   }
 
   private armPlatformTimer(orderId: string, dueMs: number): void {
     clearTimeout(this.platformTimers.get(orderId));
-    this.platformTimers.set(orderId, setTimeout(() => this.platformDeadline(orderId, 'not acknowledged on the platform in time'), Math.max(0, dueMs - Date.now())));
+    const deadline = () => this.background(`platform deadline of ${orderId}`, () => this.platformDeadline(orderId, 'not acknowledged on the platform in time'));
+    this.platformTimers.set(orderId, setTimeout(deadline, Math.max(0, dueMs - Date.now())));
   }
 
   /** Phones a normal order still waiting on its platform (deadline passed, or the platform failed). */
-  private platformDeadline(orderId: string, reason: string): void {
+  private async platformDeadline(orderId: string, reason: string): Promise<void> {
     clearTimeout(this.platformTimers.get(orderId));
     this.platformTimers.delete(orderId);
-    const order = this.deps.repo.getOrder(orderId);
+    const order = await this.deps.repo.getOrder(orderId);
     if (!order || order.status !== 'dispatching' || !order.platform_due_at || this.live.has(orderId)) return;
-    this.deps.repo.setPlatformDue(orderId, null);
-    this.deps.repo.appendEvent(orderId, 'liandong', 'platform_unacknowledged', { reason });
-    this.start({ ...order, platform_due_at: null });
+    await this.deps.repo.setPlatformDue(orderId, null);
+    await this.deps.repo.appendEvent(orderId, 'liandong', 'platform_unacknowledged', { reason });
+    await this.start({ ...order, platform_due_at: null });
+  }
+
+  /** Resolves when every write the machines posted so far is done (a caller reads the order next). */
+  private written(): Promise<void> {
+    return this.deps.writes.run(() => Promise.resolve());
   }
 
   /**
    * Starts dispatching a stored order to its lead unit, or to `unit` (a co-unit), or continues it
-   * from its resume point.
+   * from its resume point. Resolves once the machine runs (its writes are then posted as they happen).
    */
-  start(order: OrderRow, resume?: OrderResume, unit?: CoUnit): void {
+  async start(order: OrderRow, resume?: OrderResume, unit?: CoUnit): Promise<void> {
     const key = keyOf(order.id, unit);
     if (this.live.has(key)) return;
-    const { repo, departments, language } = this.deps;
+    const { repo, departments, language, writes } = this.deps;
     const catalog = departments.current();
     const departmentId = unit?.departmentId ?? order.department_id;
     const department = catalog.departmentsById.get(departmentId);
     if (!department) {
-      repo.appendEvent(order.id, 'liandong', 'dispatch_failed', { reason: `department ${departmentId} no longer exists`, departmentId });
-      if (unit) repo.advanceUnitStatus(order.id, unit.departmentId, 'unacknowledged');
-      else repo.setStatus(order.id, 'unacknowledged');
+      await repo.appendEvent(order.id, 'liandong', 'dispatch_failed', { reason: `department ${departmentId} no longer exists`, departmentId });
+      if (unit) await repo.advanceUnitStatus(order.id, unit.departmentId, 'unacknowledged');
+      else await repo.setStatus(order.id, 'unacknowledged');
       return;
     }
     const policy = departments.policyOf(department.id);
@@ -132,33 +148,35 @@ export class Dispatcher {
       ...(unit ? { coUnit: unit.departmentId } : {}),
     });
     const orderLog = this.log.child({ orderId: order.id, ...(unit ? { departmentId } : {}) });
+    // Actions cannot await: their writes are posted to the queue, which keeps their order (an
+    // attempt's row before its end, a status before the hook that reads it).
     const machine = orderMachine.provide({
       actors: { callAttempt },
       actions: {
         recordAttemptStarted: (_, p) => {
-          repo.startAttempt({ orderId: p.orderId, attemptId: p.attemptId, seq: p.seq, script: p.script, contactId: p.contactId, number: p.number, attemptOnContact: p.attemptOnContact, cursor: p.cursor, departmentId });
+          writes.post('attempt started', () => repo.startAttempt({ orderId: p.orderId, attemptId: p.attemptId, seq: p.seq, script: p.script, contactId: p.contactId, number: p.number, attemptOnContact: p.attemptOnContact, cursor: p.cursor, departmentId }));
           orderLog.info({ attemptId: p.attemptId, script: p.script, contactId: p.contactId, seq: p.seq }, 'attempt started');
         },
         recordAttemptResult: (_, p) => {
           const o = p.output;
-          repo.endAttempt(p.attemptId, { result: o.result, reason: o.reason, digits: o.digits, answeredAt: o.answeredAt, endedAt: o.endedAt, cause: o.cause });
+          writes.post('attempt ended', () => repo.endAttempt(p.attemptId, { result: o.result, reason: o.reason, digits: o.digits, answeredAt: o.answeredAt, endedAt: o.endedAt, cause: o.cause }));
           orderLog.info({ attemptId: p.attemptId, result: o.result, reason: o.reason }, 'attempt ended');
         },
         recordStatus: (_, p) => {
           if (unit) {
-            repo.advanceUnitStatus(p.orderId, unit.departmentId, p.status);
+            writes.post('unit status', () => repo.advanceUnitStatus(p.orderId, unit.departmentId, p.status));
             return;
           }
-          repo.advanceStatus(p.orderId, p.status);
-          if (p.status === 'accepted') this.onAccepted(p.orderId);
+          writes.post('order status', () => repo.advanceStatus(p.orderId, p.status));
+          if (p.status === 'accepted') writes.post('order accepted hook', async () => this.onAccepted(p.orderId));
         },
         // A co-unit's events name it; the lead's read as before.
-        recordEvent: (_, p) => repo.appendEvent(p.orderId, 'liandong', p.kind, unit ? { ...p.detail, departmentId } : p.detail),
-        notifyWebhook: (_, p) => {
-          void this.deps.webhook.notify({ orderId: p.orderId, code: order.code, departmentId, status: p.status, attempts: p.attempts }).then(
-            (outcome) => repo.appendEvent(p.orderId, 'liandong', outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, deliveries: outcome.deliveries } : { reason: outcome.reason }),
-          );
-        },
+        recordEvent: (_, p) => writes.post(`${p.kind} event`, () => repo.appendEvent(p.orderId, 'liandong', p.kind, unit ? { ...p.detail, departmentId } : p.detail)),
+        // The webhook event is stored (outbox) in its turn, after the status it announces.
+        notifyWebhook: (_, p) => writes.post('webhook', async () => {
+          const outcome = await this.deps.webhook.notify({ orderId: p.orderId, code: order.code, departmentId, status: p.status, attempts: p.attempts });
+          await repo.appendEvent(p.orderId, 'liandong', outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, deliveries: outcome.deliveries } : { reason: outcome.reason });
+        }),
       },
     });
     const actor = createActor(machine, {
@@ -174,7 +192,7 @@ export class Dispatcher {
       },
     });
     this.live.set(key, actor);
-    const saveResume = (point: OrderResume | null) => (unit ? repo.saveUnitResume(order.id, unit.departmentId, point) : repo.saveResume(order.id, point));
+    const saveResume = (point: OrderResume | null) => writes.post('resume point', () => (unit ? repo.saveUnitResume(order.id, unit.departmentId, point) : repo.saveResume(order.id, point)));
     let saved = '';
     actor.subscribe({
       next: (snapshot) => {
@@ -192,7 +210,7 @@ export class Dispatcher {
       },
       error: (err: unknown) => {
         this.live.delete(key);
-        repo.appendEvent(order.id, 'liandong', 'dispatch_crashed', { reason: err instanceof Error ? err.message : String(err), departmentId });
+        writes.post('dispatch_crashed event', () => repo.appendEvent(order.id, 'liandong', 'dispatch_crashed', { reason: err instanceof Error ? err.message : String(err), departmentId }));
         orderLog.error({ err }, 'order machine crashed');
       },
     });
@@ -207,26 +225,26 @@ export class Dispatcher {
    */
   async resumeAll(): Promise<number> {
     const { repo, telephony } = this.deps;
-    const orders = repo.dispatchingOrders().filter((o) => !this.live.has(o.id));
-    const coUnits = repo.dispatchingCoUnits().filter((u) => !this.live.has(keyOf(u.order_id, u.department_id)));
+    const orders = (await repo.dispatchingOrders()).filter((o) => !this.live.has(o.id));
+    const coUnits = (await repo.dispatchingCoUnits()).filter((u) => !this.live.has(keyOf(u.order_id, u.department_id)));
     // Every call left open, also of orders no longer dispatching (an acceptance committed while
     // its confirmation played, a leader's call after the order was accepted): ended, hung up.
     const liveOrders = new Set([...this.live.keys()].map((k) => k.split('/')[0]));
-    const open = repo.allOpenAttempts().filter((a) => !liveOrders.has(a.order_id));
+    const open = (await repo.allOpenAttempts()).filter((a) => !liveOrders.has(a.order_id));
     if (orders.length === 0 && coUnits.length === 0 && open.length === 0) return 0;
     const present = new Set(await telephony.listChannelIds());
     for (const attempt of open) {
       if (present.has(attempt.id)) await telephony.hangup(attempt.id);
       // An acceptance (or alarm/leader confirmation) committed before the crash stands: the call
       // only lost its confirmation, and the record must say `accepted` like the acknowledgement.
-      const committed = repo.hasAcknowledgement(attempt.id);
-      repo.endAttempt(attempt.id, {
+      const committed = await repo.hasAcknowledgement(attempt.id);
+      await repo.endAttempt(attempt.id, {
         result: committed ? 'accepted' : 'interrupted',
         reason: committed ? 'confirmation interrupted' : 'service restarted during the call',
         digits: attempt.digits,
         endedAt: Date.now(),
       });
-      repo.appendEvent(attempt.order_id, 'liandong', committed ? 'confirmation_interrupted' : 'attempt_interrupted', { attemptId: attempt.id, channelStillUp: present.has(attempt.id) });
+      await repo.appendEvent(attempt.order_id, 'liandong', committed ? 'confirmation_interrupted' : 'attempt_interrupted', { attemptId: attempt.id, channelStillUp: present.has(attempt.id) });
     }
     for (const order of orders) {
       // Still waiting on its platform: the wait goes on (or ends now if it passed while stopped).
@@ -235,25 +253,30 @@ export class Dispatcher {
         continue;
       }
       const saved = order.resume ? (JSON.parse(order.resume) as OrderResume) : undefined;
-      const nextAttemptSeq = Math.max(saved?.nextAttemptSeq ?? 1, repo.maxSeq(order.id) + 1);
-      repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq });
-      this.start(order, { ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq });
+      const nextAttemptSeq = Math.max(saved?.nextAttemptSeq ?? 1, (await repo.maxSeq(order.id)) + 1);
+      await repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq });
+      await this.start(order, { ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq });
     }
     // Each co-unit still dispatching continues its own chain from its own resume point.
     for (const row of coUnits) {
-      const order = repo.getOrder(row.order_id);
+      const order = await repo.getOrder(row.order_id);
       if (!order) continue;
       const saved = row.resume ? (JSON.parse(row.resume) as OrderResume) : undefined;
-      const nextAttemptSeq = Math.max(saved?.nextAttemptSeq ?? firstSeqOfUnit(row.unit_index), repo.maxSeq(order.id, row.unit_index) + 1);
-      repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq, departmentId: row.department_id });
-      this.start(order, { ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq }, coUnitOf(row));
+      const nextAttemptSeq = Math.max(saved?.nextAttemptSeq ?? firstSeqOfUnit(row.unit_index), (await repo.maxSeq(order.id, row.unit_index)) + 1);
+      await repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq, departmentId: row.department_id });
+      await this.start(order, { ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq }, coUnitOf(row));
     }
     this.log.info({ resumed: orders.length, coUnits: coUnits.length }, 'resumed dispatching orders after restart');
     return orders.length + coUnits.length;
   }
 
-  /** Tells a live order (its lead unit, or co-unit `coUnit`) it was accepted through another way (feedback, inbound line). */
-  acceptedElsewhere(orderId: string, source: 'http' | 'inbound', coUnit?: string): void {
+  /**
+   * Tells a live order (its lead unit, or co-unit `coUnit`) it was accepted through another way
+   * (feedback, inbound line). It does not wait for the writes its machine posts in answer: the
+   * feedback line and reminder calls record feedback inside a queued write (writes.run), which
+   * those writes queue behind. The acceptance itself is committed by the caller before this.
+   */
+  async acceptedElsewhere(orderId: string, source: 'http' | 'inbound', coUnit?: string): Promise<void> {
     if (coUnit !== undefined) {
       this.live.get(keyOf(orderId, coUnit))?.send({ type: 'ACCEPTED_ELSEWHERE', source });
       return;
@@ -268,9 +291,9 @@ export class Dispatcher {
     if (timer !== undefined) {
       clearTimeout(timer);
       this.platformTimers.delete(orderId);
-      this.deps.repo.setPlatformDue(orderId, null);
-      this.deps.repo.appendEvent(orderId, 'liandong', 'accepted', { via: source, attemptId: null });
-      this.onAccepted(orderId);
+      await this.deps.repo.setPlatformDue(orderId, null);
+      await this.deps.repo.appendEvent(orderId, 'liandong', 'accepted', { via: source, attemptId: null });
+      await this.onAccepted(orderId);
     }
   }
 
@@ -279,19 +302,24 @@ export class Dispatcher {
     return this.platformTimers.has(orderId);
   }
 
-  /** Withdraws the order: every unit still being phoned is asked to stop. True if the lead's machine was live. */
-  cancel(orderId: string, reason: string): boolean {
+  /**
+   * Withdraws the order: every unit still being phoned is asked to stop. True if the lead's
+   * machine was live. Resolves when what the machines wrote in answer is stored, so the caller
+   * (the cancel route) reads the cancelled order; never call it inside a queued write (it would
+   * wait for itself).
+   */
+  async cancel(orderId: string, reason: string): Promise<boolean> {
     clearTimeout(this.platformTimers.get(orderId));
     this.platformTimers.delete(orderId);
-    for (const unit of this.deps.repo.coUnits(orderId)) {
+    for (const unit of await this.deps.repo.coUnits(orderId)) {
       const coActor = this.live.get(keyOf(orderId, unit.department_id));
       if (coActor) coActor.send({ type: 'CANCEL', reason });
-      else if (unit.status === 'dispatching') this.deps.repo.advanceUnitStatus(orderId, unit.department_id, 'cancelled');
+      else if (unit.status === 'dispatching') await this.deps.repo.advanceUnitStatus(orderId, unit.department_id, 'cancelled');
     }
     const actor = this.live.get(orderId);
-    if (!actor) return false;
-    actor.send({ type: 'CANCEL', reason });
-    return true;
+    actor?.send({ type: 'CANCEL', reason });
+    await this.written();
+    return actor !== undefined;
   }
 
   /** Stops every live machine (their calls are left to the restart reconciliation). */

@@ -2,7 +2,9 @@
 // helps first; the linkage office settles the dispute afterwards. Upheld with `reassignTo`, the
 // order is dispatched to that unit (the first unit stays on record as having helped first).
 import { FIRST_CURSOR } from '../../machines/order.policy.js';
-import type { Db } from '../db/database.js';
+import { sql } from 'kysely';
+import { first, rows, run } from '../db/sql.js';
+import type { Store } from '../db/store.js';
 import type { DepartmentStore } from '../departments/store.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { HttpError } from '../http/errors.js';
@@ -42,38 +44,37 @@ export interface DisputeView {
 }
 
 export interface DisputeDeps {
-  readonly db: Db;
+  readonly store: Store;
   readonly repo: OrderRepository;
   readonly departments: DepartmentStore;
   readonly dispatcher: Dispatcher;
   /** The order left the first unit: its feedback deadlines end (the new unit's start at its acceptance). */
-  readonly onReassigned: (orderId: string) => void;
+  readonly onReassigned: (orderId: string) => void | Promise<void>;
 }
 
 export class DisputeService {
   constructor(private readonly deps: DisputeDeps) {}
 
-  list(filter: { status?: DisputeStatus | undefined; limit: number; offset: number }): { total: number; disputes: DisputeView[] } {
-    const where = filter.status ? 'WHERE d.status = ?' : '';
-    const args = filter.status ? [filter.status] : [];
-    const total = this.deps.db.prepare(`SELECT count(*) FROM disputes d ${where}`).pluck().get(...args) as number;
-    const rows = this.deps.db
-      .prepare(`SELECT d.*, o.code FROM disputes d JOIN orders o ON o.id = d.order_id ${where} ORDER BY d.opened_at DESC, d.id DESC LIMIT ? OFFSET ?`)
-      .all(...args, filter.limit, filter.offset) as Array<DisputeRow & { code: string }>;
-    return { total, disputes: rows.map((r) => view(r, r.code)) };
+  async list(filter: { status?: DisputeStatus | undefined; limit: number; offset: number }): Promise<{ total: number; disputes: DisputeView[] }> {
+    const { db } = this.deps.store;
+    const where = filter.status ? sql`WHERE d.status = ${filter.status}` : sql``;
+    const total = (await first(db, sql<{ n: number }>`SELECT count(*) AS n FROM disputes d ${where}`))?.n ?? 0;
+    const page = await rows(db, sql<DisputeRow & { code: string }>`SELECT d.*, o.code FROM disputes d JOIN orders o ON o.id = d.order_id ${where}
+      ORDER BY d.opened_at DESC, d.id DESC LIMIT ${filter.limit} OFFSET ${filter.offset}`);
+    return { total, disputes: page.map((r) => view(r, r.code)) };
   }
 
-  forOrder(orderId: string): DisputeView[] {
-    const code = this.deps.repo.getOrder(orderId)?.code ?? '';
-    return (this.deps.db.prepare('SELECT * FROM disputes WHERE order_id = ? ORDER BY id').all(orderId) as DisputeRow[]).map((r) => view(r, code));
+  async forOrder(orderId: string): Promise<DisputeView[]> {
+    const code = (await this.deps.repo.getOrder(orderId))?.code ?? '';
+    return (await rows(this.deps.store.db, sql<DisputeRow>`SELECT * FROM disputes WHERE order_id = ${orderId} ORDER BY id`)).map((r) => view(r, code));
   }
 
   /** Settles the open dispute of `departmentId` on the order; every check runs before anything is written. */
-  settle(orderId: string, departmentId: string, s: Settlement, actor: string): DisputeView {
-    const { db, repo, departments, dispatcher } = this.deps;
-    const order = repo.getOrder(orderId);
+  async settle(orderId: string, departmentId: string, s: Settlement, actor: string): Promise<DisputeView> {
+    const { store, repo, departments, dispatcher } = this.deps;
+    const order = await repo.getOrder(orderId);
     if (!order) throw new HttpError(404, 'order_not_found', `no order ${orderId}`);
-    const dispute = db.prepare('SELECT * FROM disputes WHERE order_id = ? AND department_id = ?').get(orderId, departmentId) as DisputeRow | undefined;
+    const dispute = await first(store.db, sql<DisputeRow>`SELECT * FROM disputes WHERE order_id = ${orderId} AND department_id = ${departmentId}`);
     if (!dispute) throw new HttpError(404, 'dispute_not_found', `department ${departmentId} has no dispute on order ${order.code}`);
     if (dispute.status !== 'open') throw new HttpError(409, 'dispute_settled', `the dispute was already settled (${dispute.status}) at ${dispute.decided_at ?? ''}`);
     const reassignTo = s.reassignTo;
@@ -83,29 +84,35 @@ export class DisputeService {
       if (reassignTo === departmentId) throw new HttpError(400, 'invalid_request', 'reassignTo must be another department than the disputing one');
       if (order.department_id !== departmentId) throw new HttpError(409, 'not_current_unit', `order ${order.code} is now with ${order.department_id}; it can only be reassigned from there`);
       // Several units on one order: a unit already dispatched beside the lead cannot become the lead.
-      if (repo.coUnit(orderId, reassignTo)) throw new HttpError(409, 'already_on_order', `${reassignTo} is already a unit of order ${order.code}`);
+      if (await repo.coUnit(orderId, reassignTo)) throw new HttpError(409, 'already_on_order', `${reassignTo} is already a unit of order ${order.code}`);
       if (!['accepted', 'arrived'].includes(order.status) || dispatcher.isLive(orderId)) {
         throw new HttpError(409, 'not_reassignable', `order ${order.code} is ${order.status}; only an accepted order not yet completed can be reassigned`);
       }
     }
     const at = new Date().toISOString();
-    db.transaction(() => {
-      db.prepare('UPDATE disputes SET status = ?, reassigned_to = ?, note = ?, decided_by = ?, decided_at = ? WHERE id = ?')
-        .run(s.decision, reassignTo ?? null, s.note, actor, at, dispute.id);
-      repo.appendEvent(orderId, actor, `dispute_${s.decision}`, { departmentId, reassignTo: reassignTo ?? null, note: s.note });
+    const settled = await store.transaction(async (tx) => {
+      // `status = 'open'` again here: two admins settling at once, only the first one's decision is written.
+      const changed = await run(tx, sql`UPDATE disputes SET status = ${s.decision}, reassigned_to = ${reassignTo ?? null}, note = ${s.note}, decided_by = ${actor}, decided_at = ${at}
+        WHERE id = ${dispute.id} AND status = 'open'`);
+      if (changed === 0) return false;
+      const inTx = repo.within(tx);
+      await inTx.appendEvent(orderId, actor, `dispute_${s.decision}`, { departmentId, reassignTo: reassignTo ?? null, note: s.note });
       if (reassignTo !== undefined) {
-        repo.reassign(orderId, reassignTo);
-        repo.appendEvent(orderId, actor, 'reassigned', { from: departmentId, to: reassignTo });
+        await inTx.reassign(orderId, reassignTo);
+        await inTx.appendEvent(orderId, actor, 'reassigned', { from: departmentId, to: reassignTo });
       }
-    })();
+      return true;
+    });
+    if (!settled) throw new HttpError(409, 'dispute_settled', 'the dispute was settled by someone else a moment ago');
     if (reassignTo !== undefined) {
-      this.deps.onReassigned(orderId);
-      const moved = repo.getOrder(orderId);
+      await this.deps.onReassigned(orderId);
+      const moved = await repo.getOrder(orderId);
       // The county leaders of a major incident were told in the first dispatch: not called again.
       const leaders = departments.current().leaders.map((l) => ({ id: l.id, attempts: 0, phase: 'cancelled' as const }));
-      if (moved) dispatcher.start(moved, { nextAttemptSeq: repo.maxSeq(orderId) + 1, cursor: FIRST_CURSOR, leaders });
+      if (moved) await dispatcher.start(moved, { nextAttemptSeq: (await repo.maxSeq(orderId)) + 1, cursor: FIRST_CURSOR, leaders });
     }
-    return view(db.prepare('SELECT * FROM disputes WHERE id = ?').get(dispute.id) as DisputeRow, order.code);
+    const row = await first(store.db, sql<DisputeRow>`SELECT * FROM disputes WHERE id = ${dispute.id}`);
+    return view(row as DisputeRow, order.code);
   }
 }
 

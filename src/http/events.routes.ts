@@ -5,7 +5,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { recentBoard } from '../console/board.js';
 import type { FeedMessage, OrderFeed } from '../console/order-feed.js';
-import type { Db } from '../db/database.js';
+import type { Store } from '../db/store.js';
 import { errorBodySchema, HttpError } from './errors.js';
 import { boardSchema, textResponse } from './response-schemas.js';
 
@@ -58,7 +58,7 @@ function resumePoint(request: FastifyRequest<{ Querystring: StreamQuery }>): num
 
 const frame = (m: FeedMessage): string => `id: ${m.eventId}\nevent: order\ndata: ${JSON.stringify(m)}\n\n`;
 
-export const eventRoutes: FastifyPluginAsync<{ db: Db; feed: OrderFeed }> = async (app, { db, feed }) => {
+export const eventRoutes: FastifyPluginAsync<{ store: Store; feed: OrderFeed }> = async (app, { store, feed }) => {
   const streams = new Set<() => void>();
   /** Open streams per credential id (auth.ts); an entry is removed when its count reaches 0. */
   const perToken = new Map<string, number>();
@@ -66,7 +66,7 @@ export const eventRoutes: FastifyPluginAsync<{ db: Db; feed: OrderFeed }> = asyn
   app.get<{ Querystring: { limit?: string } }>(
     '/api/v1/board',
     { onRequest: app.requireRole('desk', 'viewer'), schema: { querystring: boardQuery, response: { 200: boardSchema } } },
-    async (request) => recentBoard(db, Number(request.query.limit ?? 50)),
+    async (request) => recentBoard(store.db, Number(request.query.limit ?? 50)),
   );
 
   app.get<{ Querystring: StreamQuery }>(
@@ -86,12 +86,13 @@ export const eventRoutes: FastifyPluginAsync<{ db: Db; feed: OrderFeed }> = asyn
         'x-content-type-options': 'nosniff',
       });
       let open = true;
+      let unsubscribe: (() => void) | undefined;
       perToken.set(owner, (perToken.get(owner) ?? 0) + 1);
       const close = () => {
         if (!open) return;
         open = false;
         clearInterval(heartbeat);
-        subscription.unsubscribe();
+        unsubscribe?.();
         streams.delete(close);
         const left = (perToken.get(owner) ?? 1) - 1;
         if (left > 0) perToken.set(owner, left);
@@ -102,14 +103,25 @@ export const eventRoutes: FastifyPluginAsync<{ db: Db; feed: OrderFeed }> = asyn
         for (const m of messages) res.write(frame(m));
         if (res.writableLength > MAX_QUEUED_BYTES) close();
       };
-      const subscription = feed.subscribe(send, after);
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
       streams.add(close);
       request.raw.on('close', close);
       res.write(`retry: ${RECONNECT_MS}\n\n`);
-      send(subscription.catchUp);
-      // The feed position as an id: a reconnect resumes from here even if no order changed.
-      res.write(`id: ${feed.position}\nevent: ready\ndata: ${JSON.stringify({ position: feed.position })}\n\n`);
+      try {
+        const subscription = await feed.subscribe(send, after);
+        if (!open) {
+          subscription.unsubscribe(); // the console left while the feed read its catch-up
+          return;
+        }
+        unsubscribe = subscription.unsubscribe;
+        send(subscription.catchUp);
+        // The feed position as an id: a reconnect resumes from here even if no order changed.
+        res.write(`id: ${subscription.position}\nevent: ready\ndata: ${JSON.stringify({ position: subscription.position })}\n\n`);
+      } catch (err) {
+        // Headers are sent: the stream ends and EventSource reconnects after RECONNECT_MS.
+        request.log.error({ err }, 'order feed could not subscribe the console');
+        close();
+      }
     },
   );
 

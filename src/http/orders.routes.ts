@@ -108,9 +108,9 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
     '/api/v1/orders',
     { onRequest: app.requireRole('desk'), schema: { body: createOrderBody, response: { 200: orderCreatedSchema, 201: orderCreatedSchema, ...errors } } },
     async (request, reply) => {
-      const { order, created } = orders.create(request.body);
+      const { order, created } = await orders.create(request.body);
       void reply.status(created ? 201 : 200);
-      return { id: order.id, code: order.code, status: order.status, departmentId: order.department_id, departmentIds: orders.departmentsOf(order.id) };
+      return { id: order.id, code: order.code, status: order.status, departmentId: order.department_id, departmentIds: await orders.departmentsOf(order.id) };
     },
   );
 
@@ -130,7 +130,7 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
     '/api/v1/orders/:id',
     { onRequest: app.requireRole('desk', 'viewer', 'department'), schema: { params: idParams, response: { 200: caseRecordSchema, ...errors } } },
     async (request) => {
-      assertUnit(request, orders.departmentsOf(request.params.id));
+      assertUnit(request, await orders.departmentsOf(request.params.id));
       return orders.caseRecord(request.params.id);
     },
   );
@@ -139,9 +139,9 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
     '/api/v1/orders/:id/feedback',
     { onRequest: app.requireRole('department'), schema: { params: idParams, body: feedbackBody, response: { 201: feedbackRowSchema, ...errors } } },
     async (request, reply) => {
-      assertUnit(request, orders.departmentsOf(request.params.id));
+      assertUnit(request, await orders.departmentsOf(request.params.id));
       const unit = actingUnit(request, request.body.departmentId);
-      const feedback = orders.feedback(request.params.id, request.body.kind, request.body.note ?? null, 'api', actorOf(request), unit);
+      const feedback = await orders.feedback(request.params.id, request.body.kind, request.body.note ?? null, 'api', actorOf(request), unit);
       void reply.status(201);
       return feedback;
     },
@@ -160,7 +160,7 @@ export const orderRoutes: FastifyPluginAsync<{ orders: OrderService }> = async (
       },
     },
     async (request) => {
-      assertUnit(request, orders.departmentsOf(request.params.id));
+      assertUnit(request, await orders.departmentsOf(request.params.id));
       return orders.acknowledge(request.params.id, actorOf(request), actingUnit(request, request.body?.departmentId ?? undefined));
     },
   );

@@ -68,11 +68,12 @@ const maskActor = (actor: string): string => (actor.startsWith('phone:') && /[0-
 const feedbackJson = (f: FeedbackRow) => ({ kind: f.kind, note: f.note, via: f.via, actor: maskActor(f.actor), at: f.at, departmentId: f.department_id });
 const eventJson = (e: EventRow) => ({ at: e.at, actor: maskActor(e.actor), kind: e.kind, detail: JSON.parse(e.detail) as Record<string, unknown> });
 
-export function caseRecord(repo: OrderRepository, row: OrderRow) {
-  const acks = repo.acknowledgements(row.id);
+export async function caseRecord(repo: OrderRepository, row: OrderRow) {
+  const [acks, coUnits, attempts, feedback, events] = await Promise.all([
+    repo.acknowledgements(row.id), repo.coUnits(row.id), repo.attempts(row.id), repo.feedback(row.id), repo.events(row.id),
+  ]);
   const dispatchAcks = acks.filter((a) => a.script === 'dispatch');
   const onTime = dispatchAcks.filter((a) => a.late === 0);
-  const coUnits = repo.coUnits(row.id);
   const coUnitIds = new Set(coUnits.map((u) => u.department_id));
   // `acknowledgement` is the lead unit's. After a settled dispute reassigned the order, the current
   // unit's acceptance is the one; the first unit's (it helped first) stays in `acknowledgements`.
@@ -85,7 +86,7 @@ export function caseRecord(repo: OrderRepository, row: OrderRow) {
     address: row.address,
     reporterPhone: maskPhone(row.reporter_phone),
     updatedAt: row.updated_at,
-    attempts: repo.attempts(row.id).map(attemptJson),
+    attempts: attempts.map(attemptJson),
     acknowledgement: winner ? acknowledgementJson(winner) : null,
     // Several units on one order: the lead first, each with its own status and acceptance.
     units: [
@@ -98,8 +99,8 @@ export function caseRecord(repo: OrderRepository, row: OrderRow) {
     acknowledgements: onTime.map(acknowledgementJson),
     lateAcknowledgements: dispatchAcks.filter((a) => a.late === 1).map(acknowledgementJson),
     confirmations: acks.filter((a) => a.script !== 'dispatch').map((a) => ({ ...acknowledgementJson(a), script: a.script })),
-    feedback: repo.feedback(row.id).map(feedbackJson),
-    events: repo.events(row.id).map(eventJson),
+    feedback: feedback.map(feedbackJson),
+    events: events.map(eventJson),
   };
 }
-export type CaseRecord = ReturnType<typeof caseRecord>;
+export type CaseRecord = Awaited<ReturnType<typeof caseRecord>>;

@@ -27,16 +27,17 @@ export interface CreateOrderInput {
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 
 export class OrderService {
+  // The hooks may answer now or later (the services behind them read the store); each is awaited.
   /** Set by the composition root: schedules the callback survey when a case is completed. */
-  onCompleted: (orderId: string) => void = () => undefined;
+  onCompleted: (orderId: string) => void | Promise<void> = () => undefined;
   /** Set by the composition root: the surveys shown in the case record. */
-  surveysOf: (orderId: string) => unknown[] = () => [];
+  surveysOf: (orderId: string) => unknown[] | Promise<unknown[]> = () => [];
   /** Set by the composition root: feedback recorded (the 督查催办 deadlines it answers are met). */
-  onFeedback: (orderId: string, kind: FeedbackKind) => void = () => undefined;
+  onFeedback: (orderId: string, kind: FeedbackKind) => void | Promise<void> = () => undefined;
   /** Set by the composition root: feedback deadlines and reminder calls shown in the case record. */
   remindersOf: (orderId: string) => unknown = () => ({ deadlines: [], calls: [] });
   /** Set by the composition root: the jurisdiction disputes shown in the case record. */
-  disputesOf: (orderId: string) => unknown[] = () => [];
+  disputesOf: (orderId: string) => unknown[] | Promise<unknown[]> = () => [];
 
   constructor(
     private readonly repo: OrderRepository,
@@ -44,7 +45,7 @@ export class OrderService {
     private readonly dispatcher: Dispatcher,
   ) {}
 
-  create(input: CreateOrderInput): { order: OrderRow; created: boolean } {
+  async create(input: CreateOrderInput): Promise<{ order: OrderRow; created: boolean }> {
     const catalog = this.departments.current();
     const category = catalog.categoriesById.get(input.category);
     if (!category) throw new HttpError(400, 'unknown_category', `unknown category "${input.category}"; GET /api/v1/departments lists them`);
@@ -72,16 +73,16 @@ export class OrderService {
       callback: input.callback ?? !category.informant,
       coUnits: units.slice(1),
     };
-    const result = this.repo.createOrder(order);
-    if (!result.created && !(sameOrder(result.row, order) && sameUnits(this.coUnitsOf(result.row.id), order.coUnits ?? []))) {
+    const result = await this.repo.createOrder(order);
+    if (!result.created && !(sameOrder(result.row, order) && sameUnits(await this.coUnitsOf(result.row.id), order.coUnits ?? []))) {
       throw new HttpError(409, 'external_id_conflict', `externalId "${input.externalId}" was already used for a different order (${result.row.id})`);
     }
-    if (result.created) this.dispatcher.begin(result.row);
+    if (result.created) await this.dispatcher.begin(result.row);
     return { order: result.row, created: result.created };
   }
 
-  list(q: { status?: string | undefined; departmentId?: string | undefined; from?: string | undefined; to?: string | undefined; limit: number; offset: number }) {
-    const { rows, total } = this.repo.listOrders({
+  async list(q: { status?: string | undefined; departmentId?: string | undefined; from?: string | undefined; to?: string | undefined; limit: number; offset: number }) {
+    const { rows, total } = await this.repo.listOrders({
       ...q,
       from: q.from ? new Date(q.from).toISOString() : undefined,
       to: q.to ? new Date(q.to).toISOString() : undefined,
@@ -90,60 +91,62 @@ export class OrderService {
   }
 
   /** The unit an order was dispatched to (404 when there is no such order). */
-  departmentOf(id: string): string {
-    return this.mustGet(id).department_id;
+  async departmentOf(id: string): Promise<string> {
+    return (await this.mustGet(id)).department_id;
   }
 
   /** Every unit on the order, the lead first (404 when there is no such order). */
-  departmentsOf(id: string): string[] {
-    return [this.mustGet(id).department_id, ...this.coUnitsOf(id)];
+  async departmentsOf(id: string): Promise<string[]> {
+    return [(await this.mustGet(id)).department_id, ...(await this.coUnitsOf(id))];
   }
 
   /** The units dispatched beside the lead, in order. */
-  coUnitsOf(id: string): string[] {
-    return this.repo.coUnits(id).map((u) => u.department_id);
+  async coUnitsOf(id: string): Promise<string[]> {
+    return (await this.repo.coUnits(id)).map((u) => u.department_id);
   }
 
   /**
    * Which unit acts (feedback, acknowledgement): the one named, else the lead. Undefined for the
    * lead, the department id for a co-unit; 409 for a unit not on the order.
    */
-  private coUnitActing(order: OrderRow, departmentId: string | undefined): string | undefined {
+  private async coUnitActing(order: OrderRow, departmentId: string | undefined): Promise<string | undefined> {
     if (departmentId === undefined || departmentId === order.department_id) return undefined;
-    const unit = this.repo.coUnit(order.id, departmentId);
+    const unit = await this.repo.coUnit(order.id, departmentId);
     if (!unit) throw new HttpError(409, 'not_on_order', `${departmentId} is not a unit of order ${order.code}`);
     if (unit.status === 'cancelled') throw new HttpError(409, 'order_cancelled', `order ${order.code} was cancelled for ${departmentId}`);
     return departmentId;
   }
 
-  caseRecord(id: string) {
-    return { ...caseRecord(this.repo, this.mustGet(id)), surveys: this.surveysOf(id), reminders: this.remindersOf(id), disputes: this.disputesOf(id) };
+  async caseRecord(id: string) {
+    const record = await caseRecord(this.repo, await this.mustGet(id));
+    const [surveys, reminders, disputes] = await Promise.all([this.surveysOf(id), this.remindersOf(id), this.disputesOf(id)]);
+    return { ...record, surveys, reminders, disputes };
   }
 
   /**
    * Feedback from the department. "arrived" or "completed" while still dispatching means the
    * department took the order without pressing 1: that counts as its acceptance.
    */
-  feedback(orderId: string, kind: FeedbackKind, note: string | null, via: 'api' | 'phone', actor: string, departmentId?: string): FeedbackRow {
-    const order = this.mustGet(orderId);
+  async feedback(orderId: string, kind: FeedbackKind, note: string | null, via: 'api' | 'phone', actor: string, departmentId?: string): Promise<FeedbackRow> {
+    const order = await this.mustGet(orderId);
     if (order.status === 'cancelled') throw new HttpError(409, 'order_cancelled', `order ${order.code} was cancelled`);
-    const coUnit = this.coUnitActing(order, departmentId);
+    const coUnit = await this.coUnitActing(order, departmentId);
     if (coUnit !== undefined) {
       // A co-unit's feedback is its own: it may be its acceptance; it never completes the order
       // (the lead's `completed` does) nor answers the lead's reminder deadlines.
-      if (this.repo.coUnit(orderId, coUnit)?.status === 'dispatching' && kind !== 'progress') {
-        this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback', coUnit });
-        this.dispatcher.acceptedElsewhere(orderId, via === 'api' ? 'http' : 'inbound', coUnit);
+      if ((await this.repo.coUnit(orderId, coUnit))?.status === 'dispatching' && kind !== 'progress') {
+        await this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback', coUnit });
+        await this.dispatcher.acceptedElsewhere(orderId, via === 'api' ? 'http' : 'inbound', coUnit);
       }
       return this.repo.addFeedback(orderId, kind, note, via, actor, coUnit);
     }
     if (order.status === 'dispatching' && kind !== 'progress') {
-      this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback' });
-      this.dispatcher.acceptedElsewhere(orderId, via === 'api' ? 'http' : 'inbound');
+      await this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback' });
+      await this.dispatcher.acceptedElsewhere(orderId, via === 'api' ? 'http' : 'inbound');
     }
-    const stored = this.repo.addFeedback(orderId, kind, note, via, actor);
-    this.onFeedback(orderId, kind);
-    if (kind === 'completed') this.onCompleted(orderId);
+    const stored = await this.repo.addFeedback(orderId, kind, note, via, actor);
+    await this.onFeedback(orderId, kind);
+    if (kind === 'completed') await this.onCompleted(orderId);
     return stored;
   }
 
@@ -152,44 +155,44 @@ export class OrderService {
    * (further) call is placed. Idempotent: an order already accepted by the department answers
    * with its state.
    */
-  acknowledge(orderId: string, actor: string, departmentId?: string) {
-    const order = this.mustGet(orderId);
-    const coUnit = this.coUnitActing(order, departmentId);
+  async acknowledge(orderId: string, actor: string, departmentId?: string) {
+    const order = await this.mustGet(orderId);
+    const coUnit = await this.coUnitActing(order, departmentId);
     if (coUnit !== undefined) {
-      const status = this.repo.coUnit(orderId, coUnit)?.status;
+      const status = (await this.repo.coUnit(orderId, coUnit))?.status;
       if (status === 'dispatching') {
-        this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback', coUnit });
-        this.repo.appendEvent(orderId, actor, 'acknowledged_via_api', { departmentId: coUnit });
-        this.dispatcher.acceptedElsewhere(orderId, 'http', coUnit);
+        await this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback', coUnit });
+        await this.repo.appendEvent(orderId, actor, 'acknowledged_via_api', { departmentId: coUnit });
+        await this.dispatcher.acceptedElsewhere(orderId, 'http', coUnit);
       } else if (status === 'unacknowledged') {
         throw new HttpError(409, 'not_acknowledgeable', `order ${order.code} is unacknowledged for ${coUnit}`);
       }
-      return orderSummary(this.mustGet(orderId));
+      return orderSummary(await this.mustGet(orderId));
     }
     if (order.status === 'dispatching') {
-      this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback' });
-      this.repo.appendEvent(orderId, actor, 'acknowledged_via_api', {});
-      this.dispatcher.acceptedElsewhere(orderId, 'http');
+      await this.repo.commitAcceptance({ orderId, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback' });
+      await this.repo.appendEvent(orderId, actor, 'acknowledged_via_api', {});
+      await this.dispatcher.acceptedElsewhere(orderId, 'http');
     } else if (!['accepted', 'arrived', 'completed', 'surveyed'].includes(order.status)) {
       throw new HttpError(409, 'not_acknowledgeable', `order ${order.code} is ${order.status}`);
     }
-    return orderSummary(this.mustGet(orderId));
+    return orderSummary(await this.mustGet(orderId));
   }
 
-  cancel(orderId: string, reason: string, actor = 'desk') {
-    const order = this.mustGet(orderId);
+  async cancel(orderId: string, reason: string, actor = 'desk') {
+    const order = await this.mustGet(orderId);
     if (order.status !== 'dispatching' && order.status !== 'unacknowledged') {
       throw new HttpError(409, 'not_cancellable', `order ${order.code} is ${order.status}; only dispatching or unacknowledged orders can be cancelled`);
     }
-    if (!this.dispatcher.cancel(orderId, reason)) {
-      this.repo.advanceStatus(orderId, 'cancelled');
-      this.repo.appendEvent(orderId, actor, 'cancelled', { reason });
+    if (!(await this.dispatcher.cancel(orderId, reason))) {
+      await this.repo.advanceStatus(orderId, 'cancelled');
+      await this.repo.appendEvent(orderId, actor, 'cancelled', { reason });
     }
-    return orderSummary(this.mustGet(orderId));
+    return orderSummary(await this.mustGet(orderId));
   }
 
-  private mustGet(id: string): OrderRow {
-    const row = this.repo.getOrder(id);
+  private async mustGet(id: string): Promise<OrderRow> {
+    const row = await this.repo.getOrder(id);
     if (!row) throw new HttpError(404, 'order_not_found', `no order ${id}`);
     return row;
   }

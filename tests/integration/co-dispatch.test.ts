@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/composition.js';
-import { openDatabase } from '../../src/db/database.js';
+import { sql } from 'kysely';
+import { openStore } from '../../src/db/store.js';
 import type { CaseRecord } from '../../src/orders/case-record.js';
 import { OrderRepository } from '../../src/orders/order-repository.js';
 import { ARTIFACTS, startServices } from './support.js';
@@ -37,27 +38,25 @@ beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   // The state a service killed mid-call leaves: the lead (tourism) accepted; the co-unit
   // (civil-affairs) was being phoned in its own block (attempt 1001 open, resume point saved).
-  const db = openDatabase(dbFile);
-  const repo = new OrderRepository(db);
-  const { row } = repo.createOrder({
+  const store = await openStore({ engine: 'sqlite', path: dbFile });
+  const repo = new OrderRepository(store);
+  const { row } = await repo.createOrder({
     externalId: `co-crash-${Date.now()}`, category: 'water-main-burst', departmentId: 'tourism', summary: '水管爆裂', address: '城关镇',
     reporterPhone: '13800138000', urgency: 'urgent', major: false, coUnits: ['civil-affairs'],
   });
-  repo.startAttempt({ orderId: row.id, attemptId: `${row.id}-a1`, seq: 1, script: 'dispatch', contactId: 'c1', number: '70111', attemptOnContact: 0, cursor: { loop: 0, contactIndex: 0 }, departmentId: 'tourism' });
-  repo.commitAcceptance({ orderId: row.id, attemptId: `${row.id}-a1`, contactId: 'c1', script: 'dispatch', disputed: false, via: 'phone' });
-  repo.endAttempt(`${row.id}-a1`, { result: 'accepted', digits: '1', endedAt: Date.now() });
+  await repo.startAttempt({ orderId: row.id, attemptId: `${row.id}-a1`, seq: 1, script: 'dispatch', contactId: 'c1', number: '70111', attemptOnContact: 0, cursor: { loop: 0, contactIndex: 0 }, departmentId: 'tourism' });
+  await repo.commitAcceptance({ orderId: row.id, attemptId: `${row.id}-a1`, contactId: 'c1', script: 'dispatch', disputed: false, via: 'phone' });
+  await repo.endAttempt(`${row.id}-a1`, { result: 'accepted', digits: '1', endedAt: Date.now() });
   const openAttempt = `${row.id}-u1-a1001`;
-  repo.startAttempt({ orderId: row.id, attemptId: openAttempt, seq: 1001, script: 'dispatch', contactId: 'c1', number: '70111', attemptOnContact: 0, cursor: { loop: 0, contactIndex: 0 }, departmentId: 'civil-affairs' });
-  repo.saveUnitResume(row.id, 'civil-affairs', { nextAttemptSeq: 1002, cursor: { loop: 0, contactIndex: 0, attemptOnContact: 1 }, leaders: [] });
-  db.prepare(`INSERT INTO department_changes (department_id, body, actor, at) VALUES ('civil-affairs', ?, 'test', ?)`).run(
-    JSON.stringify({
-      update: { name: { 'zh-CN': '民政局', en: 'Civil affairs' }, categories: ['stray-beggar', 'abandoned-infant', 'lost-child-or-elderly', 'unidentified-body', 'destitute-patient', 'emergency-relocation'],
-        contacts: [{ id: 'c1', name: 'duty', number: '70111', priority: 1 }], rosters: [] },
-      policy: { ...FAST, attemptsPerContact: 2 },
-    }),
-    new Date().toISOString(),
-  );
-  db.close();
+  await repo.startAttempt({ orderId: row.id, attemptId: openAttempt, seq: 1001, script: 'dispatch', contactId: 'c1', number: '70111', attemptOnContact: 0, cursor: { loop: 0, contactIndex: 0 }, departmentId: 'civil-affairs' });
+  await repo.saveUnitResume(row.id, 'civil-affairs', { nextAttemptSeq: 1002, cursor: { loop: 0, contactIndex: 0, attemptOnContact: 1 }, leaders: [] });
+  const change = JSON.stringify({
+    update: { name: { 'zh-CN': '民政局', en: 'Civil affairs' }, categories: ['stray-beggar', 'abandoned-infant', 'lost-child-or-elderly', 'unidentified-body', 'destitute-patient', 'emergency-relocation'],
+      contacts: [{ id: 'c1', name: 'duty', number: '70111', priority: 1 }], rosters: [] },
+    policy: { ...FAST, attemptsPerContact: 2 },
+  });
+  await sql`INSERT INTO department_changes (department_id, body, actor, at) VALUES ('civil-affairs', ${change}, 'test', ${new Date().toISOString()})`.execute(store.db);
+  await store.close();
   crashed = { orderId: row.id, openAttempt };
 
   s = await startServices('co-dispatch', {
@@ -75,10 +74,10 @@ describe('several units on one order', () => {
   it('a co-unit\'s chain resumes after a crash from its own resume point, in its own attempt ids; the lead is left alone', async () => {
     const services = s as Services;
     const { orderId, openAttempt } = crashed;
-    await expect.poll(() => services.repo.coUnit(orderId, 'civil-affairs')?.status, { timeout: 30_000, interval: 250 }).toBe('accepted');
+    await expect.poll(async () => (await services.repo.coUnit(orderId, 'civil-affairs'))?.status, { timeout: 30_000, interval: 250 }).toBe('accepted');
     // Its call ends after the confirmation is played.
-    await expect.poll(() => services.repo.openAttempts(orderId).length, { timeout: 30_000, interval: 250 }).toBe(0);
-    const attempts = services.repo.attempts(orderId);
+    await expect.poll(async () => (await services.repo.openAttempts(orderId)).length, { timeout: 30_000, interval: 250 }).toBe(0);
+    const attempts = await services.repo.attempts(orderId);
     expect(attempts.map((a) => [a.id, a.department_id, a.result])).toEqual([
       [`${orderId}-a1`, 'tourism', 'accepted'],
       [openAttempt, 'civil-affairs', 'interrupted'],
@@ -204,7 +203,7 @@ describe('several units on one order', () => {
       const externalId = `co-bad-${i}-${Date.now()}`;
       const res = await api('POST', '/api/v1/orders', DESK, { ...base, externalId, ...extra });
       expect(res.statusCode, res.body).toBe(400);
-      expect((s as Services).repo.listOrders({ limit: 200, offset: 0 }).rows.some((o) => o.external_id === externalId)).toBe(false);
+      expect((await (s as Services).repo.listOrders({ limit: 200, offset: 0 })).rows.some((o) => o.external_id === externalId)).toBe(false);
     }
   });
 });

@@ -11,7 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import type { Services } from '../../src/composition.js';
+import { first, rows } from '../../src/db/sql.js';
 import { addToken, writeTokenFile } from '../../src/tokens/token-file.js';
 import { ARTIFACTS, startServices } from './support.js';
 
@@ -94,14 +96,14 @@ describe('the console acts, with the API\'s roles', () => {
     await page.waitForURL(/#\/case\//);
     const id = decodeURIComponent(page.url().split('#/case/')[1] ?? '');
     await expect.poll(() => page.textContent('[data-testid=case-status]')).toBe('呼叫中');
-    const stored = s.repo.getOrder(id);
+    const stored = await s.repo.getOrder(id);
     expect(stored).toMatchObject({ category: 'water-main-burst', department_id: UNIT, summary: '控制台测试：主干道水管爆裂', status: 'dispatching' });
 
     await page.fill('#cancel-reason', '报警人来电撤销');
     await page.click('#cancel-submit');
     await expect.poll(() => page.textContent('[data-testid=case-status]'), { timeout: 15_000 }).toBe('已撤销');
-    expect(s.repo.getOrder(id)?.status).toBe('cancelled');
-    const cancelled = s.repo.events(id).find((e) => e.kind === 'cancelled');
+    expect((await s.repo.getOrder(id))?.status).toBe('cancelled');
+    const cancelled = (await s.repo.events(id)).find((e) => e.kind === 'cancelled');
     expect(JSON.parse(cancelled?.detail ?? '{}')).toMatchObject({ reason: '报警人来电撤销' });
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-case-cancelled.png') });
     expect(errors).toEqual([]);
@@ -128,7 +130,7 @@ describe('the console acts, with the API\'s roles', () => {
     await page.click('#feedback-submit');
     await expect.poll(() => page.textContent('[data-testid=case-status]'), { timeout: 15_000 }).toMatch(/已受理|已到场/);
     await expect.poll(async () => (await page.textContent('section.card:has(h3:text("反馈")) ul')) ?? '').toContain('李四');
-    expect(s.repo.feedback(id).map((f) => [f.kind, f.actor, f.note])).toEqual([['arrived', '李四', '抢修队已到']]);
+    expect((await s.repo.feedback(id)).map((f) => [f.kind, f.actor, f.note])).toEqual([['arrived', '李四', '抢修队已到']]);
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-unit-feedback.png') });
     expect(errors).toEqual([]);
     await page.close();
@@ -136,11 +138,13 @@ describe('the console acts, with the API\'s roles', () => {
 
   it('linkage office: takes a flag, closes it with a resolution note, and reads its history', async () => {
     // A flag as a "not satisfied" callback leaves it (the survey itself is tested in survey.test.ts).
-    const orderId = s.repo.createOrder({ externalId: `flag-${Date.now()}`, category: 'water-main-burst', departmentId: UNIT, summary: 's', address: 'a', reporterPhone: '13800138002', urgency: 'normal', major: false }).row.id;
+    const orderId = (await s.repo.createOrder({ externalId: `flag-${Date.now()}`, category: 'water-main-burst', departmentId: UNIT, summary: 's', address: 'a', reporterPhone: '13800138002', urgency: 'normal', major: false })).row.id;
     const now = new Date().toISOString();
-    s.db.prepare("INSERT INTO surveys (id, order_id, kind, status, number, due_at, quality, created_at, updated_at, finished_at) VALUES (?, ?, 'callback', 'completed', '13800138002', ?, 'unsatisfied', ?, ?, ?)").run(`sv-${orderId}`, orderId, now, now, now, now);
-    s.db.prepare("INSERT INTO flags (order_id, survey_id, reason, created_at) VALUES (?, ?, 'not satisfied: quality', ?)").run(orderId, `sv-${orderId}`, now);
-    const flagId = s.db.prepare('SELECT id FROM flags WHERE order_id = ?').pluck().get(orderId) as number;
+    const surveyId = `sv-${orderId}`;
+    await sql`INSERT INTO surveys (id, order_id, kind, status, number, due_at, quality, created_at, updated_at, finished_at)
+      VALUES (${surveyId}, ${orderId}, 'callback', 'completed', '13800138002', ${now}, 'unsatisfied', ${now}, ${now}, ${now})`.execute(s.store.db);
+    await sql`INSERT INTO flags (order_id, survey_id, reason, created_at) VALUES (${orderId}, ${surveyId}, 'not satisfied: quality', ${now})`.execute(s.store.db);
+    const flagId = (await first(s.store.db, sql<{ id: number }>`SELECT id FROM flags WHERE order_id = ${orderId}`))?.id as number;
 
     const { page, errors } = await newPage();
     await signIn(page, 'dev-viewer-token');
@@ -160,7 +164,7 @@ describe('the console acts, with the API\'s roles', () => {
     await fresh.locator('details summary').click();
     await expect.poll(() => fresh.locator('.flag-history li').count()).toBe(1);
     expect(await fresh.locator('.flag-history li').textContent()).toMatch(/api:viewer.*已关闭/);
-    expect(s.db.prepare('SELECT owner, status, resolution FROM flags WHERE id = ?').get(flagId)).toEqual({ owner: '孙科员', status: 'closed', resolution: '已回访市民，水质问题已解决' });
+    expect(await first(s.store.db, sql`SELECT owner, status, resolution FROM flags WHERE id = ${flagId}`)).toEqual({ owner: '孙科员', status: 'closed', resolution: '已回访市民，水质问题已解决' });
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-flags.png') });
     expect(errors).toEqual([]);
     await page.close();
@@ -174,7 +178,7 @@ describe('the console acts, with the API\'s roles', () => {
     });
     expect(created.statusCode, created.body).toBe(201);
     const { id } = created.json<{ id: string }>();
-    await expect.poll(() => s.db.prepare("SELECT status FROM disputes WHERE order_id = ? AND department_id = 'education'").pluck().get(id), { timeout: 60_000, interval: 250 }).toBe('open');
+    await expect.poll(async () => (await first(s.store.db, sql<{ status: string }>`SELECT status FROM disputes WHERE order_id = ${id} AND department_id = 'education'`))?.status, { timeout: 60_000, interval: 250 }).toBe('open');
     // The API reassigns only once the disputing unit's call has ended (its confirmation is read to the end).
     await expect.poll(() => s.dispatcher.isLive(id), { timeout: 60_000, interval: 250 }).toBe(false);
 
@@ -214,7 +218,7 @@ describe('the console acts, with the API\'s roles', () => {
     await settled.waitFor({ timeout: 15_000 });
     expect(await settled.textContent()).toMatch(/县教育局.*争议成立.*县民政局.*属民政职责，改派民政局/);
     expect(await page.locator('form.dispute-settle').count()).toBe(0);
-    expect(s.db.prepare("SELECT status, reassigned_to AS reassignedTo, note, decided_by AS decidedBy FROM disputes WHERE order_id = ? AND department_id = 'education'").get(id))
+    expect(await first(s.store.db, sql`SELECT status, reassigned_to AS "reassignedTo", note, decided_by AS "decidedBy" FROM disputes WHERE order_id = ${id} AND department_id = 'education'`))
       .toEqual({ status: 'upheld', reassignedTo: 'civil-affairs', note: '属民政职责，改派民政局', decidedBy: 'api:admin' });
     // Dispatched to the other unit, whose duty phone accepts; the case page follows.
     await expect.poll(() => page.textContent('section.card dl.facts'), { timeout: 60_000, interval: 500 }).toContain('县民政局');
@@ -222,9 +226,9 @@ describe('the console acts, with the API\'s roles', () => {
     await expect.poll(() => page.locator('h4', { hasText: '先行处置单位' }).count(), { timeout: 60_000, interval: 500 }).toBe(1);
     // The case page names the first unit as soon as the order is reassigned; the new unit's acceptance follows.
     await expect.poll(() => page.textContent('[data-testid=case-status]'), { timeout: 60_000, interval: 500 }).toBe('已受理');
-    expect(s.repo.getOrder(id)?.department_id).toBe('civil-affairs');
-    expect(s.db.prepare('SELECT department_id FROM acknowledgements WHERE order_id = ? ORDER BY accepted_at').pluck().all(id)).toEqual(['education', 'civil-affairs']);
-    const attempts = s.db.prepare('SELECT contact_id FROM attempts WHERE order_id = ? ORDER BY seq').pluck().all(id);
+    expect((await s.repo.getOrder(id))?.department_id).toBe('civil-affairs');
+    expect((await rows(s.store.db, sql<{ department_id: string }>`SELECT department_id FROM acknowledgements WHERE order_id = ${id} ORDER BY accepted_at`)).map((r) => r.department_id)).toEqual(['education', 'civil-affairs']);
+    const attempts = (await rows(s.store.db, sql<{ contact_id: string }>`SELECT contact_id FROM attempts WHERE order_id = ${id} ORDER BY seq`)).map((r) => r.contact_id);
     expect(attempts).toEqual(['education-duty', 'civil-affairs-duty']);
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-dispute-settled.png') });
     // The list now has it settled, with the decision.

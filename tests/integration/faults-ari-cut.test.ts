@@ -29,6 +29,9 @@ async function api(method: 'GET' | 'POST' | 'PUT', url: string, token: string, p
   return s.app.inject({ method, url, headers: { authorization: token }, ...(payload === undefined ? {} : { payload: payload as object }) });
 }
 
+/** Every attempt of the orders, order by order. */
+const attemptsOf = async (ids: readonly string[]) => (await Promise.all(ids.map((id) => s.repo.attempts(id)))).flat();
+
 beforeAll(async () => {
   const direct = new URL(testConfig().ari.url);
   proxy = new AriProxy({ host: direct.hostname, port: Number(direct.port) });
@@ -44,7 +47,7 @@ beforeAll(async () => {
     if (res.statusCode !== 201) throw new Error(res.body);
     orders.push(res.json<{ id: string }>().id);
   }
-  await waitUntil('10 calls answered', () => orders.flatMap((id) => s.repo.attempts(id)).filter((a) => a.answered_at && !a.ended_at).length, (n) => n === 10, 60_000);
+  await waitUntil('10 calls answered', async () => (await attemptsOf(orders)).filter((a) => a.answered_at && !a.ended_at).length, (n) => n === 10, 60_000);
   cutAttempts = orders.map((id) => `${id}-a1`);
   cutAt = Date.now();
   proxy.cutEvents(CUT_MS);
@@ -52,7 +55,10 @@ beforeAll(async () => {
   await waitUntil('ARI back', () => s.telephony.health().connected, (c) => c, 30_000, 10);
   reconnectedAt = health.find((h) => h.connected && h.at > cutAt)?.at ?? Date.now();
   // Reconciled: every attempt that was live at the cut has its final result.
-  await waitUntil('attempts of the cut ended', () => cutAttempts.map((id) => orders.flatMap((o) => s.repo.attempts(o)).find((a) => a.id === id)?.ended_at ?? null), (v) => v.every((x) => x !== null), 10_000, 20);
+  await waitUntil('attempts of the cut ended', async () => {
+    const attempts = await attemptsOf(orders);
+    return cutAttempts.map((id) => attempts.find((a) => a.id === id)?.ended_at ?? null);
+  }, (v) => v.every((x) => x !== null), 10_000, 20);
   reconciledAt = Date.now();
 }, 180_000);
 
@@ -76,9 +82,9 @@ describe('ARI event websocket cut for 10 s while 10 calls run', () => {
     expect(reconnectedAt - (cutAt + CUT_MS)).toBeLessThan(4_000);
   });
 
-  it('reconciles within 2 s of reconnecting: every call live at the cut has a final result', () => {
+  it('reconciles within 2 s of reconnecting: every call live at the cut has a final result', async () => {
     expect(reconciledAt - reconnectedAt).toBeLessThan(2_000);
-    const results = orders.flatMap((id) => s.repo.attempts(id)).filter((a) => cutAttempts.includes(a.id));
+    const results = (await attemptsOf(orders)).filter((a) => cutAttempts.includes(a.id));
     expect(results).toHaveLength(10);
     // Keys pressed during the cut were never seen: no acceptance came from those calls.
     for (const a of results) {
@@ -90,11 +96,11 @@ describe('ARI event websocket cut for 10 s while 10 calls run', () => {
   it('retries per policy: every order accepted once, by a later attempt', async () => {
     await waitUntil('orders settled', () => orders.filter((id) => s.dispatcher.isLive(id)).length, (n) => n === 0, 90_000, 250);
     for (const id of orders) {
-      expect(s.repo.getOrder(id)?.status).toBe('accepted');
-      const acks = s.repo.acknowledgements(id);
+      expect((await s.repo.getOrder(id))?.status).toBe('accepted');
+      const acks = await s.repo.acknowledgements(id);
       expect(acks).toHaveLength(1);
       expect(acks[0]?.attempt_id).not.toBe(`${id}-a1`);
-      expect(s.repo.attempts(id).every((a) => a.result !== null)).toBe(true);
+      expect((await s.repo.attempts(id)).every((a) => a.result !== null)).toBe(true);
     }
   });
 

@@ -36,7 +36,8 @@ async function configure(departmentId: string, number: string) {
 }
 
 const all = () => [...quick, ...slow];
-const attemptsOf = (ids: string[]) => ids.flatMap((id) => s.repo.attempts(id));
+const attemptsOf = async (ids: string[]) => (await Promise.all(ids.map((id) => s.repo.attempts(id)))).flat();
+const ackCount = async (id: string) => (await s.repo.acknowledgements(id)).length;
 
 beforeAll(async () => {
   s = await startServices('faults-asterisk-kill');
@@ -53,7 +54,7 @@ beforeAll(async () => {
   // All 20 answered; the ten quick officers' acceptances committed (their confirmations playing).
   await waitUntil(
     '20 live calls, 10 accepted',
-    () => ({ answered: attemptsOf(all()).filter((a) => a.answered_at && !a.ended_at).length, acks: quick.filter((id) => s.repo.acknowledgements(id).length === 1).length }),
+    async () => ({ answered: (await attemptsOf(all())).filter((a) => a.answered_at && !a.ended_at).length, acks: (await Promise.all(quick.map(ackCount))).filter((n) => n === 1).length }),
     (v) => v.answered === 20 && v.acks === 10,
     60_000,
   );
@@ -87,37 +88,37 @@ describe('kill -9 of Asterisk with 20 live dispatch calls', () => {
   it('every order ends accepted with exactly one acknowledgement', async () => {
     await waitUntil('all 20 orders settled', () => all().filter((id) => s.dispatcher.isLive(id)).length, (n) => n === 0, 120_000, 250);
     for (const id of all()) {
-      expect(s.repo.getOrder(id)?.status, id).toBe('accepted');
-      const acks = s.repo.acknowledgements(id);
+      expect((await s.repo.getOrder(id))?.status, id).toBe('accepted');
+      const acks = await s.repo.acknowledgements(id);
       expect(acks, id).toHaveLength(1);
       expect(acks[0]?.late).toBe(0);
     }
   });
 
-  it('the acceptances committed before the kill are kept; those calls are not placed again', () => {
+  it('the acceptances committed before the kill are kept; those calls are not placed again', async () => {
     for (const id of quick) {
-      const attempts = s.repo.attempts(id);
+      const attempts = await s.repo.attempts(id);
       expect(attempts.map((a) => a.id), id).toEqual([`${id}-a1`]);
       expect(attempts[0]?.result).toBe('accepted');
-      expect(s.repo.acknowledgements(id)[0]?.attempt_id).toBe(`${id}-a1`);
+      expect((await s.repo.acknowledgements(id))[0]?.attempt_id).toBe(`${id}-a1`);
     }
   });
 
-  it('the calls cut before a key end interrupted and are retried per policy, under new ids', () => {
+  it('the calls cut before a key end interrupted and are retried per policy, under new ids', async () => {
     for (const id of slow) {
-      const attempts = s.repo.attempts(id);
+      const attempts = await s.repo.attempts(id);
       expect(attempts[0], id).toMatchObject({ id: `${id}-a1`, result: 'interrupted', cause_code: -1 });
       expect(attempts.at(-1), id).toMatchObject({ result: 'accepted', contact_id: 'c1' });
       expect(attempts.at(-1)?.attempt_on_contact).toBe(attempts.length - 1);
       expect(new Set(attempts.map((a) => a.id)).size).toBe(attempts.length);
-      expect(s.repo.acknowledgements(id)[0]?.attempt_id).toBe(attempts.at(-1)?.id);
-      const events = s.repo.events(id).map((e) => e.kind);
+      expect((await s.repo.acknowledgements(id))[0]?.attempt_id).toBe(attempts.at(-1)?.id);
+      const events = (await s.repo.events(id)).map((e) => e.kind);
       expect(events).toContain('retry_scheduled');
     }
   });
 
   it('every attempt has a final result and no channel is left in Asterisk', async () => {
-    const attempts = attemptsOf(all());
+    const attempts = await attemptsOf(all());
     expect(attempts.filter((a) => a.result === null || a.ended_at === null)).toEqual([]);
     const ours = (present: string[]) => present.filter((c) => all().some((id) => c.startsWith(id)));
     expect(ours(await waitUntil('no channel of ours', () => ari(s.config).channelIds(), (p) => ours(p).length === 0, 30_000, 250))).toEqual([]);

@@ -83,7 +83,7 @@ describe('a dispatch attempt', () => {
     // Every file this attempt could play was on disk before the answer (created, not only touched).
     const answeredAt = Date.parse(attempt?.answeredAt ?? '');
     expect(Number.isFinite(answeredAt)).toBe(true);
-    const order = s.repo.getOrder(id);
+    const order = await s.repo.getOrder(id);
     if (!order) throw new Error('order not stored');
     const message = await s.prompts.media('dispatch-order', { code: order.code, category: '供水管道爆裂、漏水', address: order.address, summary: order.summary });
     const files = [...message, ...(await s.prompts.media('dispatch-accepted', { code: order.code })), ...(await s.prompts.media('dispatch-menu'))].map((u) => path.join(scratch, u.slice(u.lastIndexOf('/') + 1)));
