@@ -322,7 +322,7 @@ describe('the same report on both engines', () => {
             if (n % 4 === 1) f.flag(id).survey(id, 'follow_up', 'scheduled');
             f.deadline(id, 'arrival', n % 5 === 1, n % 5 === 1 ? 'overdue' : 'met');
             if (n % 5 === 1) f.reminderCall(id, 'arrival', 1).reminderCall(id, 'arrival', 2, 'leader').reminderCall(id, 'arrival', 2, 'command_centre');
-            if (n % 8 === 3) f.dispute(id, dept, (['open', 'upheld', 'rejected'] as const)[n % 3]);
+            if (n % 8 === 3) f.dispute(id, dept, (['open', 'upheld', 'rejected'] as const)[n % 3] ?? 'open');
           }
         }
         const reports = await service(f);
