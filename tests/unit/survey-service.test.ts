@@ -105,7 +105,8 @@ describe.each(ENGINES)('survey service on %s', (engine) => {
     expect(created).toBe(true);
     expect(view).toMatchObject({ kind: 'callback', status: 'scheduled', attempts: [] });
     b.service.wake();
-    await expect.poll(async () => (await survey())?.status, { timeout: 10_000, interval: 50 }).toBe('completed');
+    // The follow-up is the last thing the end of the call writes.
+    await expect.poll(async () => (await a.service.forOrder('o1')).length, { timeout: 10_000, interval: 50 }).toBe(2);
     await a.writes.drain();
     expect(phone.originated).toEqual([`${view.id}-c1`]);
     expect(seenAtQuestion).toEqual(['- - -', 'satisfied - -', 'satisfied unsatisfied -']);
