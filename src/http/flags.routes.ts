@@ -1,7 +1,7 @@
 // GET/PATCH /api/v1/flags/:id (viewer: the linkage office; admin): one flag with its history, and
 // its owner, status and resolution note. The list stays GET /api/v1/flags (survey.routes.ts).
 import type { FastifyPluginAsync } from 'fastify';
-import type { Db } from '../db/database.js';
+import type { Store } from '../db/store.js';
 import { FLAG_STATUSES, FlagWorkflow, type FlagPatch } from '../survey/flag-workflow.js';
 import { actorOf } from './auth.js';
 import { errorBodySchema } from './errors.js';
@@ -33,8 +33,8 @@ const flagSchema = {
 } as const;
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema };
 
-export const flagRoutes: FastifyPluginAsync<{ db: Db }> = async (app, { db }) => {
-  const flags = new FlagWorkflow(db);
+export const flagRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
+  const flags = new FlagWorkflow(store);
   app.get<{ Params: { id: string } }>(
     '/api/v1/flags/:id',
     { onRequest: app.requireRole('viewer'), schema: { params, response: { 200: flagSchema, ...errors } } },

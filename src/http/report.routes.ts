@@ -68,5 +68,5 @@ export const assessmentRoutes: FastifyPluginAsync<{ reports: AssessmentService }
 
 /** The feature plugin registered in src/composition.ts. */
 export const reportRoutes: FeaturePlugin = async (app, { core }) => {
-  await app.register(assessmentRoutes, { reports: new AssessmentService({ db: core.db, departments: core.departments, config: core.config }) });
+  await app.register(assessmentRoutes, { reports: new AssessmentService({ store: core.store, departments: core.departments, config: core.config }) });
 };

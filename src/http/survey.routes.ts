@@ -33,7 +33,7 @@ export const surveyRoutes: FastifyPluginAsync<{ surveys: SurveyService }> = asyn
     '/api/v1/orders/:id/survey',
     { onRequest: app.requireRole('desk'), schema: { params: idParams, body: scheduleBody, response: { 200: surveyViewSchema, 201: surveyViewSchema } } },
     async (request, reply) => {
-      const { survey, created } = surveys.scheduleForOrder(request.params.id, 'callback', request.body?.delaySeconds);
+      const { survey, created } = await surveys.scheduleForOrder(request.params.id, 'callback', request.body?.delaySeconds);
       void reply.status(created ? 201 : 200);
       return survey;
     },
@@ -42,7 +42,7 @@ export const surveyRoutes: FastifyPluginAsync<{ surveys: SurveyService }> = asyn
   app.get<{ Querystring: RegisterQuery }>(
     '/api/v1/reports/callbacks',
     { onRequest: app.requireRole('viewer'), schema: { querystring: registerQuery, response: { 200: callbackRegisterSchema } } },
-    async (request) => ({ rows: surveys.register(request.query) }),
+    async (request) => ({ rows: await surveys.register(request.query) }),
   );
 
   app.get<{ Querystring: RegisterQuery }>(

@@ -1,7 +1,7 @@
 // The assessment as the API, the console and the CLI ask for it: which quarter, read the facts,
 // do the arithmetic, present it (JSON with definitions, CSV, SVG chart, text transmittal).
 import type { Config, Language } from '../config.js';
-import type { Db } from '../db/database.js';
+import type { Store } from '../db/store.js';
 import type { DepartmentStore } from '../departments/store.js';
 import { assessQuarter, type AssessmentReport } from './assessment.js';
 import { assessmentChart, type ChartKind } from './assessment-chart.js';
@@ -12,8 +12,9 @@ import { parseQuarter, quarterContaining, type Quarter } from './quarter.js';
 import { transmittalText } from './transmittal-text.js';
 
 export interface AssessmentDeps {
-  readonly db: Db;
-  readonly departments: DepartmentStore;
+  readonly store: Store;
+  /** Only the catalog as it stands (names, member departments) is read. */
+  readonly departments: Pick<DepartmentStore, 'current'>;
   readonly config: Pick<Config, 'timezone' | 'language'> & Partial<Pick<Config, 'rankingWeights'>>;
   readonly now?: () => number;
 }
@@ -34,11 +35,12 @@ export class AssessmentService {
     return text === undefined ? quarterContaining(this.now(), this.deps.config.timezone) : parseQuarter(text, this.deps.config.timezone);
   }
 
-  report(quarter: Quarter): AssessmentReport {
+  async report(quarter: Quarter): Promise<AssessmentReport> {
+    const facts = await loadOrderFacts(this.deps.store.db, quarter.from, quarter.to);
     const catalog = this.deps.departments.current();
     return assessQuarter({
       quarter,
-      facts: loadOrderFacts(this.deps.db, quarter.from, quarter.to),
+      facts,
       departments: catalog.departments.map((d) => ({ id: d.id, name: d.name })),
       now: new Date(this.now()),
       weights: this.deps.config.rankingWeights ?? null,
@@ -46,20 +48,20 @@ export class AssessmentService {
   }
 
   /** The report with every figure's label and definition beside it. */
-  json(quarter: Quarter, language: Language) {
-    const report = this.report(quarter);
+  async json(quarter: Quarter, language: Language) {
+    const report = await this.report(quarter);
     return { ...report, language, definitions: definitionsIn(language, report.weights ?? null) };
   }
 
-  csv(quarter: Quarter, language: Language): string {
-    return assessmentCsv(this.report(quarter), language);
+  async csv(quarter: Quarter, language: Language): Promise<string> {
+    return assessmentCsv(await this.report(quarter), language);
   }
 
-  chart(quarter: Quarter, kind: ChartKind, language: Language): string {
-    return assessmentChart(this.report(quarter), kind, language);
+  async chart(quarter: Quarter, kind: ChartKind, language: Language): Promise<string> {
+    return assessmentChart(await this.report(quarter), kind, language);
   }
 
-  text(quarter: Quarter, language: Language): string {
-    return transmittalText(this.report(quarter), language);
+  async text(quarter: Quarter, language: Language): Promise<string> {
+    return transmittalText(await this.report(quarter), language);
   }
 }

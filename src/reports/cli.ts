@@ -1,9 +1,9 @@
 // `liandong report assessment [--quarter 2026Q4] [--csv | --json] [--lang zh-CN|en]`: the
-// quarterly assessment read straight from the service's SQLite file (the service may be running:
-// WAL lets a reader in beside the writer).
+// quarterly assessment read straight from the service's store (LIANDONG_DATABASE_URL: its SQLite
+// file, where WAL lets a reader in beside the running service, or its PostgreSQL database).
 import fs from 'node:fs';
 import { LANGUAGES, type Config, type Language } from '../config.js';
-import { openDatabase } from '../db/database.js';
+import { openStore } from '../db/store.js';
 import { loadCatalog } from '../departments/catalog.js';
 import { DepartmentStore } from '../departments/store.js';
 import { AssessmentService } from './assessment-service.js';
@@ -41,11 +41,7 @@ export function parseReportArgs(args: readonly string[]): Options | string {
   return options;
 }
 
-export function runReportCli(args: string[], config: Config, out: Out): Promise<number> {
-  return Promise.resolve(report(args, config, out));
-}
-
-function report(args: string[], config: Config, out: Out): number {
+export async function runReportCli(args: string[], config: Config, out: Out): Promise<number> {
   if (args[0] === 'help' || args[0] === '--help') {
     out(USAGE);
     return 0;
@@ -55,18 +51,20 @@ function report(args: string[], config: Config, out: Out): number {
     process.stderr.write(`report: ${options}\n${USAGE}\n`);
     return 2;
   }
-  if (config.dbPath !== ':memory:' && !fs.existsSync(config.dbPath)) {
-    process.stderr.write(`report: no database at ${config.dbPath}; set LIANDONG_DB to the service's file\n`);
+  const target = config.database;
+  // A report never creates the service's SQLite file (opening it would, empty, with the schema).
+  if (target.engine === 'sqlite' && target.path !== ':memory:' && !fs.existsSync(target.path)) {
+    process.stderr.write(`report: no database at ${target.path}; set LIANDONG_DATABASE_URL (or LIANDONG_DB) to the service's\n`);
     return 1;
   }
-  const db = openDatabase(config.dbPath);
+  const store = await openStore(target);
   try {
-    const reports = new AssessmentService({ db, departments: new DepartmentStore(db, loadCatalog()), config });
+    const reports = new AssessmentService({ store, departments: await DepartmentStore.open(store, loadCatalog()), config });
     const quarter = reports.quarter(options.quarter);
     const language = options.language ?? config.language;
-    if (options.format === 'csv') process.stdout.write(reports.csv(quarter, language));
-    else if (options.format === 'json') out(JSON.stringify(reports.json(quarter, language), null, 2));
-    else out(reports.text(quarter, language));
+    if (options.format === 'csv') process.stdout.write(await reports.csv(quarter, language));
+    else if (options.format === 'json') out(JSON.stringify(await reports.json(quarter, language), null, 2));
+    else out(await reports.text(quarter, language));
     return 0;
   } catch (err) {
     if (err instanceof QuarterError) {
@@ -75,6 +73,6 @@ function report(args: string[], config: Config, out: Out): number {
     }
     throw err;
   } finally {
-    db.close();
+    await store.close();
   }
 }

@@ -1,7 +1,9 @@
 // The callback register (回访登记表): one row per finished survey, as JSON for the API and as
 // CSV for spreadsheet programs (UTF-8 with a BOM so the Chinese opens correctly).
 import type { Language } from '../config.js';
-import type { Db } from '../db/database.js';
+import { sql, type RawBuilder } from 'kysely';
+import { rows as allRows } from '../db/sql.js';
+import type { Executor } from '../db/store.js';
 import type { Catalog } from '../departments/catalog.js';
 import { maskPhone } from '../logging.js';
 import type { Answer } from './survey-repository.js';
@@ -41,28 +43,38 @@ export const PRIVACY_EVENT = 'survey_not_called_privacy';
 export const PRIVACY_DISPOSITION = 'not_called (privacy)';
 
 /** Finished surveys (and cases not called back for privacy) whose callback time is in [from, to), oldest first. */
-export function callbackRegister(db: Db, catalog: Catalog, language: Language, filter: RegisterFilter): RegisterRow[] {
-  const where = ["s.status IN ('completed', 'partial', 'unreachable', 'opted_out')", 's.finished_at IS NOT NULL'];
+export async function callbackRegister(db: Executor, catalog: Catalog, language: Language, filter: RegisterFilter): Promise<RegisterRow[]> {
+  const where: RawBuilder<unknown>[] = [sql`s.status IN ('completed', 'partial', 'unreachable', 'opted_out')`, sql`s.finished_at IS NOT NULL`];
   // Cases never called back (informants' privacy): one row each, at the time the case was completed.
-  const privacyWhere = ['e.kind = ?'];
-  const args: string[] = [];
-  const privacyArgs: string[] = [PRIVACY_EVENT];
-  if (filter.from) { where.push('s.finished_at >= ?'); privacyWhere.push('e.at >= ?'); args.push(new Date(filter.from).toISOString()); privacyArgs.push(new Date(filter.from).toISOString()); }
-  if (filter.to) { where.push('s.finished_at < ?'); privacyWhere.push('e.at < ?'); args.push(new Date(filter.to).toISOString()); privacyArgs.push(new Date(filter.to).toISOString()); }
-  if (filter.departmentId) { where.push('o.department_id = ?'); privacyWhere.push('o.department_id = ?'); args.push(filter.departmentId); privacyArgs.push(filter.departmentId); }
-  const rows = db
-    .prepare(
-      `SELECT * FROM (
+  const privacyWhere: RawBuilder<unknown>[] = [sql`e.kind = ${PRIVACY_EVENT}`];
+  if (filter.from) {
+    const from = new Date(filter.from).toISOString();
+    where.push(sql`s.finished_at >= ${from}`);
+    privacyWhere.push(sql`e.at >= ${from}`);
+  }
+  if (filter.to) {
+    const to = new Date(filter.to).toISOString();
+    where.push(sql`s.finished_at < ${to}`);
+    privacyWhere.push(sql`e.at < ${to}`);
+  }
+  if (filter.departmentId) {
+    where.push(sql`o.department_id = ${filter.departmentId}`);
+    privacyWhere.push(sql`o.department_id = ${filter.departmentId}`);
+  }
+  // Both branches' columns have one type on PostgreSQL (CAST of the parameter, attempts as a number,
+  // the privacy row's id made text); the derived table needs its alias there.
+  const rows = await allRows(
+    db,
+    sql<Joined>`SELECT * FROM (
          SELECT s.order_id, o.code, o.department_id, o.category, o.created_at, s.finished_at, s.kind, s.attempts,
                 s.attitude, s.speed, s.quality, s.status, s.number, s.id AS sort_id
-         FROM surveys s JOIN orders o ON o.id = s.order_id WHERE ${where.join(' AND ')}
+         FROM surveys s JOIN orders o ON o.id = s.order_id WHERE ${sql.join(where, sql` AND `)}
          UNION ALL
          SELECT o.id, o.code, o.department_id, o.category, o.created_at, e.at, 'callback', 0,
-                NULL, NULL, NULL, '${PRIVACY_DISPOSITION}', o.reporter_phone, 'privacy-' || e.id
-         FROM order_events e JOIN orders o ON o.id = e.order_id WHERE ${privacyWhere.join(' AND ')}
-       ) ORDER BY finished_at, sort_id`,
-    )
-    .all(...args, ...privacyArgs) as Joined[];
+                NULL, NULL, NULL, CAST(${PRIVACY_DISPOSITION} AS TEXT), o.reporter_phone, 'privacy-' || CAST(e.id AS TEXT)
+         FROM order_events e JOIN orders o ON o.id = e.order_id WHERE ${sql.join(privacyWhere, sql` AND `)}
+       ) AS register ORDER BY finished_at, sort_id`,
+  );
   return rows.map((r) => ({
     orderId: r.order_id,
     orderCode: r.code,

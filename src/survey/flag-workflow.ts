@@ -1,7 +1,9 @@
 // The linkage office works the flags raised by "not satisfied" answers: each gets an owner, a
 // status (open → in_progress → closed, reopened to open if need be) and a resolution note; every
 // change is kept in flag_history with who made it. Closing needs a resolution note.
-import type { Db } from '../db/database.js';
+import { sql } from 'kysely';
+import { first, rows, run } from '../db/sql.js';
+import type { Store } from '../db/store.js';
 import { HttpError } from '../http/errors.js';
 
 export const FLAG_STATUSES = ['open', 'in_progress', 'closed'] as const;
@@ -19,12 +21,12 @@ export interface FlagView {
 }
 
 export class FlagWorkflow {
-  constructor(private readonly db: Db, private readonly now: () => Date = () => new Date()) {}
+  constructor(private readonly store: Store, private readonly now: () => Date = () => new Date()) {}
 
-  get(id: number): FlagView {
-    const row = this.db.prepare('SELECT * FROM flags WHERE id = ?').get(id) as Row | undefined;
+  async get(id: number): Promise<FlagView> {
+    const row = await first(this.store.db, sql<Row>`SELECT * FROM flags WHERE id = ${id}`);
     if (!row) throw new HttpError(404, 'flag_not_found', `no flag ${id}`);
-    const history = (this.db.prepare('SELECT at, actor, changes FROM flag_history WHERE flag_id = ? ORDER BY id').all(id) as HistoryRow[])
+    const history = (await rows(this.store.db, sql<HistoryRow>`SELECT at, actor, changes FROM flag_history WHERE flag_id = ${id} ORDER BY id`))
       .map((h) => ({ at: h.at, actor: h.actor, changes: JSON.parse(h.changes) as Record<string, { from: unknown; to: unknown }> }));
     return {
       id: row.id, orderId: row.order_id, surveyId: row.survey_id, reason: row.reason, createdAt: row.created_at,
@@ -33,9 +35,13 @@ export class FlagWorkflow {
   }
 
   /** Applies a change; 409 `resolution_required` when closing without a note. No-op fields are not recorded. */
-  update(id: number, patch: FlagPatch, actor: string): FlagView {
-    return this.db.transaction(() => {
-      const before = this.get(id);
+  async update(id: number, patch: FlagPatch, actor: string): Promise<FlagView> {
+    return this.store.transaction(async (tx) => {
+      // Read and written in one transaction: the history's "from" is what was changed.
+      const inTx = new FlagWorkflow(this.store.within(tx), this.now);
+      // PostgreSQL: a second PATCH of this flag waits here (SQLite has one writer and no FOR UPDATE).
+      if (this.store.engine === 'postgres') await sql`SELECT id FROM flags WHERE id = ${id} FOR UPDATE`.execute(tx);
+      const before = await inTx.get(id);
       const after = {
         owner: patch.owner === undefined ? before.owner : patch.owner,
         status: patch.status ?? before.status,
@@ -48,11 +54,11 @@ export class FlagWorkflow {
       }
       if (Object.keys(changes).length === 0) return before;
       const at = this.now().toISOString();
-      this.db.prepare('UPDATE flags SET owner = ?, status = ?, resolution = ?, updated_at = ? WHERE id = ?').run(after.owner, after.status, after.resolution, at, id);
-      this.db.prepare('INSERT INTO flag_history (flag_id, at, actor, changes) VALUES (?, ?, ?, ?)').run(id, at, actor, JSON.stringify(changes));
-      this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)')
-        .run(before.orderId, at, actor, 'flag_updated', JSON.stringify({ flagId: id, ...Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.to])) }));
-      return this.get(id);
-    })();
+      const detail = JSON.stringify({ flagId: id, ...Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.to])) });
+      await run(tx, sql`UPDATE flags SET owner = ${after.owner}, status = ${after.status}, resolution = ${after.resolution}, updated_at = ${at} WHERE id = ${id}`);
+      await run(tx, sql`INSERT INTO flag_history (flag_id, at, actor, changes) VALUES (${id}, ${at}, ${actor}, ${JSON.stringify(changes)})`);
+      await run(tx, sql`INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (${before.orderId}, ${at}, ${actor}, 'flag_updated', ${detail})`);
+      return inTx.get(id);
+    });
   }
 }

@@ -12,7 +12,7 @@ import type { CallEvent, CallEventListener, InboundCall, TelephonyPort } from '.
 
 /** What the survey service offers the line: answer an open survey on an inbound channel. */
 export interface InboundSurveys {
-  answerInbound(channelId: string, by: { number: string } | { orderId: string }, answered: boolean, callerNumber: string): boolean;
+  answerInbound(channelId: string, by: { number: string } | { orderId: string }, answered: boolean, callerNumber: string): Promise<boolean>;
 }
 
 export interface InboundSurveyDeps {
@@ -31,13 +31,14 @@ const CODE_TIMEOUTS = { firstDigitTimeoutMs: 8_000, interDigitTimeoutMs: 3_000 }
 
 /**
  * The feedback line's first look at an inbound call: true when it is a citizen's survey call
- * (then taken here), false to let the feedback line handle it.
+ * (then taken here), false to let the feedback line handle it. Asynchronous: the open survey of
+ * the caller is looked up in the store.
  */
-export function inboundSurveyRouter(deps: InboundSurveyDeps): (call: InboundCall) => boolean {
+export function inboundSurveyRouter(deps: InboundSurveyDeps): (call: InboundCall) => Promise<boolean> {
   const log = deps.logger.child({ component: 'inbound-survey' });
-  return (call) => {
+  return async (call) => {
     const callLog = log.child({ channelId: call.channelId });
-    if (call.callerNumber && deps.surveys.answerInbound(call.channelId, { number: call.callerNumber }, false, call.callerNumber)) {
+    if (call.callerNumber && (await deps.surveys.answerInbound(call.channelId, { number: call.callerNumber }, false, call.callerNumber))) {
       callLog.info({ from: maskPhone(call.callerNumber) }, 'citizen called in: open survey matched by caller id');
       return true;
     }
@@ -59,8 +60,8 @@ async function askForCode(deps: InboundSurveyDeps, call: InboundCall, log: Logge
     const outcome = await readCode(telephony, call.channelId, media, CODE_TIMEOUTS);
     if (outcome.status === 'hangup') return;
     if (outcome.status !== 'digits') continue;
-    const order = deps.orders.getOrderByCode(outcome.digits);
-    if (order && deps.surveys.answerInbound(call.channelId, { orderId: order.id }, true, call.callerNumber)) {
+    const order = await deps.orders.getOrderByCode(outcome.digits);
+    if (order && (await deps.surveys.answerInbound(call.channelId, { orderId: order.id }, true, call.callerNumber))) {
       log.info({ orderId: order.id }, 'survey line: open survey found by order code');
       return;
     }

@@ -12,6 +12,7 @@ import {
   type QuestionOutcome,
   type SurveyQuestion,
 } from '../../machines/survey-call.machine.js';
+import type { WriteQueue } from '../db/write-queue.js';
 import { pacedCall } from '../dispatch/pacing.js';
 import type { Logger } from '../logging.js';
 import type { Prompts } from '../prompts/index.js';
@@ -24,6 +25,8 @@ export interface SurveyEffectDeps {
   readonly prompts: Prompts;
   readonly surveys: SurveyRepository;
   readonly logger: Logger;
+  /** Writes the machine's actions cannot wait for (answered, keys) go here, in order; answers are awaited through it. */
+  readonly writes: WriteQueue;
 }
 
 export interface SurveyCallContext {
@@ -45,7 +48,7 @@ interface SurveyMedia {
 const INTER_DIGIT_TIMEOUT_MS = 3000;
 
 export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContext) {
-  const { telephony, prompts, surveys } = deps;
+  const { telephony, prompts, surveys, writes } = deps;
   const log = (attemptId: string) => deps.logger.child({ orderId: call.orderId, attemptId, channelId: attemptId });
 
   // Everything the call may play, rendered (or taken from the cache) while it waits for its line,
@@ -106,9 +109,10 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
       callEvents: callEventsActor<SurveyCallEvent>(telephony),
       playGreeting: fromPromise<GreetingOutcome, PlayGreetingInput>(({ input }) => playGreeting(input)),
       askQuestion: fromPromise<QuestionOutcome, AskQuestionInput>(({ input }) => askQuestion(input)),
-      // Synchronous SQLite commits: durable before the next question is asked.
-      commitAnswer: fromPromise<void, CommitAnswerInput>(({ input }) => Promise.resolve(surveys.commitAnswer(input.surveyId, input.attemptId, input.question, input.answer))),
-      commitOptOut: fromPromise<void, CommitOptOutInput>(({ input }) => Promise.resolve(surveys.commitOptOut(input.surveyId, input.attemptId))),
+      // Committed (after the keys posted before them) before the next question is asked: the
+      // machine goes on only when this promise resolves.
+      commitAnswer: fromPromise<void, CommitAnswerInput>(({ input }) => writes.run(() => surveys.commitAnswer(input.surveyId, input.attemptId, input.question, input.answer))),
+      commitOptOut: fromPromise<void, CommitOptOutInput>(({ input }) => writes.run(() => surveys.commitOptOut(input.surveyId, input.attemptId))),
       playClosing: fromPromise<void, PlayClosingInput>(async ({ input }) => {
         const all = await mediaOf();
         const media = [...(input.kind === 'thanks' ? all.thanks : all.optedOut), ...all.goodbye];
@@ -119,11 +123,11 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
     actions: {
       hangUp: (_, p) => hangUp(p.attemptId),
       recordAnswered: (_, p) => {
-        surveys.markAnswered(p.attemptId, p.at);
+        writes.post('survey call answered', () => surveys.markAnswered(p.attemptId, p.at));
         log(p.attemptId).info('survey call answered');
       },
       recordKey: (_, p) => {
-        surveys.event(call.orderId, 'survey_key', { attemptId: p.attemptId, question: p.question, key: p.key, meaning: p.meaning });
+        writes.post('survey key', () => surveys.event(call.orderId, 'survey_key', { attemptId: p.attemptId, question: p.question, key: p.key, meaning: p.meaning }));
       },
     },
   }), (input, endedAt) => ({ result: 'failed' as const, reason: 'stopped while waiting for a free line; no call was placed', answers: input.answered, endedAt }), {

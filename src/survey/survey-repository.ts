@@ -1,7 +1,11 @@
-// SQLite persistence of callback surveys. An answer is committed here before the citizen hears
-// the next question; due times are stored, so a restart loses no scheduled call.
+// Persistence of callback surveys (SQLite or PostgreSQL, one query path). An answer is committed
+// here before the citizen hears the next question; due times are stored, so a restart loses no
+// scheduled call, and a due survey is taken by one conditional UPDATE, so two nodes never both
+// call it.
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../db/database.js';
+import { sql } from 'kysely';
+import { first, rows, run } from '../db/sql.js';
+import type { Executor, Store } from '../db/store.js';
 
 export type Question = 'attitude' | 'speed' | 'quality';
 export const QUESTIONS: readonly Question[] = ['attitude', 'speed', 'quality'];
@@ -43,157 +47,192 @@ export interface SurveyAttemptRow {
 
 export interface FlagRow { id: number; order_id: string; survey_id: string; reason: string; created_at: string; owner: string | null; status: string; resolution: string | null }
 
+/** A case event as the hooks see it (structurally the webhooks' CaseEvent). */
+export interface SurveyCaseEvent { orderId: string; actor: string; kind: string; detail: Record<string, unknown> }
+
+/** The answer columns, fixed names (an answer's column is never built from input). */
+const ANSWER_COLUMN: Readonly<Record<Question, string>> = { attitude: 'attitude', speed: 'speed', quality: 'quality' };
+
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+const getIn = (db: Executor, id: string) => first(db, sql<SurveyRow>`SELECT * FROM surveys WHERE id = ${id}`);
 
 export class SurveyRepository {
   constructor(
-    readonly db: Db,
+    readonly store: Store,
     private readonly now: () => number = Date.now,
   ) {}
-
-  /** Schedules a survey of this kind for the order once; returns the existing one otherwise. */
-  schedule(orderId: string, kind: SurveyKind, number: string, dueAt: number): { row: SurveyRow; created: boolean } {
-    return this.db.transaction(() => {
-      const existing = this.db.prepare('SELECT * FROM surveys WHERE order_id = ? AND kind = ?').get(orderId, kind) as SurveyRow | undefined;
-      if (existing) return { row: existing, created: false };
-      const id = `s${randomBytes(8).toString('hex')}`;
-      const at = iso(this.now());
-      const optedOut = this.isOptedOut(number);
-      this.db
-        .prepare('INSERT INTO surveys (id, order_id, kind, status, number, due_at, created_at, updated_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(id, orderId, kind, optedOut ? 'opted_out' : 'scheduled', number, iso(dueAt), at, at, optedOut ? at : null);
-      this.event(orderId, optedOut ? 'survey_not_scheduled_opted_out' : 'survey_scheduled', { surveyId: id, kind, dueAt: iso(dueAt) });
-      return { row: this.get(id) as SurveyRow, created: true };
-    })();
-  }
-
-  get(id: string): SurveyRow | undefined {
-    return this.db.prepare('SELECT * FROM surveys WHERE id = ?').get(id) as SurveyRow | undefined;
-  }
-
-  forOrder(orderId: string): SurveyRow[] {
-    return this.db.prepare('SELECT * FROM surveys WHERE order_id = ? ORDER BY created_at, kind').all(orderId) as SurveyRow[];
-  }
-
-  /** Surveys whose call is due; `calling` ones belong to a live call. */
-  due(atMs: number, limit: number): SurveyRow[] {
-    return this.db.prepare("SELECT * FROM surveys WHERE status = 'scheduled' AND due_at <= ? ORDER BY due_at LIMIT ?").all(iso(atMs), limit) as SurveyRow[];
-  }
-
-  nextDueAt(): number | undefined {
-    const at = this.db.prepare("SELECT min(due_at) FROM surveys WHERE status = 'scheduled'").pluck().get() as string | null;
-    return at ? Date.parse(at) : undefined;
-  }
-
-  /** Surveys left `calling` by a stopped service. */
-  calling(): SurveyRow[] {
-    return this.db.prepare("SELECT * FROM surveys WHERE status = 'calling'").all() as SurveyRow[];
-  }
 
   /** Told of every survey call started and ended (set by the composition root: the metrics, src/metrics/). */
   onAttempt: (e: { phase: 'started' | 'ended'; attemptId: string; script: string; result?: string }) => void = () => undefined;
 
-  /** Marks the survey calling and records the new attempt; returns the attempt id. */
   /**
+   * Called with every case event inside the transaction that appends it, with that transaction's
+   * store view, so what it writes (webhook events) commits with the event (see OrderRepository.onEvent).
+   */
+  onEvent: (e: SurveyCaseEvent, store: Store) => Promise<void> = () => Promise.resolve();
+
+  /** Schedules a survey of this kind for the order once; returns the existing one otherwise. */
+  async schedule(orderId: string, kind: SurveyKind, number: string, dueAt: number): Promise<{ row: SurveyRow; created: boolean }> {
+    return this.store.transaction(async (tx) => {
+      const existing = await first(tx, sql<SurveyRow>`SELECT * FROM surveys WHERE order_id = ${orderId} AND kind = ${kind}`);
+      if (existing) return { row: existing, created: false };
+      const id = `s${randomBytes(8).toString('hex')}`;
+      const at = iso(this.now());
+      const optedOut = await this.isOptedOutIn(tx, number);
+      await run(tx, sql`INSERT INTO surveys (id, order_id, kind, status, number, due_at, created_at, updated_at, finished_at)
+        VALUES (${id}, ${orderId}, ${kind}, ${optedOut ? 'opted_out' : 'scheduled'}, ${number}, ${iso(dueAt)}, ${at}, ${at}, ${optedOut ? at : null})`);
+      await this.append(this.store.within(tx), orderId, optedOut ? 'survey_not_scheduled_opted_out' : 'survey_scheduled', { surveyId: id, kind, dueAt: iso(dueAt) });
+      return { row: (await getIn(tx, id)) as SurveyRow, created: true };
+    });
+  }
+
+  get(id: string): Promise<SurveyRow | undefined> {
+    return getIn(this.store.db, id);
+  }
+
+  forOrder(orderId: string): Promise<SurveyRow[]> {
+    return rows(this.store.db, sql<SurveyRow>`SELECT * FROM surveys WHERE order_id = ${orderId} ORDER BY created_at, kind`);
+  }
+
+  /**
+   * Takes the surveys whose call is due (at most `limit`, earliest first): they become `calling`
+   * in one UPDATE that re-checks `status = 'scheduled'` on every row it changes, so of two nodes
+   * taking at once each survey goes to exactly one (PostgreSQL re-reads a row another transaction
+   * changed; SQLite has one writer). `calling` ones belong to a live call.
+   */
+  async claimDue(atMs: number, limit: number): Promise<SurveyRow[]> {
+    const now = iso(atMs);
+    const taken = await this.store.transaction((tx) =>
+      rows(tx, sql<SurveyRow>`UPDATE surveys SET status = 'calling', updated_at = ${iso(this.now())}
+        WHERE status = 'scheduled' AND due_at <= ${now}
+          AND id IN (SELECT id FROM surveys WHERE status = 'scheduled' AND due_at <= ${now} ORDER BY due_at, id LIMIT ${limit})
+        RETURNING *`),
+    );
+    // RETURNING gives no order on either engine.
+    return taken.sort((a, b) => a.due_at.localeCompare(b.due_at) || a.id.localeCompare(b.id));
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const row = await first(this.store.db, sql<{ at: string | null }>`SELECT min(due_at) AS at FROM surveys WHERE status = 'scheduled'`);
+    return row?.at ? Date.parse(row.at) : undefined;
+  }
+
+  /** Surveys left `calling` by a stopped service. */
+  calling(): Promise<SurveyRow[]> {
+    return rows(this.store.db, sql<SurveyRow>`SELECT * FROM surveys WHERE status = 'calling' ORDER BY id`);
+  }
+
+  /**
+   * Records a new attempt on the survey as it was read (`survey`): only if nobody started one
+   * since (same attempts count and status), so an inbound call and an outbound one cannot both
+   * take it. Returns the attempt id, or undefined when the survey was taken meanwhile.
    * `caller`: on an inbound call, the number that called (kept in full like the feedback line's
    * callers; the case record masks it), so an answer keyed in by someone else is traceable.
    */
-  startAttempt(survey: SurveyRow, via: 'outbound' | 'inbound' = 'outbound', caller?: string): string {
-    const attemptId = this.db.transaction(() => {
+  async startAttempt(survey: SurveyRow, via: 'outbound' | 'inbound' = 'outbound', caller?: string): Promise<string | undefined> {
+    const attemptId = await this.store.transaction(async (tx) => {
       const seq = survey.attempts + 1;
       const attemptId = `${survey.id}-c${seq}`;
       const at = iso(this.now());
-      this.db.prepare("UPDATE surveys SET status = 'calling', attempts = ?, updated_at = ? WHERE id = ?").run(seq, at, survey.id);
-      this.db.prepare('INSERT INTO survey_attempts (id, survey_id, seq, started_at, via) VALUES (?, ?, ?, ?, ?)').run(attemptId, survey.id, seq, at, via);
-      this.event(survey.order_id, 'survey_call_started', { surveyId: survey.id, attemptId, seq, via }, via === 'inbound' ? `phone:${caller || 'unknown'}` : 'liandong');
+      const changed = await run(tx, sql`UPDATE surveys SET status = 'calling', attempts = ${seq}, updated_at = ${at}
+        WHERE id = ${survey.id} AND attempts = ${survey.attempts} AND status = ${survey.status}`);
+      if (changed === 0) return undefined;
+      await run(tx, sql`INSERT INTO survey_attempts (id, survey_id, seq, started_at, via) VALUES (${attemptId}, ${survey.id}, ${seq}, ${at}, ${via})`);
+      await this.append(this.store.within(tx), survey.order_id, 'survey_call_started', { surveyId: survey.id, attemptId, seq, via }, via === 'inbound' ? `phone:${caller || 'unknown'}` : 'liandong');
       return attemptId;
-    })();
-    this.onAttempt({ phase: 'started', attemptId, script: 'survey' });
+    });
+    if (attemptId !== undefined) this.onAttempt({ phase: 'started', attemptId, script: 'survey' });
     return attemptId;
   }
 
-  markAnswered(attemptId: string, at: number): void {
-    this.db.prepare('UPDATE survey_attempts SET answered_at = coalesce(answered_at, ?) WHERE id = ?').run(iso(at), attemptId);
+  async markAnswered(attemptId: string, at: number): Promise<void> {
+    await this.store.transaction((tx) => run(tx, sql`UPDATE survey_attempts SET answered_at = coalesce(answered_at, ${iso(at)}) WHERE id = ${attemptId}`));
   }
 
   /** Commits one answer; the column stays as first answered (a resumed call skips it). */
-  commitAnswer(surveyId: string, attemptId: string, question: Question, answer: Answer): void {
-    this.db.transaction(() => {
-      const column = { attitude: 'attitude', speed: 'speed', quality: 'quality' }[question];
-      this.db.prepare(`UPDATE surveys SET ${column} = coalesce(${column}, ?), updated_at = ? WHERE id = ?`).run(answer, iso(this.now()), surveyId);
-      const survey = this.get(surveyId);
-      if (survey) this.event(survey.order_id, 'survey_answer', { surveyId, attemptId, question, answer });
-    })();
+  async commitAnswer(surveyId: string, attemptId: string, question: Question, answer: Answer): Promise<void> {
+    const column = sql.raw(ANSWER_COLUMN[question]);
+    await this.store.transaction(async (tx) => {
+      await run(tx, sql`UPDATE surveys SET ${column} = coalesce(${column}, ${answer}), updated_at = ${iso(this.now())} WHERE id = ${surveyId}`);
+      const survey = await getIn(tx, surveyId);
+      if (survey) await this.append(this.store.within(tx), survey.order_id, 'survey_answer', { surveyId, attemptId, question, answer });
+    });
   }
 
-  commitOptOut(surveyId: string, attemptId: string): void {
-    this.db.transaction(() => {
-      const survey = this.get(surveyId);
+  async commitOptOut(surveyId: string, attemptId: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const survey = await getIn(tx, surveyId);
       if (!survey) throw new Error(`survey ${surveyId} does not exist`);
-      this.db.prepare('INSERT INTO survey_opt_outs (number, survey_id, at) VALUES (?, ?, ?) ON CONFLICT (number) DO NOTHING').run(survey.number, surveyId, iso(this.now()));
-      this.event(survey.order_id, 'survey_opt_out', { surveyId, attemptId });
-    })();
+      await run(tx, sql`INSERT INTO survey_opt_outs (number, survey_id, at) VALUES (${survey.number}, ${surveyId}, ${iso(this.now())}) ON CONFLICT (number) DO NOTHING`);
+      await this.append(this.store.within(tx), survey.order_id, 'survey_opt_out', { surveyId, attemptId });
+    });
   }
 
-  isOptedOut(number: string): boolean {
-    return this.db.prepare('SELECT 1 FROM survey_opt_outs WHERE number = ?').get(number) !== undefined;
+  isOptedOut(number: string): Promise<boolean> {
+    return this.isOptedOutIn(this.store.db, number);
   }
 
-  endAttempt(attemptId: string, end: { result: string; reason?: string | undefined; answeredAt?: number | undefined; endedAt: number; cause?: { code: number; text: string } | undefined }): void {
-    const info = this.db
-      .prepare('UPDATE survey_attempts SET ended_at = ?, result = ?, reason = ?, answered_at = coalesce(answered_at, ?), cause_code = ?, cause_text = ? WHERE id = ? AND ended_at IS NULL')
-      .run(iso(end.endedAt), end.result, end.reason ?? null, end.answeredAt === undefined ? null : iso(end.answeredAt), end.cause?.code ?? null, end.cause?.text ?? null, attemptId);
-    if (info.changes > 0) this.onAttempt({ phase: 'ended', attemptId, script: 'survey', result: end.result });
+  private async isOptedOutIn(db: Executor, number: string): Promise<boolean> {
+    return (await first(db, sql<{ one: number }>`SELECT 1 AS one FROM survey_opt_outs WHERE number = ${number}`)) !== undefined;
   }
 
-  reschedule(surveyId: string, dueAt: number): void {
-    this.db.prepare("UPDATE surveys SET status = 'scheduled', due_at = ?, updated_at = ? WHERE id = ?").run(iso(dueAt), iso(this.now()), surveyId);
+  async endAttempt(attemptId: string, end: { result: string; reason?: string | undefined; answeredAt?: number | undefined; endedAt: number; cause?: { code: number; text: string } | undefined }): Promise<void> {
+    const changed = await this.store.transaction((tx) =>
+      run(tx, sql`UPDATE survey_attempts SET ended_at = ${iso(end.endedAt)}, result = ${end.result}, reason = ${end.reason ?? null},
+        answered_at = coalesce(answered_at, ${end.answeredAt === undefined ? null : iso(end.answeredAt)}), cause_code = ${end.cause?.code ?? null}, cause_text = ${end.cause?.text ?? null}
+        WHERE id = ${attemptId} AND ended_at IS NULL`),
+    );
+    if (changed > 0) this.onAttempt({ phase: 'ended', attemptId, script: 'survey', result: end.result });
   }
 
-  finish(surveyId: string, disposition: Disposition | 'cancelled'): void {
+  async reschedule(surveyId: string, dueAt: number): Promise<void> {
+    await this.store.transaction((tx) => run(tx, sql`UPDATE surveys SET status = 'scheduled', due_at = ${iso(dueAt)}, updated_at = ${iso(this.now())} WHERE id = ${surveyId}`));
+  }
+
+  async finish(surveyId: string, disposition: Disposition | 'cancelled'): Promise<void> {
     const at = iso(this.now());
-    this.db.prepare('UPDATE surveys SET status = ?, finished_at = ?, updated_at = ? WHERE id = ?').run(disposition, at, at, surveyId);
+    await this.store.transaction((tx) => run(tx, sql`UPDATE surveys SET status = ${disposition}, finished_at = ${at}, updated_at = ${at} WHERE id = ${surveyId}`));
   }
 
   /**
    * The survey a citizen calling in answers: the most recent one of their number, or of the
    * order, that is still open (waiting for a retry, given up as unreachable, or left partial).
    */
-  openSurvey(by: { number: string } | { orderId: string }): SurveyRow | undefined {
-    const [column, value] = 'number' in by ? ['number', by.number] : ['order_id', by.orderId];
-    return this.db
-      .prepare(`SELECT * FROM surveys WHERE ${column} = ? AND status IN ('scheduled', 'unreachable', 'partial') ORDER BY created_at DESC, id DESC LIMIT 1`)
-      .get(value) as SurveyRow | undefined;
+  openSurvey(by: { number: string } | { orderId: string }): Promise<SurveyRow | undefined> {
+    const match = 'number' in by ? sql`number = ${by.number}` : sql`order_id = ${by.orderId}`;
+    return first(this.store.db, sql<SurveyRow>`SELECT * FROM surveys WHERE ${match} AND status IN ('scheduled', 'unreachable', 'partial') ORDER BY created_at DESC, id DESC LIMIT 1`);
   }
 
-  attempts(surveyId: string): SurveyAttemptRow[] {
-    return this.db.prepare('SELECT * FROM survey_attempts WHERE survey_id = ? ORDER BY seq').all(surveyId) as SurveyAttemptRow[];
+  attempts(surveyId: string): Promise<SurveyAttemptRow[]> {
+    return rows(this.store.db, sql<SurveyAttemptRow>`SELECT * FROM survey_attempts WHERE survey_id = ${surveyId} ORDER BY seq`);
   }
 
-  openAttempts(surveyId: string): SurveyAttemptRow[] {
-    return this.db.prepare('SELECT * FROM survey_attempts WHERE survey_id = ? AND ended_at IS NULL').all(surveyId) as SurveyAttemptRow[];
+  openAttempts(surveyId: string): Promise<SurveyAttemptRow[]> {
+    return rows(this.store.db, sql<SurveyAttemptRow>`SELECT * FROM survey_attempts WHERE survey_id = ${surveyId} AND ended_at IS NULL ORDER BY seq`);
   }
 
-  flag(orderId: string, surveyId: string, reason: string): boolean {
+  /** Raises the survey's flag once; true when this call raised it. */
+  async flag(orderId: string, surveyId: string, reason: string): Promise<boolean> {
     // One commit: the flag, its case event and the webhook event it raises.
-    return this.db.transaction(() => {
-      const info = this.db.prepare('INSERT INTO flags (order_id, survey_id, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (survey_id) DO NOTHING').run(orderId, surveyId, reason, iso(this.now()));
-      if (info.changes > 0) this.event(orderId, 'flagged_unsatisfied', { surveyId, reason });
-      return info.changes > 0;
-    })();
+    return this.store.transaction(async (tx) => {
+      const changed = await run(tx, sql`INSERT INTO flags (order_id, survey_id, reason, created_at) VALUES (${orderId}, ${surveyId}, ${reason}, ${iso(this.now())}) ON CONFLICT (survey_id) DO NOTHING`);
+      if (changed > 0) await this.append(this.store.within(tx), orderId, 'flagged_unsatisfied', { surveyId, reason });
+      return changed > 0;
+    });
   }
 
-  flags(limit: number, offset: number): FlagRow[] {
-    return this.db.prepare('SELECT * FROM flags ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?').all(limit, offset) as FlagRow[];
+  flags(limit: number, offset: number): Promise<FlagRow[]> {
+    return rows(this.store.db, sql<FlagRow>`SELECT * FROM flags ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`);
   }
 
-  /** Called with every case event inside the transaction that appends it (see OrderRepository.onEvent). */
-  onEvent: (e: { orderId: string; actor: string; kind: string; detail: Record<string, unknown> }) => void = () => undefined;
+  async event(orderId: string, kind: string, detail: Record<string, unknown>, actor = 'liandong'): Promise<void> {
+    await this.store.transaction((tx) => this.append(this.store.within(tx), orderId, kind, detail, actor));
+  }
 
-  event(orderId: string, kind: string, detail: Record<string, unknown>, actor = 'liandong'): void {
-    this.db.transaction(() => {
-      this.db.prepare('INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)').run(orderId, iso(this.now()), actor, kind, JSON.stringify(detail));
-      this.onEvent({ orderId, actor, kind, detail });
-    })();
+  /** Appends a case event in the transaction `inTx` is the view of, and tells onEvent inside it. */
+  private async append(inTx: Store, orderId: string, kind: string, detail: Record<string, unknown>, actor = 'liandong'): Promise<void> {
+    await run(inTx.db, sql`INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (${orderId}, ${iso(this.now())}, ${actor}, ${kind}, ${JSON.stringify(detail)})`);
+    await this.onEvent({ orderId, actor, kind, detail }, inTx);
   }
 }

@@ -100,7 +100,7 @@ describe('citizens who call back', () => {
     await expectInboundCallback(id, '05770009999');
   }, 180_000);
 
-  it('a caller with no open survey on the feedback number gets the feedback line as before', () => {
-    expect(s.surveys.answerInbound('no-such-channel', { number: '05770001234' }, false, '05770001234')).toBe(false);
+  it('a caller with no open survey on the feedback number gets the feedback line as before', async () => {
+    expect(await s.surveys.answerInbound('no-such-channel', { number: '05770001234' }, false, '05770001234')).toBe(false);
   });
 });

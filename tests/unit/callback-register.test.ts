@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, localMinute, registerCsv, type RegisterRow } from '../../src/survey/callback-register.js';
+import { loadCatalog } from '../../src/departments/catalog.js';
+import { callbackRegister, csvField, localMinute, PRIVACY_DISPOSITION, PRIVACY_EVENT, registerCsv, type RegisterRow } from '../../src/survey/callback-register.js';
+import { ENGINES } from '../support/engines.js';
+import { fixturesOn } from './reports-fixtures.js';
 
 const ROW: RegisterRow = {
   orderId: 'o1', orderCode: '596688', departmentId: 'water-supply', department: '县自来水厂（水务集团）', category: '供水管道爆裂、漏水',
@@ -48,5 +51,30 @@ describe('callback register CSV', () => {
 
   it('local minute crosses midnight in Shanghai', () => {
     expect(localMinute('2026-12-31T16:00:00.000Z', 'Asia/Shanghai')).toBe('2027-01-01 00:00');
+  });
+});
+
+describe.each(ENGINES)('callback register rows on %s', (engine) => {
+  const openFixture = fixturesOn(engine);
+  const catalog = loadCatalog();
+
+  it('lists finished surveys and privacy cases by callback time, filtered by period and department, numbers masked', async () => {
+    const f = (await openFixture())
+      .order('a', 'water-supply', '2026-11-01T01:00:00.000Z', 'surveyed').survey('a', 'callback', 'completed', { attitude: 'satisfied', speed: 'unsatisfied', quality: 'no_answer' })
+      .order('b', 'tourism', '2026-11-01T02:00:00.000Z', 'surveyed').survey('b', 'callback', 'scheduled') // not finished: not listed
+      .order('c', 'tourism', '2026-11-01T03:00:00.000Z', 'completed').event('c', PRIVACY_EVENT, '2026-11-02T00:05:00.000Z')
+      .order('d', 'water-supply', '2026-11-01T04:00:00.000Z', 'completed').event('d', PRIVACY_EVENT, '2026-11-03T00:00:00.000Z');
+    await f.flush();
+    const all = await callbackRegister(f.store.db, catalog, 'zh-CN', {});
+    expect(all.map((r) => [r.orderId, r.callbackAt, r.kind, r.attempts, r.disposition])).toEqual([
+      ['c', '2026-11-02T00:05:00.000Z', 'callback', 0, PRIVACY_DISPOSITION],
+      ['a', '2026-11-02T00:10:00.000Z', 'callback', 0, 'completed'],
+      ['d', '2026-11-03T00:00:00.000Z', 'callback', 0, PRIVACY_DISPOSITION],
+    ]);
+    expect(all[1]).toMatchObject({ attitude: 'satisfied', speed: 'unsatisfied', quality: 'no_answer', reporterPhone: '138****8000', department: catalog.departmentsById.get('water-supply')?.name['zh-CN'] });
+    expect(all[0]).toMatchObject({ attitude: null, speed: null, quality: null });
+    const filtered = await callbackRegister(f.store.db, catalog, 'en', { from: '2026-11-02T00:06:00.000Z', to: '2026-11-03T00:00:00.000Z' });
+    expect(filtered.map((r) => r.orderId)).toEqual(['a']);
+    expect((await callbackRegister(f.store.db, catalog, 'en', { departmentId: 'tourism' })).map((r) => r.orderId)).toEqual(['c']);
   });
 });

@@ -1,35 +1,59 @@
 // The linkage office works the flags (issue 13): PATCH /api/v1/flags/:id sets the owner, the
 // status (open, in_progress, closed) and the resolution note; each change is in the history with
-// who made it; closing needs a note; only the linkage office (viewer) and the admin may.
+// who made it; closing needs a note; only the linkage office (viewer) and the admin may. On both
+// engines: the flag routes and the list over a fresh store.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createServices, type Services } from '../../src/composition.js';
+import { first } from '../../src/db/sql.js';
+import type { Store } from '../../src/db/store.js';
+import { WriteQueue } from '../../src/db/write-queue.js';
+import { buildApp } from '../../src/http/app.js';
+import { flagRoutes } from '../../src/http/flags.routes.js';
+import { surveyRoutes } from '../../src/http/survey.routes.js';
 import { createLogger } from '../../src/logging.js';
+import { SurveyRepository } from '../../src/survey/survey-repository.js';
+import { SurveyService } from '../../src/survey/survey-service.js';
+import { ENGINES, openTestStore } from '../support/engines.js';
 import { Fixture } from './reports-fixtures.js';
 
-let s: Services;
-let flagId = 0;
-beforeAll(async () => {
-  s = await createServices(loadConfig({ LIANDONG_DB: ':memory:', LOG_LEVEL: 'silent' }, 'dev'), { logger: createLogger('silent') });
-  await s.app.ready();
-  // The report fixtures' rows, written into this service's own database.
-  const services = s;
-  class ServiceFixture extends Fixture {
-    override readonly db = services.db;
-  }
-  new ServiceFixture().order('o1', 'tourism', '2026-11-01T00:00:00.000Z', 'surveyed').survey('o1', 'callback', 'completed', { quality: 'unsatisfied' }).flag('o1');
-  flagId = s.db.prepare('SELECT id FROM flags').pluck().get() as number;
-});
-afterAll(async () => {
-  await s?.close();
-});
+/** Parts of the survey service the flag list never touches. */
+const unused = undefined as never;
 
-const patch = (id: number | string, token: string, payload: object) =>
-  s.app.inject({ method: 'PATCH', url: `/api/v1/flags/${id}`, headers: { authorization: `Bearer ${token}` }, payload });
+describe.each(ENGINES)('PATCH /api/v1/flags/:id on %s', (engine) => {
+  let store: Store;
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  let flagId = 0;
+  beforeAll(async () => {
+    store = await openTestStore(engine);
+    const config = loadConfig({}, 'dev');
+    const logger = createLogger('silent');
+    const surveys = new SurveyService({
+      config, logger, surveys: new SurveyRepository(store), writes: new WriteQueue(() => undefined),
+      orders: unused, departments: unused, telephony: unused, prompts: unused,
+    });
+    app = await buildApp({
+      config,
+      logger,
+      health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
+      apiRoutes: async (i) => {
+        await i.register(flagRoutes, { store });
+        await i.register(surveyRoutes, { surveys });
+      },
+    });
+    await Fixture.over(store).order('o1', 'tourism', '2026-11-01T00:00:00.000Z', 'surveyed').survey('o1', 'callback', 'completed', { quality: 'unsatisfied' }).flag('o1').flush();
+    flagId = (await first(store.db, sql<{ id: number }>`SELECT id FROM flags`))?.id ?? 0;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await store?.close();
+  });
 
-describe('PATCH /api/v1/flags/:id', () => {
+  const patch = (id: number | string, token: string, payload: object) =>
+    app.inject({ method: 'PATCH', url: `/api/v1/flags/${id}`, headers: { authorization: `Bearer ${token}` }, payload });
+
   it('lists flags with their id and status open', async () => {
-    const list = (await s.app.inject({ method: 'GET', url: '/api/v1/flags', headers: { authorization: 'Bearer dev-viewer-token' } })).json<{ flags: Array<Record<string, unknown>> }>();
+    const list = (await app.inject({ method: 'GET', url: '/api/v1/flags', headers: { authorization: 'Bearer dev-viewer-token' } })).json<{ flags: Array<Record<string, unknown>> }>();
     expect(list.flags).toEqual([expect.objectContaining({ id: flagId, orderId: 'o1', status: 'open', owner: null, resolution: null })]);
   });
 
@@ -49,13 +73,13 @@ describe('PATCH /api/v1/flags/:id', () => {
       ['api:admin', ['resolution', 'status']],
     ]);
     expect(flag.history[2]?.changes.status).toEqual({ from: 'in_progress', to: 'closed' });
-    expect((await s.app.inject({ method: 'GET', url: `/api/v1/flags/${flagId}`, headers: { authorization: 'Bearer dev-viewer-token' } })).json()).toEqual(flag);
+    expect((await app.inject({ method: 'GET', url: `/api/v1/flags/${flagId}`, headers: { authorization: 'Bearer dev-viewer-token' } })).json()).toEqual(flag);
     // The case record tells it too.
-    expect(s.db.prepare("SELECT count(*) FROM order_events WHERE order_id = 'o1' AND kind = 'flag_updated'").pluck().get()).toBe(3);
+    expect(await first(store.db, sql<{ n: number }>`SELECT count(*) AS n FROM order_events WHERE order_id = 'o1' AND kind = 'flag_updated'`)).toEqual({ n: 3 });
   });
 
   it('records nothing for a change that changes nothing', async () => {
-    const before = (await s.app.inject({ method: 'GET', url: `/api/v1/flags/${flagId}`, headers: { authorization: 'Bearer dev-viewer-token' } })).json<{ history: unknown[] }>();
+    const before = (await app.inject({ method: 'GET', url: `/api/v1/flags/${flagId}`, headers: { authorization: 'Bearer dev-viewer-token' } })).json<{ history: unknown[] }>();
     const same = await patch(flagId, 'dev-viewer-token', { status: 'closed' });
     expect(same.json<{ history: unknown[] }>().history.length).toBe(before.history.length);
   });

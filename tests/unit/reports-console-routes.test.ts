@@ -4,37 +4,43 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { consoleStatic, loadConsoleFiles } from '../../src/console/console.plugin.js';
 import { OrderFeed } from '../../src/console/order-feed.js';
 import { loadConfig } from '../../src/config.js';
+import { run } from '../../src/db/sql.js';
+import type { Engine } from '../../src/db/store.js';
 import { buildApp } from '../../src/http/app.js';
 import { eventRoutes } from '../../src/http/events.routes.js';
 import { createLogger } from '../../src/logging.js';
+import { ENGINES } from '../support/engines.js';
 import { Fixture } from './reports-fixtures.js';
 
 const DESK = { authorization: 'Bearer dev-desk-token' };
 const open: Array<() => Promise<void>> = [];
 afterEach(async () => {
-  for (const close of open.splice(0)) await close();
+  for (const close of open.splice(0).reverse()) await close();
 });
 
-async function setup(intervalMs = 50) {
-  const f = new Fixture();
+async function setup(intervalMs = 50, engine: Engine = 'sqlite') {
+  const f = await Fixture.open(engine);
+  open.push(() => f.close());
   const lines: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } });
   const logger = createLogger('info', sink);
   const config = loadConfig({}, 'dev');
-  const feed = new OrderFeed(f.db, logger, intervalMs);
+  const feed = new OrderFeed(f.store, logger, intervalMs);
   const app = await buildApp({
     config,
     logger,
     health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
     apiRoutes: async (i) => {
       await i.register(consoleStatic, { files: loadConsoleFiles(), config });
-      await i.register(eventRoutes, { db: f.db, feed });
+      await i.register(eventRoutes, { store: f.store, feed });
     },
   });
+  // Closed before the fixture's store (afterEach closes in reverse order of opening).
   open.push(() => app.close());
   return { app, f, feed, lines };
 }
@@ -92,11 +98,11 @@ describe('console static files', () => {
   });
 });
 
-describe('board snapshot', () => {
+describe.each(ENGINES)('board snapshot on %s', (engine) => {
   it('gives the newest orders with their calls and acceptance, and the event id to continue from', async () => {
-    const { app, f } = await setup();
+    const { app, f } = await setup(50, engine);
     f.order('o1', 'tourism', '2026-11-01T01:00:00.000Z').attempt('o1', 'no_answer').attempt('o1', 'accepted', { contactIndex: 1 }).acceptance('o1', 9.5);
-    f.order('o2', 'education', '2026-11-01T02:00:00.000Z', 'dispatching').attempt('o2', null);
+    await f.order('o2', 'education', '2026-11-01T02:00:00.000Z', 'dispatching').attempt('o2', null).flush();
     const res = await app.inject({ method: 'GET', url: '/api/v1/board?limit=10', headers: DESK });
     expect(res.statusCode).toBe(200);
     const body = res.json<{ lastEventId: number; orders: Array<{ id: string; status: string; attempts: Array<{ result: string | null; contactId: string }>; acknowledgement: { secondsToAccept: number } | null }> }>();
@@ -110,10 +116,10 @@ describe('board snapshot', () => {
   });
 });
 
-describe('live order stream (server-sent events)', () => {
+describe.each(ENGINES)('live order stream (server-sent events) on %s', (engine) => {
   it('catches up from ?after=, then pushes each change; the token in the URL is never logged', async () => {
-    const { app, f, lines } = await setup();
-    f.order('o1', 'tourism', '2026-11-01T01:00:00.000Z', 'dispatching');
+    const { app, f, lines } = await setup(50, engine);
+    await f.order('o1', 'tourism', '2026-11-01T01:00:00.000Z', 'dispatching').flush();
     await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = app.server.address() as AddressInfo;
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
@@ -128,9 +134,9 @@ describe('live order stream (server-sent events)', () => {
     expect(JSON.parse(first?.data ?? '{}')).toMatchObject({ eventId: 1, kinds: ['order_created'], order: { id: 'o1', status: 'dispatching', attempts: [] } });
 
     // A call is placed and accepted: the stream brings the new row without asking.
-    f.attempt('o1', 'accepted').acceptance('o1', 4.2);
-    f.db.prepare("UPDATE orders SET status = 'accepted' WHERE id = 'o1'").run();
-    f.event('o1', 'acceptance_committed');
+    await f.attempt('o1', 'accepted').acceptance('o1', 4.2).flush();
+    await run(f.store.db, sql`UPDATE orders SET status = 'accepted' WHERE id = 'o1'`);
+    await f.event('o1', 'acceptance_committed').flush();
     await expect.poll(() => frames.filter((fr) => fr.event === 'order').length, { timeout: 3000 }).toBe(2);
     const second = JSON.parse(frames.filter((fr) => fr.event === 'order')[1]?.data ?? '{}') as { eventId: number; kinds: string[]; order: { status: string; attempts: unknown[] } };
     expect(second).toMatchObject({ eventId: 3, kinds: ['attempt_started', 'acceptance_committed'], order: { status: 'accepted' } });
@@ -147,21 +153,21 @@ describe('live order stream (server-sent events)', () => {
   });
 
   it('refuses a wrong token (401) and a department token (403), like any route', async () => {
-    const { app } = await setup();
+    const { app } = await setup(50, engine);
     expect((await app.inject({ method: 'GET', url: '/api/v1/events/orders?token=not-a-real-token' })).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/api/v1/events/orders?token=dev-department-token' })).statusCode).toBe(403);
     expect((await app.inject({ method: 'GET', url: '/api/v1/events/orders?token=dev-desk-token&after=x' })).statusCode).toBe(400);
   });
 
   it('a reconnect resumes after Last-Event-ID with nothing repeated', async () => {
-    const { f, feed } = await setup(60_000); // stepped by hand
-    f.order('a', 'tourism', '2026-11-01T01:00:00.000Z').order('b', 'tourism', '2026-11-01T02:00:00.000Z');
+    const { f, feed } = await setup(60_000, engine); // stepped by hand
+    await f.order('a', 'tourism', '2026-11-01T01:00:00.000Z').order('b', 'tourism', '2026-11-01T02:00:00.000Z').flush();
     const seen: string[] = [];
-    const first = feed.subscribe((ms) => seen.push(...ms.map((m) => `${m.order.id}@${m.eventId}`)), 1);
+    const first = await feed.subscribe((ms) => seen.push(...ms.map((m) => `${m.order.id}@${m.eventId}`)), 1);
     expect(first.catchUp.map((m) => `${m.order.id}@${m.eventId}`)).toEqual(['b@2']);
-    f.event('a', 'attempt_started');
-    feed.tick();
-    feed.tick(); // nothing new: nothing sent twice
+    await f.event('a', 'attempt_started').flush();
+    await feed.tick();
+    await feed.tick(); // nothing new: nothing sent twice
     expect(seen).toEqual(['a@3']);
     first.unsubscribe();
     expect(feed.subscribers).toBe(0);

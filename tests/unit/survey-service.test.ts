@@ -1,0 +1,144 @@
+// The survey service on both engines with a scripted telephone (no Asterisk): a due survey is
+// taken and called once even by two services on one store (two nodes), each answer is committed
+// before the next question is asked, and the end of the call settles the survey (flag, follow-up).
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { first, rows } from '../../src/db/sql.js';
+import type { Store } from '../../src/db/store.js';
+import { WriteQueue } from '../../src/db/write-queue.js';
+import { createLogger } from '../../src/logging.js';
+import type { Prompts } from '../../src/prompts/index.js';
+import { SurveyRepository } from '../../src/survey/survey-repository.js';
+import { SurveyService, type SurveyServiceDeps } from '../../src/survey/survey-service.js';
+import type { CallEventListener, CollectResult, TelephonyPort } from '../../src/telephony/port.js';
+import { ENGINES, openTestStore } from '../support/engines.js';
+import { Fixture } from './reports-fixtures.js';
+
+/** A telephone whose citizen answers at once and keys `keys` in turn; `beforeKey` runs as each question is asked. */
+function scriptedPhone(keys: string[], beforeKey: () => Promise<void>) {
+  const listeners = new Map<string, Set<CallEventListener>>();
+  const originated: string[] = [];
+  const emit = (c: string, e: Parameters<CallEventListener>[0]) => {
+    for (const l of [...(listeners.get(c) ?? [])]) l(e);
+  };
+  const port: TelephonyPort = {
+    health: () => ({ connected: true }) as ReturnType<TelephonyPort['health']>,
+    onHealthChange: () => () => undefined,
+    onInboundCall: () => () => undefined,
+    originate(request) {
+      originated.push(request.channelId);
+      setTimeout(() => emit(request.channelId, { type: 'answered', at: new Date() }), 5);
+      return Promise.resolve();
+    },
+    answer: () => Promise.resolve(),
+    subscribe(c, l) {
+      const set = listeners.get(c) ?? new Set();
+      set.add(l);
+      listeners.set(c, set);
+      return () => set.delete(l);
+    },
+    play: () => Promise.resolve({ status: 'finished' }),
+    collect: () => Promise.resolve({ status: 'timeout', digits: '' }),
+    async prompt(): Promise<CollectResult> {
+      await beforeKey();
+      const key = keys.shift();
+      return key === undefined ? { status: 'timeout', digits: '' } : { status: 'complete', digits: key };
+    },
+    hangup(c) {
+      setTimeout(() => emit(c, { type: 'hangup', cause: { code: 16, text: 'Normal Clearing', kind: 'normal' }, at: new Date() }), 1);
+      return Promise.resolve();
+    },
+    listChannelIds: () => Promise.resolve([]),
+    close: () => Promise.resolve(),
+  };
+  return { port, originated };
+}
+
+const prompts = { media: () => Promise.resolve(['sound:beep']) } as unknown as Prompts;
+
+describe.each(ENGINES)('survey service on %s', (engine) => {
+  let store: Store;
+  const services: SurveyService[] = [];
+  const failures: string[] = [];
+  beforeEach(async () => {
+    store = await openTestStore(engine);
+    failures.length = 0;
+    await Fixture.over(store).order('o1', 'tourism', '2026-11-20T01:00:00.000Z', 'completed').flush();
+  });
+  afterEach(async () => {
+    for (const s of services.splice(0)) s.stop();
+    await store.close();
+  });
+
+  function service(telephony: TelephonyPort): { service: SurveyService; writes: WriteQueue } {
+    const config = loadConfig({ LIANDONG_SURVEY_WINDOW: '00:00-00:00', LIANDONG_SURVEY_DELAY_SECONDS: '0', LIANDONG_FOLLOWUP_DELAY_SECONDS: '3600' }, 'dev');
+    const writes = new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`));
+    const orders = {
+      getOrder: (id: string) => first(store.db, sql<{ id: string; code: string; status: string; callback: number; reporter_phone: string; created_at: string }>`SELECT * FROM orders WHERE id = ${id}`),
+      events: () => Promise.resolve([]),
+      advanceStatus: () => Promise.resolve(),
+    } as unknown as SurveyServiceDeps['orders'];
+    const s = new SurveyService({
+      config, orders, telephony, prompts, writes, logger: createLogger('silent'), surveys: new SurveyRepository(store),
+      departments: { current: () => { throw new Error('not read here'); } } as unknown as SurveyServiceDeps['departments'],
+    });
+    services.push(s);
+    return { service: s, writes };
+  }
+
+  const survey = async () => first(store.db, sql<{ id: string; status: string; attitude: string | null; speed: string | null; quality: string | null; attempts: number }>`SELECT * FROM surveys WHERE order_id = 'o1' AND kind = 'callback'`);
+
+  it('calls a due survey once, commits each answer before the next question, then flags and schedules the follow-up', async () => {
+    const seenAtQuestion: Array<string | null> = [];
+    const phone = scriptedPhone(['1', '2', '1'], async () => {
+      const s = await survey();
+      seenAtQuestion.push(s ? [s.attitude, s.speed, s.quality].map((a) => a ?? '-').join(' ') : null);
+    });
+    const a = service(phone.port);
+    const b = service(phone.port); // a second node on the same store
+    // Both started first: start() takes over surveys left `calling`, which on a cluster would be
+    // another node's live call (leases decide that, later); here both only race for the due one.
+    await a.service.start();
+    await b.service.start();
+    const { survey: view, created } = await a.service.scheduleForOrder('o1', 'callback'); // wakes a
+    expect(created).toBe(true);
+    expect(view).toMatchObject({ kind: 'callback', status: 'scheduled', attempts: [] });
+    b.service.wake();
+    // The follow-up is the last thing the end of the call writes.
+    await expect.poll(async () => (await a.service.forOrder('o1')).length, { timeout: 10_000, interval: 50 }).toBe(2);
+    await a.writes.drain();
+    expect(phone.originated).toEqual([`${view.id}-c1`]);
+    expect(seenAtQuestion).toEqual(['- - -', 'satisfied - -', 'satisfied unsatisfied -']);
+    expect(await survey()).toMatchObject({ attitude: 'satisfied', speed: 'unsatisfied', quality: 'satisfied', attempts: 1 });
+    const events = (await rows(store.db, sql<{ kind: string }>`SELECT kind FROM order_events WHERE order_id = 'o1' ORDER BY id`)).map((e) => e.kind);
+    expect(events.filter((k) => k.startsWith('survey_') || k === 'flagged_unsatisfied')).toEqual([
+      'survey_scheduled', 'survey_call_started',
+      'survey_key', 'survey_answer', 'survey_key', 'survey_answer', 'survey_key', 'survey_answer',
+      'survey_finished', 'flagged_unsatisfied', 'survey_scheduled',
+    ]);
+    const [forOrder] = await a.service.forOrder('o1');
+    expect(forOrder?.attempts).toEqual([expect.objectContaining({ seq: 1, via: 'outbound', result: 'completed' })]);
+    expect(forOrder?.attempts[0]?.answeredAt).not.toBeNull();
+    expect((await a.service.flags(10, 0)).flags).toEqual([expect.objectContaining({ orderId: 'o1', reason: 'not satisfied: speed', status: 'open' })]);
+    expect((await a.service.forOrder('o1')).map((s) => [s.kind, s.status])).toEqual([['callback', 'completed'], ['follow_up', 'scheduled']]);
+    expect(failures).toEqual([]);
+  });
+
+  it('an inbound call answers the open survey once; a second inbound call for it is refused', async () => {
+    const phone = scriptedPhone(['1', '1', '1'], () => Promise.resolve());
+    const { service: s, writes } = service(phone.port);
+    await s.scheduleForOrder('o1', 'callback', 3600); // due in an hour: open, not yet called
+    const [one, two] = await Promise.all([
+      s.answerInbound('chan-1', { number: '13800138000' }, true, '13800138000'),
+      s.answerInbound('chan-2', { orderId: 'o1' }, true, '13800138000'),
+    ]);
+    expect([one, two].sort()).toEqual([false, true]);
+    await expect.poll(async () => (await survey())?.status, { timeout: 10_000, interval: 50 }).toBe('completed');
+    await writes.drain();
+    const [view] = await s.forOrder('o1');
+    expect(view?.attempts).toEqual([expect.objectContaining({ seq: 1, via: 'inbound', result: 'completed' })]);
+    expect(await s.answerInbound('chan-3', { number: '13800138000' }, true, '13800138000')).toBe(false);
+    expect(failures).toEqual([]);
+  });
+});
