@@ -70,11 +70,12 @@ const ERROR_TEXT_MAX = 200;
 /** The worker wakes at least this often even when nothing is due (ms): a clock jump, or another node's events, are caught up. */
 const IDLE_WAKE_MS = 30_000;
 /**
- * A claimed delivery stays ours this long past the request timeout (ms). A node that dies during
- * a request leaves the delivery to any node after it; it also absorbs small clock differences
- * between nodes (their clocks are NTP-synchronised, far closer than this).
+ * A claimed delivery stays ours this long past the request timeout (ms): room for recording the
+ * outcome and for clock differences between nodes (NTP keeps them far closer). A node that dies
+ * during a request leaves the delivery to any node (itself after a restart) once the claim runs
+ * out: the killed try then waits about as long as the default first retry (10 s).
  */
-const CLAIM_GRACE_MS = 30_000;
+const CLAIM_GRACE_MS = 10_000;
 /**
  * An event enqueued inside a caller's transaction is not visible to the worker until that
  * transaction commits, which the outbox cannot observe: for this long after such an enqueue the
