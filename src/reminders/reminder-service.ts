@@ -2,8 +2,8 @@
 // Deadlines and their next due times live in the store (a restart loses none); a timer wakes for
 // the next one, like the callback surveys. Each round runs the pure reminder-round machine over
 // the call-attempt machine with real effects; what follows a round is machines/reminder.policy.
-// Case events go through the shared write queue (awaited with `run`, or posted from machine
-// actions), so a case reads in the order things happened.
+// A round's bookkeeping is posted to the shared write queue from machine actions; what follows a
+// round waits for those writes first, so a case reads in the order things happened.
 import { createActor, type ActorRefFrom } from 'xstate';
 import { reminderRoundMachine, type ReminderTarget } from '../../machines/reminder-round.machine.js';
 import { afterRound, deadlineSecondsOf, reminderPolicyOf, type DeadlineKind, type ReminderAnswer, type ReminderPolicy } from '../../machines/reminder.policy.js';
@@ -272,12 +272,17 @@ export class ReminderService {
     actor.subscribe({
       complete: () => {
         this.live.delete(liveKey);
-        this.background('after a reminder round', done(actor.getSnapshot().output?.answer ?? null));
+        const answer = actor.getSnapshot().output?.answer ?? null;
+        this.background('after a reminder round', this.afterPostedWrites().then(() => done(answer)));
       },
       error: (err: unknown) => {
         this.live.delete(liveKey);
         this.log.error({ err, orderId: order.id }, 'reminder round crashed');
-        this.background('after a crashed reminder round', this.event(order.id, 'reminder_crashed', { reason: err instanceof Error ? err.message : String(err) }).then(() => done(null)));
+        const reason = err instanceof Error ? err.message : String(err);
+        this.background('after a crashed reminder round', this.afterPostedWrites().then(async () => {
+          await this.event(order.id, 'reminder_crashed', { reason });
+          await done(null);
+        }));
       },
     });
     actor.start();
@@ -314,17 +319,27 @@ export class ReminderService {
   }
 
   private async notify(order: OrderRow, status: WebhookPayload['status'], deadline: DeadlineKind): Promise<void> {
-    // Through the queue: counts the attempt rows the round's actions posted.
-    const attempts = (await this.deps.writes.run(() => this.deps.reminders.attempts(order.id))).length;
+    // Called after the round's posted writes are in (afterPostedWrites, or the committed key).
+    const attempts = (await this.deps.reminders.attempts(order.id)).length;
     const outcome = await this.deps.webhook.notify({ orderId: order.id, code: order.code, departmentId: order.department_id, status, attempts, deadline });
     await this.event(order.id, outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, event: status } : { reason: outcome.reason, event: status });
   }
 
-  /** A case event, in order after the writes the machines posted before it. */
-  private event(orderId: string, kind: string, detail: Record<string, unknown>): Promise<void> {
-    return this.deps.writes.run(async () => {
-      await this.deps.orders.appendEvent(orderId, 'liandong', kind, detail);
-    });
+  /**
+   * A case event, written directly, never through the queue: onAccepted and onFeedback are called
+   * from inside queued writes (the dispatcher posts its acceptance hook, the feedback line runs its
+   * feedback through the queue), where waiting for the queue would wait for itself.
+   */
+  private async event(orderId: string, kind: string, detail: Record<string, unknown>): Promise<void> {
+    await this.deps.orders.appendEvent(orderId, 'liandong', kind, detail);
+  }
+
+  /**
+   * Resolves once every write posted so far (a round's attempt rows, keys, events) is in, so what
+   * follows a round is recorded after it. Only from our own callbacks, never inside a queued write.
+   */
+  private afterPostedWrites(): Promise<void> {
+    return this.deps.writes.run(() => Promise.resolve());
   }
 
   /** Work started from a callback that cannot wait for it: a failure is logged, never lost. */

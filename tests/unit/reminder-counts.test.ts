@@ -120,7 +120,7 @@ describe.each(ENGINES)('ReminderRepository on %s', (engine) => {
     const [one, two] = nodes.map((s) => new ReminderRepository(s, () => NOW)) as [ReminderRepository, ReminderRepository];
     const ids: string[] = [];
     for (let i = 0; i < 12; i += 1) {
-      const o = await insertOrder(nodes[0] as Store, `o0000000000000${String(i).padStart(3, '0')}`);
+      const o = await insertOrder(nodes[0], `o0000000000000${String(i).padStart(3, '0')}`);
       await one.ensureDeadline(o, 'arrival', 60, NOW - 120_000 + i);
       ids.push(`${o}-arrival`);
     }
