@@ -4,16 +4,18 @@
 // the retry time is over, and picked up again after a restart. Receivers see every event at
 // least once and deduplicate on its id. Several nodes on one PostgreSQL store may run the worker:
 // each delivery is claimed by one of them before it is sent (see claim()).
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { first, rows, run } from '../db/sql.js';
 import type { Store } from '../db/store.js';
 import type { Logger } from '../logging.js';
 import { backoffMs, type RetryPolicy } from './backoff.js';
 import { WEBHOOK_EVENTS, type WebhookEventName } from './events.js';
+import { postSigned, type Outcome } from './send.js';
 import { SubscriberStore } from './subscribers.js';
 
 export { WEBHOOK_EVENTS, type WebhookEventName };
+export { signature } from './send.js';
 
 export interface OutboxOptions {
   /** Signs every body; without it nothing is delivered (deliveries wait, the log says why). */
@@ -62,8 +64,6 @@ interface DueRow {
   occurred_at: string;
   payload: string;
 }
-
-type Outcome = { ok: boolean; status: number | null; error: string | null };
 
 /** Longest error text kept per delivery (a receiver's answer is never stored, only its status). */
 const ERROR_TEXT_MAX = 200;
@@ -314,30 +314,13 @@ export class WebhookOutbox {
       attempt,
       sentAt,
     });
-    let outcome: Outcome;
-    try {
-      const res = await fetch(row.url, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'liandong-webhooks/1',
-          'x-liandong-event': row.event,
-          'x-liandong-event-id': row.event_id,
-          'x-liandong-delivery': row.id,
-          'x-liandong-timestamp': String(sentAt),
-          'x-liandong-signature': signature(secret, body),
-        },
-        body,
-        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.options.timeoutMs)]),
-      });
-      // The answer's body is not used; reading it frees the connection.
-      await res.arrayBuffer().catch((err: unknown) => this.log.debug({ err, deliveryId: row.id }, 'receiver answer body unreadable'));
-      const ok = res.status >= 200 && res.status < 300;
-      outcome = { ok, status: res.status, error: ok ? null : `HTTP ${res.status}` };
-    } catch (err) {
-      outcome = { ok: false, status: null, error: describeFailure(err, this.options.timeoutMs) };
-    }
+    const outcome = await postSigned(row.url, body, secret, {
+      'x-liandong-event': row.event,
+      'x-liandong-event-id': row.event_id,
+      'x-liandong-delivery': row.id,
+      'x-liandong-timestamp': String(sentAt),
+    }, AbortSignal.any([controller.signal, AbortSignal.timeout(this.options.timeoutMs)]), this.options.timeoutMs, (err) =>
+      this.log.debug({ err, deliveryId: row.id }, 'receiver answer body unreadable'));
     if (controller.signal.aborted) {
       // Stopping: the delivery goes back to pending as it was, due when it was due.
       await this.store.transaction((tx) => run(tx, sql`UPDATE webhook_deliveries SET next_at = ${row.next_at} WHERE id = ${row.id} AND status = 'pending' AND next_at = ${until}`));
@@ -374,15 +357,4 @@ export class WebhookOutbox {
     else if (giveUp) this.log.error(detail, 'webhook delivery given up: retry time is over');
     else this.log.warn({ ...detail, retryInMs: next - endMs }, 'webhook delivery failed; will retry');
   }
-}
-
-/** `sha256=<hex HMAC-SHA256 of the body>` with the shared secret. */
-export function signature(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
-
-function describeFailure(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || (err as { cause?: { name?: string } }).cause?.name === 'TimeoutError')) return `no answer within ${timeoutMs} ms`;
-  const cause = err instanceof Error ? (err as { cause?: { code?: string; message?: string } }).cause : undefined;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
 }
