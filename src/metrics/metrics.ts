@@ -52,7 +52,7 @@ export class ServiceMetrics {
     this.callsStarted = new Counter({ name: 'liandong_calls_started_total', help: 'Outbound call attempts started, by script (dispatch, alarm, major, survey)', labelNames: ['script'], registers });
     this.callsEnded = new Counter({ name: 'liandong_calls_ended_total', help: 'Outbound call attempts ended, by script and result (accepted, no_answer, busy, failed, hangup, no_input, interrupted, completed …)', labelNames: ['script', 'result'], registers });
     this.originateToAnswer = new Histogram({ name: 'liandong_originate_to_answer_seconds', help: 'From the originate request to the answered event, by script', labelNames: ['script'], buckets: ANSWER_BUCKETS, registers });
-    this.keyToCommit = new Histogram({ name: 'liandong_key_to_acknowledgement_committed_seconds', help: 'From the accepting key press to the acknowledgement committed in SQLite, by script', labelNames: ['script'], buckets: COMMIT_BUCKETS, registers });
+    this.keyToCommit = new Histogram({ name: 'liandong_key_to_acknowledgement_committed_seconds', help: 'From the accepting key press to the acknowledgement committed in the store, by script', labelNames: ['script'], buckets: COMMIT_BUCKETS, registers });
     this.secondsToAccept = new Histogram({ name: 'liandong_seconds_to_accept', help: 'From the order to its acceptance, by department', labelNames: ['department'], buckets: ACCEPT_BUCKETS, registers });
     this.httpDuration = new Histogram({ name: 'liandong_http_request_duration_seconds', help: 'HTTP answers by method, route pattern and status', labelNames: ['method', 'route', 'status_code'], buckets: HTTP_BUCKETS, registers });
 

@@ -181,7 +181,15 @@ export class ReminderService {
   private async tick(): Promise<void> {
     try {
       if (this.deps.telephony.health().connected) {
-        for (const row of await this.deps.reminders.takeDue(Date.now(), MAX_ROUNDS_PER_WAKE)) await this.remind(row);
+        for (const row of await this.deps.reminders.takeDue(Date.now(), MAX_ROUNDS_PER_WAKE)) {
+          try {
+            await this.remind(row);
+          } catch (err) {
+            // Taken but no round started (the store failed): due again now, not left `reminding`.
+            this.log.error({ err, orderId: row.order_id, deadline: row.kind }, 'reminder round not started; placed again');
+            await this.deps.reminders.requeue(row.id);
+          }
+        }
       }
     } finally {
       this.wake();
