@@ -149,10 +149,10 @@ export class ReminderRepository {
       WHERE id = ${id} AND status = 'reminding'`);
   }
 
-  /** Back to pending, due now (a round cut short by a restart is placed again). */
-  async requeue(id: string): Promise<void> {
+  /** Back to pending, due now or at `dueMs` (a round cut short by a restart, or one that could not start). */
+  async requeue(id: string, dueMs?: number): Promise<void> {
     const at = iso(this.now());
-    await this.write(sql`UPDATE feedback_deadlines SET status = 'pending', due_at = ${at}, updated_at = ${at} WHERE id = ${id} AND status = 'reminding'`);
+    await this.write(sql`UPDATE feedback_deadlines SET status = 'pending', due_at = ${dueMs === undefined ? at : iso(dueMs)}, updated_at = ${at} WHERE id = ${id} AND status = 'reminding'`);
   }
 
   async markOverdue(id: string, unanswered: number, helpRequested: boolean): Promise<void> {

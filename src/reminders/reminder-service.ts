@@ -185,9 +185,9 @@ export class ReminderService {
           try {
             await this.remind(row);
           } catch (err) {
-            // Taken but no round started (the store failed): due again now, not left `reminding`.
+            // Taken but no round started: due again shortly, not left `reminding` (nor retried in a tight loop).
             this.log.error({ err, orderId: row.order_id, deadline: row.kind }, 'reminder round not started; placed again');
-            await this.deps.reminders.requeue(row.id);
+            await this.deps.reminders.requeue(row.id, Date.now() + RETRY_AFTER_FAILURE_MS);
           }
         }
       }
