@@ -2,11 +2,13 @@
 // busy line (no speech, so the calls themselves cost next to nothing and only the pace shows).
 // Each order is one dispatch call and, its chain exhausted, one alarm call to the (busy)
 // command centre. The trunk's calls per second and channels must hold the whole time.
-import Database from 'better-sqlite3';
+import { sql, type RawBuilder } from 'kysely';
 import type { ServiceProcess } from '../../harness/service-process.js';
 import { TOKENS } from '../../harness/service-process.js';
 import type { AriObserver, ChannelTrace } from './observer.js';
+import { first as firstRow, rows } from '../../src/db/sql.js';
 import { cpuBetween, cpuTimes, RssSampler } from './proc.js';
+import { openServiceStore } from './service-store.js';
 import { maxInWindow, maxOverlap, round } from './stats.js';
 
 export interface DrainResult {
@@ -52,17 +54,19 @@ export async function drainRun(svc: ServiceProcess, observer: AriObserver, aster
   };
   await Promise.all(Array.from({ length: 16 }, worker));
   const postSeconds = (Date.now() - t0) / 1000;
-  const db = new Database(svc.dbFile, { readonly: true, fileMustExist: true });
+  const store = await openServiceStore(svc);
   try {
-    const ids = new Set(db.prepare('SELECT id FROM orders WHERE external_id LIKE ?').pluck().all(`${tag}-%`) as string[]);
+    const like = `${tag}-%`;
+    const ids = new Set((await rows(store.db, sql<{ id: string }>`SELECT id FROM orders WHERE external_id LIKE ${like}`)).map((r) => r.id));
     const ours = (c: ChannelTrace) => /^o[0-9a-f]{16}-a[0-9]+$/.test(c.id) && ids.has(c.id.slice(0, c.id.lastIndexOf('-a')));
-    const dispatching = db.prepare("SELECT count(*) FROM orders WHERE status = 'dispatching' AND external_id LIKE ?").pluck();
-    const openCalls = db.prepare('SELECT count(*) FROM attempts WHERE ended_at IS NULL AND order_id IN (SELECT id FROM orders WHERE external_id LIKE ?)').pluck();
+    const count = async (query: RawBuilder<{ n: number }>) => (await firstRow(store.db, query))?.n ?? 0;
+    const dispatching = () => count(sql<{ n: number }>`SELECT count(*) AS n FROM orders WHERE status = 'dispatching' AND external_id LIKE ${like}`);
+    const openCalls = () => count(sql<{ n: number }>`SELECT count(*) AS n FROM attempts WHERE ended_at IS NULL AND order_id IN (SELECT id FROM orders WHERE external_id LIKE ${like})`);
     const deadline = Date.now() + ((2 * n) / cps) * 1000 + 180_000;
     let lastProgress = '';
     while (Date.now() < deadline) {
       const chans = observer.select(ours, t0);
-      const settled = (dispatching.get(`${tag}-%`) as number) === 0 && (openCalls.get(`${tag}-%`) as number) === 0 && chans.every((c) => c.destroyedAt !== undefined);
+      const settled = (await dispatching()) === 0 && (await openCalls()) === 0 && chans.every((c) => c.destroyedAt !== undefined);
       if (settled && chans.length >= 2 * n) break;
       const progress = `${chans.length} calls`;
       if (progress !== lastProgress && chans.length % 2000 < 100) process.stdout.write(`  drain: ${progress} of ${2 * n} after ${Math.round((Date.now() - t0) / 1000)} s\n`);
@@ -74,7 +78,8 @@ export async function drainRun(svc: ServiceProcess, observer: AriObserver, aster
     const starts = chans.map((c) => c.createdAt).sort((a, b) => a - b);
     const first = starts[0] ?? t0;
     const last = starts.at(-1) ?? t0;
-    const perOrder = db.prepare('SELECT count(*) AS calls, sum(ended_at IS NOT NULL) AS ended FROM attempts WHERE order_id IN (SELECT id FROM orders WHERE external_id LIKE ?) GROUP BY order_id').all(`${tag}-%`) as Array<{ calls: number; ended: number }>;
+    const perOrder = await rows(store.db, sql<{ calls: number; ended: number }>`
+      SELECT count(*) AS calls, count(ended_at) AS ended FROM attempts WHERE order_id IN (SELECT id FROM orders WHERE external_id LIKE ${like}) GROUP BY order_id`);
     return {
       orders: n,
       callsPerSecondSet: cps,
@@ -86,7 +91,7 @@ export async function drainRun(svc: ServiceProcess, observer: AriObserver, aster
       meanCallsPerSecond: round((starts.length - 1) / ((last - first) / 1000), 2),
       maxCallsInAnySecond: maxInWindow(starts, 1000),
       maxConcurrent: maxOverlap(chans.map((c) => [c.createdAt, c.destroyedAt ?? Date.now()] as const)),
-      stuck: dispatching.get(`${tag}-%`) as number,
+      stuck: await dispatching(),
       lost: n - perOrder.filter((o) => o.calls === 2 && o.ended === 2).length,
       controllerCpuSeconds: round(cpu.svc.self + cpu.svc.children, 1),
       asteriskCpuSeconds: round(cpu.ast.self, 1),
@@ -96,7 +101,7 @@ export async function drainRun(svc: ServiceProcess, observer: AriObserver, aster
       rateAfterPosting: round(starts.filter((t) => t >= t0 + postSeconds * 1000).length / Math.max(0.001, (last - (t0 + postSeconds * 1000)) / 1000), 1),
     };
   } finally {
-    db.close();
+    await store.close();
   }
 }
 

@@ -1,18 +1,20 @@
 // One measured run: N dispatch calls placed by the controller (HTTP API → ARI) or by the
 // baseline (call files → dialplan), at the same arrival rate, to the same simulated phone.
-import Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import type { Config } from '../../src/config.js';
 import type { ServiceProcess } from '../../harness/service-process.js';
 import { TOKENS } from '../../harness/service-process.js';
 import { baselineAcks, contextPresent, dropCallFile, installContext } from './baseline.js';
 import type { AriObserver, ChannelTrace } from './observer.js';
+import { first, rows } from '../../src/db/sql.js';
 import { cpuBetween, cpuTimes, RssSampler } from './proc.js';
+import { openServiceStore } from './service-store.js';
 import { maxOverlap, percentile, round } from './stats.js';
 
 export interface RunResult {
   readonly side: 'controller' | 'baseline';
   readonly calls: number;
-  /** Calls whose acceptance was recorded (AstDB for the baseline, SQLite for the controller). */
+  /** Calls whose acceptance was recorded (AstDB for the baseline, the store for the controller). */
   readonly accepted: number;
   readonly lost: number;
   /** Orders that needed more than one attempt (controller only). */
@@ -27,7 +29,7 @@ export interface RunResult {
   readonly controllerPeakRssMb?: number;
   /** POST sent → Asterisk created the channel (baseline: call file moved into the spool → channel created). */
   readonly postToOriginateMs: { readonly p50: number; readonly p95: number; readonly max: number };
-  /** DTMF at Asterisk → acknowledgement committed (SQLite row / AstDB write). */
+  /** DTMF at Asterisk → acknowledgement committed (store row / AstDB write). */
   readonly keyToAckMs: { readonly p50: number; readonly p95: number; readonly max: number };
   /** POST answered (controller only), ms. */
   readonly httpMs?: { readonly p50: number; readonly p95: number };
@@ -82,21 +84,25 @@ export async function controllerRun(setup: RunSetup, svc: ServiceProcess, n: num
   await Promise.all(pending);
   const ids = new Set(posted.map((p) => p.id));
   const ours = (c: ChannelTrace) => /^o[0-9a-f]{16}-a[0-9]+$/.test(c.id) && ids.has(c.id.slice(0, c.id.lastIndexOf('-a')));
-  const db = new Database(svc.dbFile, { readonly: true, fileMustExist: true });
+  const store = await openServiceStore(svc);
   try {
-    const dispatching = db.prepare("SELECT count(*) FROM orders WHERE status = 'dispatching' AND external_id LIKE ?").pluck();
-    await settle(() => {
+    const like = `${tag}-%`;
+    const dispatching = async () =>
+      (await first(store.db, sql<{ n: number }>`SELECT count(*) AS n FROM orders WHERE status = 'dispatching' AND external_id LIKE ${like}`))?.n ?? 0;
+    await settle(async () => {
       const chans = observer.select(ours, t0);
-      return chans.length >= n && chans.every((c) => c.destroyedAt !== undefined) && (dispatching.get(`${tag}-%`) as number) === 0;
+      return chans.length >= n && chans.every((c) => c.destroyedAt !== undefined) && (await dispatching()) === 0;
     }, 180_000);
     const chans = observer.select(ours, t0);
     const end = Math.max(...chans.map((c) => c.destroyedAt ?? nowMs()));
     const cpu = { svc: cpuBetween(cpu0.svc, cpuTimes(pid)), ast: cpuBetween(cpu0.ast, cpuTimes(asteriskPid)) };
     const peakKb = rss.stop();
     const acks = new Map(
-      (db.prepare('SELECT order_id, attempt_id, accepted_at FROM acknowledgements WHERE via = ? AND order_id IN (SELECT id FROM orders WHERE external_id LIKE ?)').all('phone', `${tag}-%`) as Array<{ order_id: string; attempt_id: string; accepted_at: string }>).map((a) => [a.order_id, a]),
+      (await rows(store.db, sql<{ order_id: string; attempt_id: string; accepted_at: string }>`
+        SELECT order_id, attempt_id, accepted_at FROM acknowledgements WHERE via = 'phone' AND order_id IN (SELECT id FROM orders WHERE external_id LIKE ${like})`)).map((a) => [a.order_id, a]),
     );
-    const attempts = db.prepare('SELECT order_id, count(*) AS n FROM attempts WHERE order_id IN (SELECT id FROM orders WHERE external_id LIKE ?) GROUP BY order_id').all(`${tag}-%`) as Array<{ order_id: string; n: number }>;
+    const attempts = await rows(store.db, sql<{ order_id: string; n: number }>`
+      SELECT order_id, count(*) AS n FROM attempts WHERE order_id IN (SELECT id FROM orders WHERE external_id LIKE ${like}) GROUP BY order_id`);
     const byId = new Map(chans.map((c) => [c.id, c]));
     const postToOriginate = posted.flatMap((p) => {
       const c = byId.get(`${p.id}-a1`);
@@ -125,7 +131,7 @@ export async function controllerRun(setup: RunSetup, svc: ServiceProcess, n: num
       httpMs: { p50: round(percentile(posted.map((p) => p.ms), 50)), p95: round(percentile(posted.map((p) => p.ms), 95)) },
     };
   } finally {
-    db.close();
+    await store.close();
   }
 }
 

@@ -4,7 +4,7 @@
 // once, not retried for hours. Signed like outbox deliveries when LIANDONG_WEBHOOK_SECRET is set.
 import { randomBytes } from 'node:crypto';
 import type { OrderRow } from '../orders/order-repository.js';
-import { signature } from '../webhooks/outbox.js';
+import { signature } from '../webhooks/send.js';
 
 export type PlatformOutcome = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly reason: string };
 

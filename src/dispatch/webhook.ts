@@ -21,17 +21,20 @@ export interface Webhook {
   notify(payload: WebhookPayload): Promise<WebhookOutcome>;
 }
 
-export function createWebhook(enqueue: (...args: Parameters<WebhookEnqueue>) => { id: string; deliveries: number }, getOrder: (id: string) => OrderRow | undefined): Webhook {
+export function createWebhook(
+  enqueue: (...args: Parameters<WebhookEnqueue>) => Promise<{ id: string; deliveries: number }>,
+  getOrder: (id: string) => Promise<OrderRow | undefined>,
+): Webhook {
   return {
-    notify(payload) {
+    async notify(payload) {
       try {
-        const order = getOrder(payload.orderId);
+        const order = await getOrder(payload.orderId);
         const base = order ? orderPayload(order) : { orderId: payload.orderId, code: payload.code, departmentId: payload.departmentId };
         const { orderId: _orderId, code: _code, departmentId: _departmentId, ...rest } = payload;
-        const stored = enqueue(`order.${payload.status}`, { ...base, ...rest }, payload.departmentId);
-        return Promise.resolve({ ok: true, eventId: stored.id, deliveries: stored.deliveries });
+        const stored = await enqueue(`order.${payload.status}`, { ...base, ...rest }, payload.departmentId);
+        return { ok: true, eventId: stored.id, deliveries: stored.deliveries };
       } catch (err) {
-        return Promise.resolve({ ok: false, reason: err instanceof Error ? err.message : String(err) });
+        return { ok: false, reason: err instanceof Error ? err.message : String(err) };
       }
     },
   };

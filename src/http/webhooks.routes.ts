@@ -75,7 +75,7 @@ function auditUrl(url: string): string {
 
 export const webhookRoutes: FeaturePlugin = async (app, { core }) => {
   const admin = { onRequest: app.requireRole('admin') };
-  const audit = new AuditLog(core.db);
+  const audit = new AuditLog(core.store);
   const actor = actorOf;
   const { webhooks } = core;
 
@@ -105,8 +105,8 @@ export const webhookRoutes: FeaturePlugin = async (app, { core }) => {
     async (request) => {
       const limit = Number(request.query.limit ?? 100);
       const offset = Number(request.query.offset ?? 0);
-      const page = webhooks.list({ status: request.query.status, event: request.query.event, eventId: request.query.eventId, limit, offset });
-      return { total: page.total, limit, offset, counts: webhooks.counts(), deliveries: page.deliveries };
+      const page = await webhooks.list({ status: request.query.status, event: request.query.event, eventId: request.query.eventId, limit, offset });
+      return { total: page.total, limit, offset, counts: await webhooks.counts(), deliveries: page.deliveries };
     },
   );
 
@@ -126,10 +126,10 @@ export const webhookRoutes: FeaturePlugin = async (app, { core }) => {
     },
     async (request) => {
       const { id } = request.params;
-      const result = webhooks.retry(id);
+      const result = await webhooks.retry(id);
       if (result === 'not_found') throw new HttpError(404, 'delivery_not_found', `no delivery ${id}`);
       if (result === 'not_failed') throw new HttpError(409, 'not_failed', `delivery ${id} is not given up; only failed deliveries are retried`);
-      audit.record(actor(request), 'webhook.retry', { deliveryId: id });
+      await audit.record(actor(request), 'webhook.retry', { deliveryId: id });
       return { id, status: 'pending' as const };
     },
   );
@@ -154,7 +154,7 @@ export const webhookRoutes: FeaturePlugin = async (app, { core }) => {
         },
       },
     },
-    async () => ({ global: core.config.webhookUrl ? { url: core.config.webhookUrl } : null, signed: core.config.webhook.secret !== undefined, subscribers: webhooks.subscribers.list() }),
+    async () => ({ global: core.config.webhookUrl ? { url: core.config.webhookUrl } : null, signed: core.config.webhook.secret !== undefined, subscribers: await webhooks.subscribers.list() }),
   );
 
   app.post<{ Body: { url: string; departmentId?: string | null; events?: WebhookEventName[] | null } }>(
@@ -167,8 +167,8 @@ export const webhookRoutes: FeaturePlugin = async (app, { core }) => {
       if (core.config.webhook.secret === undefined) throw new HttpError(409, 'webhook_secret_missing', 'set LIANDONG_WEBHOOK_SECRET first: deliveries are always signed');
       const departmentId = request.body.departmentId ?? null;
       if (departmentId !== null && !core.departments.current().departmentsById.has(departmentId)) throw new HttpError(400, 'unknown_department', `unknown department "${departmentId}"`);
-      const sub = webhooks.subscribers.add({ url: request.body.url, departmentId, events: request.body.events ?? null }, actor(request));
-      audit.record(actor(request), 'webhook.subscriber_added', { id: sub.id, url: auditUrl(sub.url), departmentId, events: sub.events });
+      const sub = await webhooks.subscribers.add({ url: request.body.url, departmentId, events: request.body.events ?? null }, actor(request));
+      await audit.record(actor(request), 'webhook.subscriber_added', { id: sub.id, url: auditUrl(sub.url), departmentId, events: sub.events });
       void reply.status(201);
       return sub;
     },
@@ -181,8 +181,8 @@ export const webhookRoutes: FeaturePlugin = async (app, { core }) => {
       schema: { params: idParams, response: { 204: { type: 'null' }, 404: errorBodySchema, ...errors } },
     },
     async (request, reply) => {
-      if (!webhooks.subscribers.remove(request.params.id)) throw new HttpError(404, 'subscriber_not_found', `no subscriber ${request.params.id}`);
-      audit.record(actor(request), 'webhook.subscriber_removed', { id: request.params.id });
+      if (!(await webhooks.subscribers.remove(request.params.id))) throw new HttpError(404, 'subscriber_not_found', `no subscriber ${request.params.id}`);
+      await audit.record(actor(request), 'webhook.subscriber_removed', { id: request.params.id });
       return reply.status(204).send();
     },
   );

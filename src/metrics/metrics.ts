@@ -1,20 +1,22 @@
 // Prometheus metrics (prom-client), served at /metrics (metrics.routes.ts). Counters and
 // histograms are fed by the composition root's observers (attempts, call events, case events,
-// HTTP answers); gauges are read when Prometheus scrapes, from SQLite and the live services, so
-// they are true after a restart. Names and meaning: docs/metrics.md.
+// HTTP answers); gauges are read when Prometheus scrapes (async collect callbacks), from the
+// store and the live services, so they are true after a restart. Names and meaning: docs/metrics.md.
+import { sql, type RawBuilder } from 'kysely';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Db } from '../db/database.js';
+import { first, rows } from '../db/sql.js';
+import type { Store } from '../db/store.js';
 import type { PacerStats } from '../dispatch/pacing.js';
 import type { Logger } from '../logging.js';
 import type { CallEvent } from '../telephony/port.js';
 
 export interface MetricsSources {
-  readonly db: Db;
+  readonly store: Store;
   readonly ariConnected: () => boolean;
   /** Asks Asterisk over AMI (a Ping) at scrape time: AMI connects only when used. */
   readonly amiAlive: () => Promise<boolean>;
   readonly pacer: () => PacerStats;
-  readonly webhookDeliveries: () => Record<'pending' | 'delivered' | 'failed', number>;
+  readonly webhookDeliveries: () => Promise<Record<'pending' | 'delivered' | 'failed', number>>;
 }
 
 /** A case event as the repositories report it (see OrderRepository.onEvent). */
@@ -50,20 +52,21 @@ export class ServiceMetrics {
     this.callsStarted = new Counter({ name: 'liandong_calls_started_total', help: 'Outbound call attempts started, by script (dispatch, alarm, major, survey)', labelNames: ['script'], registers });
     this.callsEnded = new Counter({ name: 'liandong_calls_ended_total', help: 'Outbound call attempts ended, by script and result (accepted, no_answer, busy, failed, hangup, no_input, interrupted, completed …)', labelNames: ['script', 'result'], registers });
     this.originateToAnswer = new Histogram({ name: 'liandong_originate_to_answer_seconds', help: 'From the originate request to the answered event, by script', labelNames: ['script'], buckets: ANSWER_BUCKETS, registers });
-    this.keyToCommit = new Histogram({ name: 'liandong_key_to_acknowledgement_committed_seconds', help: 'From the accepting key press to the acknowledgement committed in SQLite, by script', labelNames: ['script'], buckets: COMMIT_BUCKETS, registers });
+    this.keyToCommit = new Histogram({ name: 'liandong_key_to_acknowledgement_committed_seconds', help: 'From the accepting key press to the acknowledgement committed in the store, by script', labelNames: ['script'], buckets: COMMIT_BUCKETS, registers });
     this.secondsToAccept = new Histogram({ name: 'liandong_seconds_to_accept', help: 'From the order to its acceptance, by department', labelNames: ['department'], buckets: ACCEPT_BUCKETS, registers });
     this.httpDuration = new Histogram({ name: 'liandong_http_request_duration_seconds', help: 'HTTP answers by method, route pattern and status', labelNames: ['method', 'route', 'status_code'], buckets: HTTP_BUCKETS, registers });
 
-    const fromDb = <L extends string>(name: string, help: string, label: L, sql: string) =>
+    const fromDb = <L extends string>(name: string, help: string, label: L, query: RawBuilder<{ k: string; n: number }>) =>
       new Gauge({
         name, help, labelNames: [label], registers,
-        collect(this: Gauge<L>) {
-          this.reset();
-          for (const r of sources.db.prepare(sql).all() as Array<{ k: string; n: number }>) this.set({ [label]: r.k } as Record<L, string>, r.n);
+        async collect(this: Gauge<L>) {
+          const found = await rows(sources.store.db, query);
+          this.reset(); // after the read: a scrape never shows the gauge half filled
+          for (const r of found) this.set({ [label]: r.k } as Record<L, string>, r.n);
         },
       });
-    fromDb('liandong_orders', 'Orders by status, now', 'status', 'SELECT status AS k, count(*) AS n FROM orders GROUP BY status');
-    fromDb('liandong_surveys', 'Callback surveys by status, now (dispositions: completed, partial, unreachable, opted_out)', 'status', 'SELECT status AS k, count(*) AS n FROM surveys GROUP BY status');
+    fromDb('liandong_orders', 'Orders by status, now', 'status', sql`SELECT status AS k, count(*) AS n FROM orders GROUP BY status`);
+    fromDb('liandong_surveys', 'Callback surveys by status, now (dispositions: completed, partial, unreachable, opted_out)', 'status', sql`SELECT status AS k, count(*) AS n FROM surveys GROUP BY status`);
     new Gauge({ name: 'liandong_ari_connected', help: '1 while the ARI event websocket to Asterisk is up', registers, collect(this: Gauge) { this.set(sources.ariConnected() ? 1 : 0); } });
     new Gauge({
       name: 'liandong_ami_connected', help: '1 when Asterisk answered an AMI Ping at scrape time', registers,
@@ -73,17 +76,17 @@ export class ServiceMetrics {
     new Gauge({ name: 'liandong_trunk_queue_depth', help: 'Calls waiting for a trunk line now', registers, collect(this: Gauge) { this.set(sources.pacer().waiting); } });
     new Gauge({
       name: 'liandong_webhook_deliveries', help: 'Webhook deliveries by status, now (pending: waiting for a try or a retry)', labelNames: ['status'], registers,
-      collect(this: Gauge<'status'>) {
-        for (const [status, n] of Object.entries(sources.webhookDeliveries())) this.set({ status }, n);
+      async collect(this: Gauge<'status'>) {
+        for (const [status, n] of Object.entries(await sources.webhookDeliveries())) this.set({ status }, n);
       },
     });
     // Open reminders and overdue orders (the feedback-deadline loop) are added with `gauge(...)` in
     // the composition root, read from its tables at scrape time.
   }
 
-  /** A gauge read at scrape time; for features that keep their state in SQLite. */
-  gauge(name: string, help: string, read: () => number): void {
-    new Gauge({ name, help, registers: [this.registry], collect(this: Gauge) { this.set(read()); } });
+  /** A gauge read at scrape time; for features that keep their state in the store. */
+  gauge(name: string, help: string, read: () => number | Promise<number>): void {
+    new Gauge({ name, help, registers: [this.registry], async collect(this: Gauge) { this.set(await read()); } });
   }
 
   /** From the repositories: an attempt started or ended. */
@@ -107,8 +110,12 @@ export class ServiceMetrics {
     else if (event.type === 'key') ch.lastKeyAt = at;
   }
 
-  /** From the repositories, inside the commit: an acceptance (dispatch) or confirmation (alarm, major). */
-  caseEvent(e: CaseEvent): void {
+  /**
+   * From the repositories, inside the commit: an acceptance (dispatch) or confirmation (alarm,
+   * major). `store` is that transaction's view: on SQLite the transaction holds the store's one
+   * connection, so a read on the store itself would wait for the commit that waits for this.
+   */
+  async caseEvent(e: CaseEvent, store: Store = this.sources.store): Promise<void> {
     try {
       const committed = e.kind === 'acceptance_committed' || e.kind === 'alarm_confirmation_committed' || e.kind === 'major_confirmation_committed';
       if (!committed) return;
@@ -116,8 +123,9 @@ export class ServiceMetrics {
       const ch = attemptId ? this.channels.get(attemptId) : undefined;
       if (ch?.lastKeyAt !== undefined) this.keyToCommit.observe({ script: ch.script }, Math.max(0, Date.now() - ch.lastKeyAt) / 1000);
       if (e.kind === 'acceptance_committed' && typeof e.detail.secondsToAccept === 'number') {
-        const department = this.sources.db.prepare('SELECT department_id FROM orders WHERE id = ?').pluck().get(e.orderId) as string | undefined;
-        this.secondsToAccept.observe({ department: department ?? 'unknown' }, e.detail.secondsToAccept);
+        const secondsToAccept = e.detail.secondsToAccept;
+        const order = await first(store.db, sql<{ department_id: string }>`SELECT department_id FROM orders WHERE id = ${e.orderId}`);
+        this.secondsToAccept.observe({ department: order?.department_id ?? 'unknown' }, secondsToAccept);
       }
     } catch (err) {
       // Metrics never fail the commit they observe.

@@ -1,6 +1,9 @@
-// SQLite persistence of 督查催办: one feedback deadline per order and kind (arrival, completion)
-// with its next due time, and the reminder calls. Due times live here, so a restart loses none.
-import type { Db } from '../db/database.js';
+// Persistence of 督查催办 (SQLite or PostgreSQL): one feedback deadline per order and kind
+// (arrival, completion) with its next due time, and the reminder calls. Due times live here, so a
+// restart loses none.
+import { sql } from 'kysely';
+import { first, rows, run } from '../db/sql.js';
+import type { Store } from '../db/store.js';
 import type { DeadlineKind, ReminderAnswer } from '../../machines/reminder.policy.js';
 
 export type DeadlineStatus = 'pending' | 'reminding' | 'met' | 'overdue' | 'cancelled';
@@ -48,167 +51,199 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 export class ReminderRepository {
   constructor(
-    readonly db: Db,
+    readonly store: Store,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Every write goes through store.transaction, even one statement (a fenced store view checks its epoch there). */
+  private write(query: Parameters<typeof run>[1]): Promise<number> {
+    return this.store.transaction((tx) => run(tx, query));
+  }
 
   /**
    * Creates the deadline unless the order already has one of this kind (a cancelled one, left by
    * a reassignment to another unit, starts again for the new unit); returns whether it did.
    */
-  ensureDeadline(orderId: string, kind: DeadlineKind, deadlineSeconds: number, fromMs: number): boolean {
+  async ensureDeadline(orderId: string, kind: DeadlineKind, deadlineSeconds: number, fromMs: number): Promise<boolean> {
     const at = iso(this.now());
     const due = iso(fromMs + deadlineSeconds * 1000);
-    const info = this.db
-      .prepare(
-        `INSERT INTO feedback_deadlines (id, order_id, kind, status, deadline_seconds, first_due_at, due_at, created_at, updated_at)
-         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET status = 'pending', deadline_seconds = excluded.deadline_seconds, first_due_at = excluded.first_due_at,
-           due_at = excluded.due_at, rounds = 0, unanswered = 0, help_requests = 0, missed_at = NULL, met_at = NULL, overdue_at = NULL, updated_at = excluded.updated_at
-         WHERE feedback_deadlines.status = 'cancelled'`,
-      )
-      .run(`${orderId}-${kind}`, orderId, kind, deadlineSeconds, due, due, at, at);
-    return info.changes === 1;
+    const changed = await this.write(sql`
+      INSERT INTO feedback_deadlines (id, order_id, kind, status, deadline_seconds, first_due_at, due_at, created_at, updated_at)
+      VALUES (${`${orderId}-${kind}`}, ${orderId}, ${kind}, 'pending', ${deadlineSeconds}, ${due}, ${due}, ${at}, ${at})
+      ON CONFLICT (id) DO UPDATE SET status = 'pending', deadline_seconds = excluded.deadline_seconds, first_due_at = excluded.first_due_at,
+        due_at = excluded.due_at, rounds = 0, unanswered = 0, help_requests = 0, missed_at = NULL, met_at = NULL, overdue_at = NULL, updated_at = excluded.updated_at
+      WHERE feedback_deadlines.status = 'cancelled'`);
+    return changed === 1;
   }
 
   /**
    * For /metrics: deadlines that passed without their feedback and are still being chased by
    * reminder calls, and orders escalated as overdue whose feedback has still not come.
    */
-  openCounts(): { chasing: number; overdueOrders: number } {
-    const row = this.db
-      .prepare(
-        `SELECT count(*) FILTER (WHERE status IN ('pending', 'reminding') AND missed_at IS NOT NULL) AS chasing,
-                count(DISTINCT CASE WHEN status = 'overdue' AND met_at IS NULL THEN order_id END) AS overdueOrders
-         FROM feedback_deadlines`,
-      )
-      .get() as { chasing: number; overdueOrders: number };
-    return row;
+  async openCounts(): Promise<{ chasing: number; overdueOrders: number }> {
+    // snake_case aliases: PostgreSQL folds an unquoted alias to lower case.
+    const row = await first(this.store.db, sql<{ chasing: number; overdue_orders: number }>`
+      SELECT count(*) FILTER (WHERE status IN ('pending', 'reminding') AND missed_at IS NOT NULL) AS chasing,
+             count(DISTINCT CASE WHEN status = 'overdue' AND met_at IS NULL THEN order_id END) AS overdue_orders
+      FROM feedback_deadlines`);
+    return { chasing: row?.chasing ?? 0, overdueOrders: row?.overdue_orders ?? 0 };
   }
 
-  get(id: string): DeadlineRow | undefined {
-    return this.db.prepare('SELECT * FROM feedback_deadlines WHERE id = ?').get(id) as DeadlineRow | undefined;
+  get(id: string): Promise<DeadlineRow | undefined> {
+    return first(this.store.db, sql<DeadlineRow>`SELECT * FROM feedback_deadlines WHERE id = ${id}`);
   }
 
-  forOrder(orderId: string): DeadlineRow[] {
-    return this.db.prepare("SELECT * FROM feedback_deadlines WHERE order_id = ? ORDER BY CASE kind WHEN 'arrival' THEN 0 ELSE 1 END").all(orderId) as DeadlineRow[];
+  forOrder(orderId: string): Promise<DeadlineRow[]> {
+    return rows(this.store.db, sql<DeadlineRow>`SELECT * FROM feedback_deadlines WHERE order_id = ${orderId} ORDER BY CASE kind WHEN 'arrival' THEN 0 ELSE 1 END`);
   }
 
-  /** Pending deadlines due at `nowMs`, earliest first. */
-  due(nowMs: number, limit: number): DeadlineRow[] {
-    return this.db.prepare("SELECT * FROM feedback_deadlines WHERE status = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?").all(iso(nowMs), limit) as DeadlineRow[];
+  /**
+   * Takes pending deadlines due at `nowMs`, earliest first, for this node: each is claimed with a
+   * conditional UPDATE (pending and due → reminding) and is ours only if that UPDATE changed its
+   * row. Two nodes that read the same due deadline both try; the database lets one change it
+   * (SQLite: one writer at a time; PostgreSQL: the second UPDATE waits for the first's row lock,
+   * then re-checks `status = 'pending'` on the committed row and changes nothing), so a deadline
+   * is reminded once. The round itself is counted by startRound.
+   */
+  async takeDue(nowMs: number, limit: number): Promise<DeadlineRow[]> {
+    const due = iso(nowMs);
+    const candidates = await rows(this.store.db, sql<{ id: string }>`
+      SELECT id FROM feedback_deadlines WHERE status = 'pending' AND due_at <= ${due} ORDER BY due_at LIMIT ${limit}`);
+    const taken: DeadlineRow[] = [];
+    for (const { id } of candidates) {
+      const row = await this.store.transaction(async (tx) => {
+        const won = await run(tx, sql`
+          UPDATE feedback_deadlines SET status = 'reminding', updated_at = ${iso(this.now())}
+          WHERE id = ${id} AND status = 'pending' AND due_at <= ${due}`);
+        return won === 1 ? first(tx, sql<DeadlineRow>`SELECT * FROM feedback_deadlines WHERE id = ${id}`) : undefined;
+      });
+      if (row) taken.push(row);
+    }
+    return taken;
   }
 
-  nextDueAt(): number | undefined {
-    const v = this.db.prepare("SELECT min(due_at) FROM feedback_deadlines WHERE status = 'pending'").pluck().get() as string | null;
-    return v === null ? undefined : Date.parse(v);
+  async nextDueAt(): Promise<number | undefined> {
+    const row = await first(this.store.db, sql<{ due_at: string | null }>`SELECT min(due_at) AS due_at FROM feedback_deadlines WHERE status = 'pending'`);
+    return row?.due_at == null ? undefined : Date.parse(row.due_at);
   }
 
   /** Deadlines left `reminding` by a stopped service. */
-  reminding(): DeadlineRow[] {
-    return this.db.prepare("SELECT * FROM feedback_deadlines WHERE status = 'reminding'").all() as DeadlineRow[];
+  reminding(): Promise<DeadlineRow[]> {
+    return rows(this.store.db, sql<DeadlineRow>`SELECT * FROM feedback_deadlines WHERE status = 'reminding'`);
   }
 
-  /** A round starts: status reminding, one more round; the first time, the deadline is recorded as missed. */
-  startRound(id: string): DeadlineRow {
+  /** A round starts on a taken deadline: one more round; the first time, the deadline is recorded as missed. */
+  async startRound(id: string): Promise<DeadlineRow> {
     const at = iso(this.now());
-    this.db
-      .prepare("UPDATE feedback_deadlines SET status = 'reminding', rounds = rounds + 1, missed_at = coalesce(missed_at, ?), updated_at = ? WHERE id = ?")
-      .run(at, at, id);
-    return this.get(id) as DeadlineRow;
+    return this.store.transaction(async (tx) => {
+      await run(tx, sql`UPDATE feedback_deadlines SET status = 'reminding', rounds = rounds + 1, missed_at = coalesce(missed_at, ${at}), updated_at = ${at} WHERE id = ${id}`);
+      const row = await first(tx, sql<DeadlineRow>`SELECT * FROM feedback_deadlines WHERE id = ${id}`);
+      if (!row) throw new Error(`no feedback deadline ${id}`);
+      return row;
+    });
   }
 
-  reschedule(id: string, dueMs: number, unanswered: number, helpRequested: boolean): void {
-    this.db
-      .prepare("UPDATE feedback_deadlines SET status = 'pending', due_at = ?, unanswered = ?, help_requests = help_requests + ?, updated_at = ? WHERE id = ? AND status = 'reminding'")
-      .run(iso(dueMs), unanswered, helpRequested ? 1 : 0, iso(this.now()), id);
+  async reschedule(id: string, dueMs: number, unanswered: number, helpRequested: boolean): Promise<void> {
+    await this.write(sql`
+      UPDATE feedback_deadlines SET status = 'pending', due_at = ${iso(dueMs)}, unanswered = ${unanswered}, help_requests = help_requests + ${helpRequested ? 1 : 0}, updated_at = ${iso(this.now())}
+      WHERE id = ${id} AND status = 'reminding'`);
   }
 
-  /** Back to pending, due now (a round cut short by a restart is placed again). */
-  requeue(id: string): void {
+  /** Back to pending, due now or at `dueMs` (a round cut short by a restart, or one that could not start). */
+  async requeue(id: string, dueMs?: number): Promise<void> {
     const at = iso(this.now());
-    this.db.prepare("UPDATE feedback_deadlines SET status = 'pending', due_at = ?, updated_at = ? WHERE id = ? AND status = 'reminding'").run(at, at, id);
+    await this.write(sql`UPDATE feedback_deadlines SET status = 'pending', due_at = ${dueMs === undefined ? at : iso(dueMs)}, updated_at = ${at} WHERE id = ${id} AND status = 'reminding'`);
   }
 
-  markOverdue(id: string, unanswered: number, helpRequested: boolean): void {
+  async markOverdue(id: string, unanswered: number, helpRequested: boolean): Promise<void> {
     const at = iso(this.now());
-    this.db
-      .prepare("UPDATE feedback_deadlines SET status = 'overdue', overdue_at = ?, unanswered = ?, help_requests = help_requests + ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'reminding')")
-      .run(at, unanswered, helpRequested ? 1 : 0, at, id);
+    await this.write(sql`
+      UPDATE feedback_deadlines SET status = 'overdue', overdue_at = ${at}, unanswered = ${unanswered}, help_requests = help_requests + ${helpRequested ? 1 : 0}, updated_at = ${at}
+      WHERE id = ${id} AND status IN ('pending', 'reminding')`);
   }
 
-  noteHelpRequest(id: string): void {
-    this.db.prepare('UPDATE feedback_deadlines SET help_requests = help_requests + 1, updated_at = ? WHERE id = ?').run(iso(this.now()), id);
+  async noteHelpRequest(id: string): Promise<void> {
+    await this.write(sql`UPDATE feedback_deadlines SET help_requests = help_requests + 1, updated_at = ${iso(this.now())} WHERE id = ${id}`);
   }
 
   /**
    * The feedback came (by API, feedback line or a reminder's key 1): the deadline is met. An
    * overdue one keeps its status (the linkage office's flag) and gets its met time.
    */
-  meet(orderId: string, kinds: readonly DeadlineKind[]): DeadlineRow[] {
+  async meet(orderId: string, kinds: readonly DeadlineKind[]): Promise<DeadlineRow[]> {
     const at = iso(this.now());
-    const met: DeadlineRow[] = [];
-    for (const kind of kinds) {
-      const id = `${orderId}-${kind}`;
-      const info = this.db
-        .prepare("UPDATE feedback_deadlines SET status = CASE status WHEN 'overdue' THEN 'overdue' ELSE 'met' END, met_at = ?, updated_at = ? WHERE id = ? AND met_at IS NULL AND status != 'cancelled'")
-        .run(at, at, id);
-      if (info.changes === 1) met.push(this.get(id) as DeadlineRow);
-    }
-    return met;
+    return this.store.transaction(async (tx) => {
+      const met: DeadlineRow[] = [];
+      for (const kind of kinds) {
+        const id = `${orderId}-${kind}`;
+        const changed = await run(tx, sql`
+          UPDATE feedback_deadlines SET status = CASE status WHEN 'overdue' THEN 'overdue' ELSE 'met' END, met_at = ${at}, updated_at = ${at}
+          WHERE id = ${id} AND met_at IS NULL AND status != 'cancelled'`);
+        const row = changed === 1 ? await first(tx, sql<DeadlineRow>`SELECT * FROM feedback_deadlines WHERE id = ${id}`) : undefined;
+        if (row) met.push(row);
+      }
+      return met;
+    });
   }
 
   /** Ends the open deadlines (order no longer chased); `all`: also met and overdue ones (the order went to another unit). */
-  cancelForOrder(orderId: string, all = false): void {
-    const at = iso(this.now());
-    const which = all ? "status != 'cancelled'" : "status IN ('pending', 'reminding')";
-    this.db.prepare(`UPDATE feedback_deadlines SET status = 'cancelled', updated_at = ? WHERE order_id = ? AND ${which}`).run(at, orderId);
+  async cancelForOrder(orderId: string, all = false): Promise<void> {
+    const which = all ? sql`status != 'cancelled'` : sql`status IN ('pending', 'reminding')`;
+    await this.write(sql`UPDATE feedback_deadlines SET status = 'cancelled', updated_at = ${iso(this.now())} WHERE order_id = ${orderId} AND ${which}`);
   }
 
-  maxSeq(orderId: string): number {
-    return this.db.prepare('SELECT coalesce(max(seq), 0) FROM reminder_attempts WHERE order_id = ?').pluck().get(orderId) as number;
+  async maxSeq(orderId: string): Promise<number> {
+    const row = await first(this.store.db, sql<{ n: number }>`SELECT coalesce(max(seq), 0) AS n FROM reminder_attempts WHERE order_id = ${orderId}`);
+    return row?.n ?? 0;
   }
 
-  startAttempt(a: { id: string; orderId: string; deadlineId: string; seq: number; round: number; target: ReminderTargetKind; contactId: string; number: string }): void {
-    this.db
-      .prepare(
-        `INSERT INTO reminder_attempts (id, order_id, deadline_id, seq, round, target, contact_id, number, started_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(a.id, a.orderId, a.deadlineId, a.seq, a.round, a.target, a.contactId, a.number, iso(this.now()));
+  async startAttempt(a: { id: string; orderId: string; deadlineId: string; seq: number; round: number; target: ReminderTargetKind; contactId: string; number: string }): Promise<void> {
+    await this.write(sql`
+      INSERT INTO reminder_attempts (id, order_id, deadline_id, seq, round, target, contact_id, number, started_at)
+      VALUES (${a.id}, ${a.orderId}, ${a.deadlineId}, ${a.seq}, ${a.round}, ${a.target}, ${a.contactId}, ${a.number}, ${iso(this.now())})`);
   }
 
-  markAnswered(attemptId: string, at: number): void {
-    this.db.prepare('UPDATE reminder_attempts SET answered_at = coalesce(answered_at, ?) WHERE id = ?').run(iso(at), attemptId);
+  async markAnswered(attemptId: string, at: number): Promise<void> {
+    await this.write(sql`UPDATE reminder_attempts SET answered_at = coalesce(answered_at, ${iso(at)}) WHERE id = ${attemptId}`);
   }
 
-  appendDigit(attemptId: string, key: string): void {
-    this.db.prepare('UPDATE reminder_attempts SET digits = digits || ? WHERE id = ?').run(key, attemptId);
+  async appendDigit(attemptId: string, key: string): Promise<void> {
+    await this.write(sql`UPDATE reminder_attempts SET digits = digits || ${key} WHERE id = ${attemptId}`);
   }
 
   /** The answer is written with the feedback it causes, before the confirmation is heard. Idempotent. */
-  setAnswer(attemptId: string, answer: ReminderAnswer): boolean {
-    return this.db.prepare('UPDATE reminder_attempts SET answer = ? WHERE id = ? AND answer IS NULL').run(answer, attemptId).changes === 1;
+  async setAnswer(attemptId: string, answer: ReminderAnswer): Promise<boolean> {
+    return (await this.write(sql`UPDATE reminder_attempts SET answer = ${answer} WHERE id = ${attemptId} AND answer IS NULL`)) === 1;
   }
 
-  endAttempt(attemptId: string, end: { result: string; reason?: string | undefined; digits?: string | undefined; answeredAt?: number | undefined; endedAt: number; cause?: { code: number; text: string } | undefined }): void {
-    this.db
-      .prepare(
-        `UPDATE reminder_attempts SET ended_at = ?, result = ?, reason = ?, digits = coalesce(?, digits), answered_at = coalesce(answered_at, ?), cause_code = ?, cause_text = ?
-         WHERE id = ? AND ended_at IS NULL`,
-      )
-      .run(iso(end.endedAt), end.result, end.reason ?? null, end.digits ?? null, end.answeredAt === undefined ? null : iso(end.answeredAt), end.cause?.code ?? null, end.cause?.text ?? null, attemptId);
+  async endAttempt(attemptId: string, end: { result: string; reason?: string | undefined; digits?: string | undefined; answeredAt?: number | undefined; endedAt: number; cause?: { code: number; text: string } | undefined }): Promise<void> {
+    const answeredAt = end.answeredAt === undefined ? null : iso(end.answeredAt);
+    await this.write(sql`
+      UPDATE reminder_attempts SET ended_at = ${iso(end.endedAt)}, result = ${end.result}, reason = ${end.reason ?? null}, digits = coalesce(${end.digits ?? null}, digits),
+        answered_at = coalesce(answered_at, ${answeredAt}), cause_code = ${end.cause?.code ?? null}, cause_text = ${end.cause?.text ?? null}
+      WHERE id = ${attemptId} AND ended_at IS NULL`);
   }
 
-  attempt(attemptId: string): ReminderAttemptRow | undefined {
-    return this.db.prepare('SELECT * FROM reminder_attempts WHERE id = ?').get(attemptId) as ReminderAttemptRow | undefined;
+  attempt(attemptId: string): Promise<ReminderAttemptRow | undefined> {
+    return first(this.store.db, sql<ReminderAttemptRow>`SELECT * FROM reminder_attempts WHERE id = ${attemptId}`);
   }
 
-  attempts(orderId: string): ReminderAttemptRow[] {
-    return this.db.prepare('SELECT * FROM reminder_attempts WHERE order_id = ? ORDER BY seq').all(orderId) as ReminderAttemptRow[];
+  attempts(orderId: string): Promise<ReminderAttemptRow[]> {
+    return rows(this.store.db, sql<ReminderAttemptRow>`SELECT * FROM reminder_attempts WHERE order_id = ${orderId} ORDER BY seq`);
   }
 
-  openAttempts(): ReminderAttemptRow[] {
-    return this.db.prepare('SELECT * FROM reminder_attempts WHERE ended_at IS NULL').all() as ReminderAttemptRow[];
+  openAttempts(): Promise<ReminderAttemptRow[]> {
+    return rows(this.store.db, sql<ReminderAttemptRow>`SELECT * FROM reminder_attempts WHERE ended_at IS NULL`);
+  }
+
+  /**
+   * Orders accepted (a dispatch acceptance in time) since `sinceIso` that have no deadline yet,
+   * with their first acceptance: an acceptance committed just before a stop gets its deadlines.
+   */
+  acceptedWithoutDeadlines(sinceIso: string): Promise<Array<{ id: string; accepted_at: string }>> {
+    return rows(this.store.db, sql<{ id: string; accepted_at: string }>`
+      SELECT o.id, min(k.accepted_at) AS accepted_at FROM orders o JOIN acknowledgements k ON k.order_id = o.id AND k.script = 'dispatch' AND k.late = 0
+      WHERE o.status IN ('accepted', 'arrived') AND NOT EXISTS (SELECT 1 FROM feedback_deadlines d WHERE d.order_id = o.id)
+      GROUP BY o.id HAVING min(k.accepted_at) >= ${sinceIso}`);
   }
 }

@@ -1,11 +1,14 @@
 // 督查催办: chases a unit that accepted an order until it reports arrival and completion.
-// Deadlines and their next due times live in SQLite (a restart loses none); a timer wakes for
+// Deadlines and their next due times live in the store (a restart loses none); a timer wakes for
 // the next one, like the callback surveys. Each round runs the pure reminder-round machine over
 // the call-attempt machine with real effects; what follows a round is machines/reminder.policy.
+// A round's bookkeeping is posted to the shared write queue from machine actions; what follows a
+// round waits for those writes first, so a case reads in the order things happened.
 import { createActor, type ActorRefFrom } from 'xstate';
 import { reminderRoundMachine, type ReminderTarget } from '../../machines/reminder-round.machine.js';
 import { afterRound, deadlineSecondsOf, reminderPolicyOf, type DeadlineKind, type ReminderAnswer, type ReminderPolicy } from '../../machines/reminder.policy.js';
 import type { Language } from '../config.js';
+import type { WriteQueue } from '../db/write-queue.js';
 import { contactsOnDuty, type Department } from '../departments/catalog.js';
 import type { DepartmentStore } from '../departments/store.js';
 import type { Webhook, WebhookPayload } from '../dispatch/webhook.js';
@@ -25,14 +28,21 @@ export interface ReminderServiceDeps {
   readonly prompts: Prompts;
   readonly webhook: Webhook;
   readonly logger: Logger;
-  /** Records feedback given on a reminder call as if the unit had reported it (status, survey, deadlines). */
-  readonly recordFeedback: (orderId: string, kind: FeedbackKind, note: string, actor: string) => void;
+  /** Ordered writes shared with the dispatch (composition's queue). */
+  readonly writes: WriteQueue;
+  /**
+   * Records feedback given on a reminder call as if the unit had reported it (status, survey,
+   * deadlines); awaited: the caller hears the confirmation only once it is committed.
+   */
+  readonly recordFeedback: (orderId: string, kind: FeedbackKind, note: string, actor: string) => Promise<unknown>;
 }
 
 /** Rounds started per wake-up; the rest a moment later. */
 const MAX_ROUNDS_PER_WAKE = 10;
-/** Longest sleep between checks, ms. */
+/** Longest sleep between checks, ms (also how soon deadlines another node set are seen). */
 const MAX_SLEEP_MS = 60_000;
+/** Wait before trying again after the store failed a check, ms. */
+const RETRY_AFTER_FAILURE_MS = 5_000;
 /** Hours back an acceptance without deadlines still gets them at start (see acceptedWithoutDeadlines). */
 const CATCH_UP_HOURS = 24;
 /** Orders in these statuses are chased; a deadline of another order is cancelled when due. */
@@ -61,53 +71,55 @@ export class ReminderService {
    * the committed acceptance of its current unit (the order machine reports it only after the
    * confirmation has played), else from `atMs`.
    */
-  onAccepted(orderId: string, atMs = Date.now()): void {
-    const order = this.deps.orders.getOrder(orderId);
+  async onAccepted(orderId: string, atMs = Date.now()): Promise<void> {
+    const { orders, reminders } = this.deps;
+    const order = await orders.getOrder(orderId);
     if (!order) return;
-    const ack = this.deps.orders.acknowledgements(orderId).find((a) => a.script === 'dispatch' && a.late === 0 && (a.department_id ?? order.department_id) === order.department_id);
+    const ack = (await orders.acknowledgements(orderId)).find((a) => a.script === 'dispatch' && a.late === 0 && (a.department_id ?? order.department_id) === order.department_id);
     if (ack) atMs = Date.parse(ack.accepted_at);
     const policy = this.policyFor(order);
-    const feedback = new Set(this.deps.orders.feedback(orderId).map((f) => f.kind));
+    const feedback = new Set((await orders.feedback(orderId)).map((f) => f.kind));
     for (const kind of ['arrival', 'completion'] as const) {
       const seconds = deadlineSecondsOf(policy, kind);
       const given = kind === 'arrival' ? feedback.has('arrived') || feedback.has('completed') : feedback.has('completed');
       if (seconds <= 0 || given) continue;
-      if (this.deps.reminders.ensureDeadline(orderId, kind, seconds, atMs)) {
-        this.event(orderId, 'deadline_set', { deadline: kind, dueAt: new Date(atMs + seconds * 1000).toISOString(), seconds });
+      if (await reminders.ensureDeadline(orderId, kind, seconds, atMs)) {
+        await this.event(orderId, 'deadline_set', { deadline: kind, dueAt: new Date(atMs + seconds * 1000).toISOString(), seconds });
       }
     }
     this.wake();
   }
 
   /** Feedback came (any way): the deadlines it answers are met, their live rounds asked to stop. */
-  onFeedback(orderId: string, kind: FeedbackKind): void {
+  async onFeedback(orderId: string, kind: FeedbackKind): Promise<void> {
     const kinds: DeadlineKind[] = kind === 'arrived' ? ['arrival'] : kind === 'completed' ? ['arrival', 'completion'] : [];
-    for (const row of this.deps.reminders.meet(orderId, kinds)) {
-      this.event(orderId, 'deadline_met', { deadline: row.kind, late: row.missed_at !== null, overdue: row.status === 'overdue' });
+    for (const row of await this.deps.reminders.meet(orderId, kinds)) {
+      await this.event(orderId, 'deadline_met', { deadline: row.kind, late: row.missed_at !== null, overdue: row.status === 'overdue' });
       this.live.get(row.id)?.send({ type: 'CANCEL' });
     }
   }
 
   /** The order went to another unit (a settled dispute): the first unit is no longer chased; the new one's deadlines start at its acceptance. */
-  onReassigned(orderId: string): void {
-    this.deps.reminders.cancelForOrder(orderId, true);
+  async onReassigned(orderId: string): Promise<void> {
+    await this.deps.reminders.cancelForOrder(orderId, true);
     for (const [key, actor] of this.live) if (key.startsWith(`${orderId}-`)) actor.send({ type: 'CANCEL' });
   }
 
   /** Starts the timer; rounds cut short by a stop are placed again, accepted orders without deadlines get them. */
-  start(): void {
+  async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     const { reminders, telephony } = this.deps;
-    const leftovers = reminders.openAttempts();
+    const leftovers = await reminders.openAttempts();
     for (const a of leftovers) {
-      reminders.endAttempt(a.id, { result: a.answer ? 'accepted' : 'interrupted', reason: a.answer ? 'confirmation interrupted' : 'service restarted during the call', endedAt: Date.now() });
+      await reminders.endAttempt(a.id, { result: a.answer ? 'accepted' : 'interrupted', reason: a.answer ? 'confirmation interrupted' : 'service restarted during the call', endedAt: Date.now() });
     }
-    for (const row of reminders.reminding()) {
-      reminders.requeue(row.id);
-      this.event(row.order_id, 'reminder_resumed', { deadline: row.kind });
+    for (const row of await reminders.reminding()) {
+      await reminders.requeue(row.id);
+      await this.event(row.order_id, 'reminder_resumed', { deadline: row.kind });
     }
-    for (const order of this.acceptedWithoutDeadlines()) this.onAccepted(order.id, order.acceptedAtMs);
+    const since = new Date(Date.now() - CATCH_UP_HOURS * 3_600_000).toISOString();
+    for (const order of await reminders.acceptedWithoutDeadlines(since)) await this.onAccepted(order.id, Date.parse(order.accepted_at));
     const hangUp = () => {
       for (const a of leftovers) telephony.hangup(a.id).catch((err: unknown) => this.log.warn({ channelId: a.id, err: String(err) }, 'could not hang up a reminder call left by a stopped service'));
     };
@@ -134,86 +146,113 @@ export class ReminderService {
   }
 
   /** The deadlines and reminder calls of an order, for its case record. */
-  forOrder(orderId: string) {
+  async forOrder(orderId: string) {
+    const [deadlines, calls] = await Promise.all([this.deps.reminders.forOrder(orderId), this.deps.reminders.attempts(orderId)]);
     return {
-      deadlines: this.deps.reminders.forOrder(orderId).map((d) => ({
+      deadlines: deadlines.map((d) => ({
         kind: d.kind, status: d.status, deadlineSeconds: d.deadline_seconds, firstDueAt: d.first_due_at, dueAt: d.due_at, rounds: d.rounds,
         unanswered: d.unanswered, helpRequests: d.help_requests, missedAt: d.missed_at, metAt: d.met_at, overdueAt: d.overdue_at,
       })),
-      calls: this.deps.reminders.attempts(orderId).map((a) => attemptView(a)),
+      calls: calls.map((a) => attemptView(a)),
     };
   }
 
+  /** Sets the timer for the next due deadline (read from the store). */
   wake(): void {
     if (!this.running) return;
-    clearTimeout(this.timer);
-    const next = this.deps.reminders.nextDueAt();
-    const delay = next === undefined ? MAX_SLEEP_MS : Math.min(Math.max(next - Date.now(), 0), MAX_SLEEP_MS);
-    this.timer = setTimeout(() => this.tick(), delay);
+    this.background('reminder timer', this.schedule());
   }
 
-  private tick(): void {
-    if (this.deps.telephony.health().connected) {
-      for (const row of this.deps.reminders.due(Date.now(), MAX_ROUNDS_PER_WAKE)) this.remind(row);
+  private async schedule(): Promise<void> {
+    let delay: number;
+    try {
+      const next = await this.deps.reminders.nextDueAt();
+      delay = next === undefined ? MAX_SLEEP_MS : Math.min(Math.max(next - Date.now(), 0), MAX_SLEEP_MS);
+    } catch (err) {
+      this.log.error({ err }, 'reminders: next due deadline unreadable; trying again shortly');
+      delay = RETRY_AFTER_FAILURE_MS;
     }
-    this.wake();
+    if (!this.running) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.background('reminder tick', this.tick()), delay);
+  }
+
+  /** Takes the due deadlines (each taken by one node only, see ReminderRepository.takeDue) and reminds them. */
+  private async tick(): Promise<void> {
+    try {
+      if (this.deps.telephony.health().connected) {
+        for (const row of await this.deps.reminders.takeDue(Date.now(), MAX_ROUNDS_PER_WAKE)) {
+          try {
+            await this.remind(row);
+          } catch (err) {
+            // Taken but no round started: due again shortly, not left `reminding` (nor retried in a tight loop).
+            this.log.error({ err, orderId: row.order_id, deadline: row.kind }, 'reminder round not started; placed again');
+            await this.deps.reminders.requeue(row.id, Date.now() + RETRY_AFTER_FAILURE_MS);
+          }
+        }
+      }
+    } finally {
+      this.wake();
+    }
   }
 
   /** A deadline passed without its feedback: the accepting contact, then the duty chain. */
-  private remind(row: DeadlineRow): void {
+  private async remind(row: DeadlineRow): Promise<void> {
     const { reminders, orders } = this.deps;
-    const order = orders.getOrder(row.order_id);
+    const order = await orders.getOrder(row.order_id);
     const department = order && this.deps.departments.current().departmentsById.get(order.department_id);
     if (!order || !department || !CHASED.has(order.status)) {
-      reminders.cancelForOrder(row.order_id);
-      if (order) this.event(order.id, 'deadline_cancelled', { deadline: row.kind, status: order.status });
+      await reminders.cancelForOrder(row.order_id);
+      if (order) await this.event(order.id, 'deadline_cancelled', { deadline: row.kind, status: order.status });
       return;
     }
-    const started = reminders.startRound(row.id);
-    if (started.rounds === 1) this.event(order.id, 'deadline_missed', { deadline: row.kind, dueAt: row.first_due_at });
-    this.event(order.id, 'reminder_round', { deadline: row.kind, round: started.rounds });
-    this.runRound(order, department, started, 'chain', this.chainTargets(order, department), (answer) => this.afterChainRound(order, department, row.id, answer));
+    const started = await reminders.startRound(row.id);
+    if (started.rounds === 1) await this.event(order.id, 'deadline_missed', { deadline: row.kind, dueAt: row.first_due_at });
+    await this.event(order.id, 'reminder_round', { deadline: row.kind, round: started.rounds });
+    await this.runRound(order, department, started, 'chain', await this.chainTargets(order, department), (answer) => this.afterChainRound(order, department, row.id, answer));
   }
 
-  private afterChainRound(order: OrderRow, department: Department, deadlineId: string, answer: ReminderAnswer | null): void {
-    const row = this.deps.reminders.get(deadlineId);
+  private async afterChainRound(order: OrderRow, department: Department, deadlineId: string, answer: ReminderAnswer | null): Promise<void> {
+    const { reminders } = this.deps;
+    const row = await reminders.get(deadlineId);
     if (!row || row.status !== 'reminding') return; // met (key 1 or feedback meanwhile) or cancelled
     const step = afterRound({ kind: row.kind, deadlineSeconds: row.deadline_seconds, unanswered: row.unanswered }, answer, this.policyFor(order), Date.now());
     if (step.kind === 'met') {
-      this.deps.reminders.meet(order.id, [row.kind]);
+      await reminders.meet(order.id, [row.kind]);
       return;
     }
     if (step.kind === 'reschedule') {
       // A help request (step.alert) was counted and alerted when its key was committed.
-      this.deps.reminders.reschedule(row.id, step.dueAt, step.unanswered, false);
-      this.event(order.id, 'reminder_scheduled', { deadline: row.kind, answer, dueAt: new Date(step.dueAt).toISOString(), unanswered: step.unanswered });
+      await reminders.reschedule(row.id, step.dueAt, step.unanswered, false);
+      await this.event(order.id, 'reminder_scheduled', { deadline: row.kind, answer, dueAt: new Date(step.dueAt).toISOString(), unanswered: step.unanswered });
     } else {
-      this.deps.reminders.markOverdue(row.id, step.unanswered, false);
-      this.event(order.id, 'flagged_overdue', { deadline: row.kind, rounds: row.rounds, unanswered: step.unanswered });
-      this.notify(order, 'overdue', row.kind);
+      await reminders.markOverdue(row.id, step.unanswered, false);
+      await this.event(order.id, 'flagged_overdue', { deadline: row.kind, rounds: row.rounds, unanswered: step.unanswered });
+      await this.notify(order, 'overdue', row.kind);
       const leader = leaderOf(department);
-      if (leader) this.runRound(order, department, row, 'leader', [leader], (leaderAnswer) => this.event(order.id, 'leader_reminder_ended', { deadline: row.kind, answer: leaderAnswer }));
-      else this.event(order.id, 'leader_missing', { deadline: row.kind });
+      if (leader) await this.runRound(order, department, row, 'leader', [leader], (leaderAnswer) => this.event(order.id, 'leader_reminder_ended', { deadline: row.kind, answer: leaderAnswer }));
+      else await this.event(order.id, 'leader_missing', { deadline: row.kind });
     }
     this.wake();
   }
 
   /** Key 3: webhook and an alarm call to the 110 command centre (not retried; the webhook is the second channel). */
-  private raiseHelpAlarm(order: OrderRow, department: Department, row: DeadlineRow): void {
-    this.notify(order, 'help_requested', row.kind);
+  private async raiseHelpAlarm(order: OrderRow, department: Department, row: DeadlineRow): Promise<void> {
+    await this.notify(order, 'help_requested', row.kind);
     const centre = this.deps.departments.current().commandCentre;
-    this.runRound(order, department, row, 'command_centre', [{ id: centre.id, number: centre.number }], (answer) =>
+    await this.runRound(order, department, row, 'command_centre', [{ id: centre.id, number: centre.number }], (answer) =>
       this.event(order.id, answer ? 'help_alarm_confirmed' : 'help_alarm_unconfirmed', { deadline: row.kind }),
     );
   }
 
-  private runRound(order: OrderRow, department: Department, row: DeadlineRow, target: ReminderTargetKind, targets: ReminderTarget[], done: (answer: ReminderAnswer | null) => void): void {
-    const { reminders, departments, config } = this.deps;
+  /** Starts a round of calls; `done` runs when it ends (its failure is logged). */
+  private async runRound(order: OrderRow, department: Department, row: DeadlineRow, target: ReminderTargetKind, targets: ReminderTarget[], done: (answer: ReminderAnswer | null) => Promise<void>): Promise<void> {
+    const { reminders, departments, config, writes } = this.deps;
     const policy = departments.policyOf(department.id);
-    const firstSeq = this.reserveSeqs(order.id, targets.length);
+    const firstSeq = await this.reserveSeqs(order.id, targets.length);
     const liveKey = target === 'chain' ? row.id : `${row.id}:${target}:${firstSeq}`;
     const callAttempt = provideReminderCall(
-      { ...this.deps, appendEvent: (o, actor, kind, detail) => this.deps.orders.appendEvent(o, actor, kind, detail) },
+      { ...this.deps, appendEvent: async (o, actor, kind, detail) => { await this.deps.orders.appendEvent(o, actor, kind, detail); } },
       {
         orderId: order.id, code: order.code, departmentName: department.name[config.language], kind: row.kind, keyTimeoutSeconds: policy.keyTimeoutSeconds,
         commitAnswer: (attemptId, contactId, answer) => this.commitAnswer(order, row, target, attemptId, contactId, answer),
@@ -223,11 +262,14 @@ export class ReminderService {
       actors: { callAttempt },
       actions: {
         recordReminderStarted: (_, p) =>
-          reminders.startAttempt({ id: p.attemptId, orderId: p.orderId, deadlineId: row.id, seq: p.seq, round: row.rounds, target, contactId: p.contactId, number: p.number }),
+          writes.post('reminder attempt started', () =>
+            reminders.startAttempt({ id: p.attemptId, orderId: p.orderId, deadlineId: row.id, seq: p.seq, round: row.rounds, target, contactId: p.contactId, number: p.number })),
         recordReminderResult: (_, p) => {
           const o = p.output;
-          reminders.endAttempt(p.attemptId, { result: o.result, reason: o.reason, digits: o.digits, answeredAt: o.answeredAt, endedAt: o.endedAt, cause: o.cause });
-          this.event(order.id, 'reminder_call_ended', { attemptId: p.attemptId, target, contactId: p.contactId, result: o.result });
+          writes.post('reminder attempt ended', () => reminders.endAttempt(p.attemptId, { result: o.result, reason: o.reason, digits: o.digits, answeredAt: o.answeredAt, endedAt: o.endedAt, cause: o.cause }));
+          writes.post('reminder call event', async () => {
+            await this.deps.orders.appendEvent(order.id, 'liandong', 'reminder_call_ended', { attemptId: p.attemptId, target, contactId: p.contactId, result: o.result });
+          });
         },
       },
     });
@@ -238,72 +280,79 @@ export class ReminderService {
     actor.subscribe({
       complete: () => {
         this.live.delete(liveKey);
-        done(actor.getSnapshot().output?.answer ?? null);
+        const answer = actor.getSnapshot().output?.answer ?? null;
+        this.background('after a reminder round', this.afterPostedWrites().then(() => done(answer)));
       },
       error: (err: unknown) => {
         this.live.delete(liveKey);
         this.log.error({ err, orderId: order.id }, 'reminder round crashed');
-        this.event(order.id, 'reminder_crashed', { reason: err instanceof Error ? err.message : String(err) });
-        done(null);
+        const reason = err instanceof Error ? err.message : String(err);
+        this.background('after a crashed reminder round', this.afterPostedWrites().then(async () => {
+          await this.event(order.id, 'reminder_crashed', { reason });
+          await done(null);
+        }));
       },
     });
     actor.start();
   }
 
   /** Runs inside the call's commit, before the confirmation: the key's meaning is durable first. */
-  private commitAnswer(order: OrderRow, row: DeadlineRow, target: ReminderTargetKind, attemptId: string, contactId: string, answer: ReminderAnswer): void {
-    this.event(order.id, 'reminder_answered', { attemptId, target, contactId, deadline: row.kind, answer });
+  private async commitAnswer(order: OrderRow, row: DeadlineRow, target: ReminderTargetKind, attemptId: string, contactId: string, answer: ReminderAnswer): Promise<void> {
+    await this.event(order.id, 'reminder_answered', { attemptId, target, contactId, deadline: row.kind, answer });
     if (target === 'command_centre') return;
     const actor = `reminder:${contactId}`;
-    if (answer === 'done') this.deps.recordFeedback(order.id, row.kind === 'arrival' ? 'arrived' : 'completed', '督查催办电话按1', actor);
-    else if (answer === 'on_the_way') this.deps.recordFeedback(order.id, 'progress', row.kind === 'arrival' ? '督查催办电话：仍在途中' : '督查催办电话：仍在处置', actor);
+    if (answer === 'done') await this.deps.recordFeedback(order.id, row.kind === 'arrival' ? 'arrived' : 'completed', '督查催办电话按1', actor);
+    else if (answer === 'on_the_way') await this.deps.recordFeedback(order.id, 'progress', row.kind === 'arrival' ? '督查催办电话：仍在途中' : '督查催办电话：仍在处置', actor);
     else {
       // Key 3: counted now, alerted at once (webhook + alarm call), while the caller hears the confirmation.
-      this.deps.reminders.noteHelpRequest(row.id);
+      await this.deps.reminders.noteHelpRequest(row.id);
       const department = this.deps.departments.current().departmentsById.get(order.department_id);
-      if (department) queueMicrotask(() => this.raiseHelpAlarm(order, department, row));
+      if (department) this.background('help alarm', this.raiseHelpAlarm(order, department, row));
     }
   }
 
-  private chainTargets(order: OrderRow, department: Department): ReminderTarget[] {
+  private async chainTargets(order: OrderRow, department: Department): Promise<ReminderTarget[]> {
     const onDuty = contactsOnDuty(department, new Date(), this.deps.config.timezone).map((c) => ({ id: c.id, number: c.number }));
-    const acceptedBy = this.deps.orders.acknowledgements(order.id).find((a) => a.script === 'dispatch' && a.late === 0)?.contact_id ?? null;
+    const acceptedBy = (await this.deps.orders.acknowledgements(order.id)).find((a) => a.script === 'dispatch' && a.late === 0)?.contact_id ?? null;
     const first = onDuty.find((c) => c.id === acceptedBy);
     return first ? [first, ...onDuty.filter((c) => c !== first)] : onDuty;
   }
 
-  private reserveSeqs(orderId: string, count: number): number {
-    const first = Math.max(this.seqs.get(orderId) ?? 1, this.deps.reminders.maxSeq(orderId) + 1);
+  private async reserveSeqs(orderId: string, count: number): Promise<number> {
+    const stored = await this.deps.reminders.maxSeq(orderId);
+    // Read after the await: another round of this order may have reserved meanwhile.
+    const first = Math.max(this.seqs.get(orderId) ?? 1, stored + 1);
     this.seqs.set(orderId, first + count);
     return first;
   }
 
+  private async notify(order: OrderRow, status: WebhookPayload['status'], deadline: DeadlineKind): Promise<void> {
+    // Called after the round's posted writes are in (afterPostedWrites, or the committed key).
+    const attempts = (await this.deps.reminders.attempts(order.id)).length;
+    const outcome = await this.deps.webhook.notify({ orderId: order.id, code: order.code, departmentId: order.department_id, status, attempts, deadline });
+    await this.event(order.id, outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, event: status } : { reason: outcome.reason, event: status });
+  }
+
   /**
-   * Accepted orders without deadlines whose acceptance is recent (an acceptance committed just
-   * before a stop). Older ones (e.g. accepted before this feature was installed) are left alone
-   * rather than all phoned at once after an upgrade.
+   * A case event, written directly, never through the queue: onAccepted and onFeedback are called
+   * from inside queued writes (the dispatcher posts its acceptance hook, the feedback line runs its
+   * feedback through the queue), where waiting for the queue would wait for itself.
    */
-  private acceptedWithoutDeadlines(): Array<{ id: string; acceptedAtMs: number }> {
-    const since = new Date(Date.now() - CATCH_UP_HOURS * 3_600_000).toISOString();
-    const rows = this.deps.reminders.db
-      .prepare(
-        `SELECT o.id, min(k.accepted_at) AS accepted_at FROM orders o JOIN acknowledgements k ON k.order_id = o.id AND k.script = 'dispatch' AND k.late = 0
-         WHERE o.status IN ('accepted', 'arrived') AND NOT EXISTS (SELECT 1 FROM feedback_deadlines d WHERE d.order_id = o.id)
-         GROUP BY o.id HAVING min(k.accepted_at) >= ?`,
-      )
-      .all(since) as Array<{ id: string; accepted_at: string }>;
-    return rows.map((r) => ({ id: r.id, acceptedAtMs: Date.parse(r.accepted_at) }));
+  private async event(orderId: string, kind: string, detail: Record<string, unknown>): Promise<void> {
+    await this.deps.orders.appendEvent(orderId, 'liandong', kind, detail);
   }
 
-  private notify(order: OrderRow, status: WebhookPayload['status'], deadline: DeadlineKind): void {
-    const attempts = this.deps.reminders.attempts(order.id).length;
-    void this.deps.webhook.notify({ orderId: order.id, code: order.code, departmentId: order.department_id, status, attempts, deadline }).then((outcome) =>
-      this.event(order.id, outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, event: status } : { reason: outcome.reason, event: status }),
-    );
+  /**
+   * Resolves once every write posted so far (a round's attempt rows, keys, events) is in, so what
+   * follows a round is recorded after it. Only from our own callbacks, never inside a queued write.
+   */
+  private afterPostedWrites(): Promise<void> {
+    return this.deps.writes.run(() => Promise.resolve());
   }
 
-  private event(orderId: string, kind: string, detail: Record<string, unknown>): void {
-    this.deps.orders.appendEvent(orderId, 'liandong', kind, detail);
+  /** Work started from a callback that cannot wait for it: a failure is logged, never lost. */
+  private background(what: string, work: Promise<unknown>): void {
+    work.catch((err: unknown) => this.log.error({ err }, `reminders: ${what} failed`));
   }
 }
 

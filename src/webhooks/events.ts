@@ -1,5 +1,6 @@
-// The events liandong sends to webhook subscribers, and how case events recorded in SQLite
+// The events liandong sends to webhook subscribers, and how case events recorded in the store
 // become webhook events in the same transaction (the repositories' event tap).
+import type { Store } from '../db/store.js';
 import type { OrderRow } from '../orders/order-repository.js';
 
 /**
@@ -19,8 +20,9 @@ export interface CaseEvent {
   readonly detail: Record<string, unknown>;
 }
 
+/** Stores an event for delivery; `store`: the view of the caller's transaction, so it commits with it. */
 export interface WebhookEnqueue {
-  (event: WebhookEventName, payload: Record<string, unknown>, departmentId?: string | null): unknown;
+  (event: WebhookEventName, payload: Record<string, unknown>, departmentId?: string | null, store?: Store): Promise<unknown>;
 }
 
 /** The order fields every order event carries (no reporter number: receivers do not need it). */
@@ -29,16 +31,20 @@ export function orderPayload(order: OrderRow): Record<string, unknown> {
 }
 
 /**
- * Returns the tap the order and survey repositories call inside the transaction that records a
- * case event: an acceptance → `order.accepted` (and `dispute.opened` when the officer pressed 3),
- * completion feedback → `order.completed`, a "not satisfied" flag → `survey.flagged`.
- * `order.unacknowledged` is raised by the dispatcher (webhook.ts).
+ * Returns the tap the order and survey repositories await inside the transaction that records a
+ * case event, with that transaction's store view (read and write through it: on SQLite the
+ * transaction holds the one connection): an acceptance → `order.accepted` (and `dispute.opened`
+ * when the officer pressed 3), completion feedback → `order.completed`, a "not satisfied" flag →
+ * `survey.flagged`. `order.unacknowledged` is raised by the dispatcher (webhook.ts).
  */
-export function caseEventTap(getOrder: (id: string) => OrderRow | undefined, enqueue: WebhookEnqueue): (e: CaseEvent) => void {
-  return (e) => {
+export function caseEventTap(
+  getOrder: (id: string, store: Store) => Promise<OrderRow | undefined>,
+  enqueue: WebhookEnqueue,
+): (e: CaseEvent, store: Store) => Promise<void> {
+  return async (e, store) => {
     const wanted = e.kind === 'acceptance_committed' || e.kind === 'feedback_completed' || e.kind === 'flagged_unsatisfied';
     if (!wanted) return;
-    const order = getOrder(e.orderId);
+    const order = await getOrder(e.orderId, store);
     if (!order) return;
     // Several units on one order: a co-unit's acceptance or feedback names that unit (its event
     // goes to its subscribers); its `completed` does not complete the order, and its key 3 opens
@@ -48,17 +54,17 @@ export function caseEventTap(getOrder: (id: string) => OrderRow | undefined, enq
     const dept = coUnit ?? order.department_id;
     if (coUnit !== null && e.kind !== 'acceptance_committed') return;
     if (coUnit !== null) {
-      enqueue('order.accepted', { ...base, attemptId: e.detail.attemptId ?? null, acceptedBy: e.actor, disputed: e.detail.disputed === true, secondsToAccept: e.detail.secondsToAccept ?? null }, dept);
+      await enqueue('order.accepted', { ...base, attemptId: e.detail.attemptId ?? null, acceptedBy: e.actor, disputed: e.detail.disputed === true, secondsToAccept: e.detail.secondsToAccept ?? null }, dept, store);
       return;
     }
     if (e.kind === 'acceptance_committed') {
       const accepted = { ...base, attemptId: e.detail.attemptId ?? null, acceptedBy: e.actor, disputed: e.detail.disputed === true, secondsToAccept: e.detail.secondsToAccept ?? null };
-      enqueue('order.accepted', accepted, dept);
-      if (e.detail.disputed === true) enqueue('dispute.opened', { ...base, attemptId: e.detail.attemptId ?? null, openedBy: e.actor, reason: 'jurisdiction disputed on acceptance (key 3)' }, dept);
+      await enqueue('order.accepted', accepted, dept, store);
+      if (e.detail.disputed === true) await enqueue('dispute.opened', { ...base, attemptId: e.detail.attemptId ?? null, openedBy: e.actor, reason: 'jurisdiction disputed on acceptance (key 3)' }, dept, store);
     } else if (e.kind === 'feedback_completed') {
-      enqueue('order.completed', { ...base, via: e.detail.via ?? null, note: e.detail.note ?? null, completedBy: e.actor }, dept);
+      await enqueue('order.completed', { ...base, via: e.detail.via ?? null, note: e.detail.note ?? null, completedBy: e.actor }, dept, store);
     } else {
-      enqueue('survey.flagged', { ...base, surveyId: e.detail.surveyId ?? null, reason: e.detail.reason ?? null }, dept);
+      await enqueue('survey.flagged', { ...base, surveyId: e.detail.surveyId ?? null, reason: e.detail.reason ?? null }, dept, store);
     }
   };
 }

@@ -3,8 +3,10 @@
 // Prometheus text format: calls started and ended by script and result, originate → answer and
 // key → acknowledgement-committed histograms, seconds to accept per department, orders by
 // status, ARI/AMI connected, trunk gauges, HTTP durations by route pattern, process metrics.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Services } from '../../src/composition.js';
+import { first } from '../../src/db/sql.js';
 import { startServices } from './support.js';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token' };
@@ -51,9 +53,9 @@ beforeAll(async () => {
     ids.push(res.json<{ id: string }>().id);
   }
   // Dispatch finished and every attempt ended (the confirmation ends a little after the machine).
-  await vi.waitFor(() => {
+  await vi.waitFor(async () => {
     expect(ids.some((id) => s.dispatcher.isLive(id))).toBe(false);
-    expect(s.db.prepare('SELECT count(*) FROM attempts WHERE ended_at IS NULL').pluck().get()).toBe(0);
+    expect(await first(s.store.db, sql<{ n: number }>`SELECT count(*) AS n FROM attempts WHERE ended_at IS NULL`)).toEqual({ n: 0 });
   }, { timeout: 90_000, interval: 250 });
   // A line is freed by the channel's hangup event, which may come just after the attempt ended.
   await vi.waitFor(async () => {

@@ -3,9 +3,11 @@
 // And the deadline is durable: a round cut short by a stopped service is placed again on restart.
 import fs from 'node:fs';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/composition.js';
-import { openDatabase } from '../../src/db/database.js';
+import { run } from '../../src/db/sql.js';
+import { openStore } from '../../src/db/store.js';
 import { OrderRepository } from '../../src/orders/order-repository.js';
 import { ARTIFACTS, startServices } from './support.js';
 
@@ -67,26 +69,26 @@ describe('reminder calls (督查催办)', () => {
 
   it('survives a restart: a round cut short by a stopped service is placed again with a new channel id', async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    const db = openDatabase(dbFile);
-    const repo = new OrderRepository(db);
-    db.prepare(`INSERT INTO department_changes (department_id, body, actor, at) VALUES ('tourism', ?, 'test', ?)`).run(
-      JSON.stringify({
-        update: { name: { 'zh-CN': '旅发局', en: 'Tourism' }, categories: ['tourism-complaint'], contacts: [{ id: 'c1', name: 'duty', number: '70111', priority: 1 }], rosters: [] },
-        policy: POLICY,
-      }),
-      new Date().toISOString(),
-    );
-    const { row } = repo.createOrder({ externalId: 'rem-restart', category: 'tourism-complaint', departmentId: 'tourism', summary: '游客被困', address: '景区', reporterPhone: '13800138000', urgency: 'urgent', major: false });
-    repo.startAttempt({ orderId: row.id, attemptId: `${row.id}-a1`, seq: 1, script: 'dispatch', contactId: 'c1', number: '70111', attemptOnContact: 0, cursor: { loop: 0, contactIndex: 0 } });
-    repo.commitAcceptance({ orderId: row.id, attemptId: `${row.id}-a1`, contactId: 'c1', script: 'dispatch', disputed: false, via: 'phone' });
-    repo.endAttempt(`${row.id}-a1`, { result: 'accepted', digits: '1', endedAt: Date.now() });
+    const store = await openStore({ engine: 'sqlite', path: dbFile });
+    const repo = new OrderRepository(store);
+    const change = JSON.stringify({
+      update: { name: { 'zh-CN': '旅发局', en: 'Tourism' }, categories: ['tourism-complaint'], contacts: [{ id: 'c1', name: 'duty', number: '70111', priority: 1 }], rosters: [] },
+      policy: POLICY,
+    });
+    await run(store.db, sql`INSERT INTO department_changes (department_id, body, actor, at) VALUES ('tourism', ${change}, 'test', ${new Date().toISOString()})`);
+    const { row } = await repo.createOrder({ externalId: 'rem-restart', category: 'tourism-complaint', departmentId: 'tourism', summary: '游客被困', address: '景区', reporterPhone: '13800138000', urgency: 'urgent', major: false });
+    await repo.startAttempt({ orderId: row.id, attemptId: `${row.id}-a1`, seq: 1, script: 'dispatch', contactId: 'c1', number: '70111', attemptOnContact: 0, cursor: { loop: 0, contactIndex: 0 } });
+    await repo.commitAcceptance({ orderId: row.id, attemptId: `${row.id}-a1`, contactId: 'c1', script: 'dispatch', disputed: false, via: 'phone' });
+    await repo.endAttempt(`${row.id}-a1`, { result: 'accepted', digits: '1', endedAt: Date.now() });
     // The service stopped during reminder round 1: deadline `reminding`, its call open.
     const now = new Date().toISOString();
-    db.prepare(`INSERT INTO feedback_deadlines (id, order_id, kind, status, deadline_seconds, first_due_at, due_at, rounds, missed_at, created_at, updated_at)
-                VALUES (?, ?, 'arrival', 'reminding', 3, ?, ?, 1, ?, ?, ?)`).run(`${row.id}-arrival`, row.id, now, now, now, now, now);
-    db.prepare(`INSERT INTO reminder_attempts (id, order_id, deadline_id, seq, round, target, contact_id, number, started_at)
-                VALUES (?, ?, ?, 1, 1, 'chain', 'c1', '70111', ?)`).run(`${row.id}-r1`, row.id, `${row.id}-arrival`, now);
-    db.close();
+    await run(store.db, sql`
+      INSERT INTO feedback_deadlines (id, order_id, kind, status, deadline_seconds, first_due_at, due_at, rounds, missed_at, created_at, updated_at)
+      VALUES (${`${row.id}-arrival`}, ${row.id}, 'arrival', 'reminding', 3, ${now}, ${now}, 1, ${now}, ${now}, ${now})`);
+    await run(store.db, sql`
+      INSERT INTO reminder_attempts (id, order_id, deadline_id, seq, round, target, contact_id, number, started_at)
+      VALUES (${`${row.id}-r1`}, ${row.id}, ${`${row.id}-arrival`}, 1, 1, 'chain', 'c1', '70111', ${now})`);
+    await store.close();
 
     s = await startServices('reminders-restart', { LIANDONG_DB: dbFile });
     const services = s;
