@@ -24,7 +24,8 @@ import {
   type RecordRefusalParams,
   type VerifyPinInput,
 } from '../../machines/feedback-ivr.machine.js';
-import type { Db } from '../db/database.js';
+import type { Store } from '../db/store.js';
+import type { WriteQueue } from '../db/write-queue.js';
 import type { DepartmentStore } from '../departments/store.js';
 import { isContactOf, PIN_LOCK_WINDOW_MS, PIN_LOCK_WRONG, wrongPinsSince } from './caller-check.js';
 import type { UnitPins } from './unit-pins.js';
@@ -60,8 +61,10 @@ export interface FeedbackLineDeps {
   /** The units' contacts, to recognise a caller. */
   readonly departments: DepartmentStore;
   readonly pins: UnitPins;
-  /** For counting an order's recent wrong PIN entries (its case events). */
-  readonly db: Db;
+  /** For counting a unit's recent wrong PIN entries (case events, written by any node). */
+  readonly store: Store;
+  /** Case events written from machine actions (which cannot wait), in order with the call's other writes. */
+  readonly writes: WriteQueue;
 }
 
 export interface FeedbackLineOptions {
@@ -148,12 +151,25 @@ export function startFeedbackLine(deps: FeedbackLineDeps, options: FeedbackLineO
 /** The feedback machine for one inbound call, with its real effects. */
 /** `log` is the call's child logger (with its channelId). */
 export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts: FeedbackLineTimeouts = DEFAULT_FEEDBACK_TIMEOUTS) {
-  const { telephony, prompts, orders, repo, departments, pins, db } = deps;
+  const { telephony, prompts, orders, repo, departments, pins, store, writes } = deps;
   const actorOf = (callerNumber: string) => `phone:${callerNumber || 'unknown'}`;
 
-  /** A refusal is a case event (actor: the caller, kept in full; the case record masks it). */
-  function recordRefusal(p: RecordRefusalParams & { wrongPin?: { units: string[] } }): void {
-    repo.appendEvent(p.orderId, actorOf(p.callerNumber), 'feedback_refused', { reason: p.reason, ...(p.wrongPin ? { wrongPin: 1, units: p.wrongPin.units } : {}) });
+  /**
+   * A refusal is a case event (actor: the caller, kept in full; the case record masks it). Awaited
+   * through the write queue: a wrong PIN must be in the database before the caller can key the
+   * next one, or the lock (counted there) could miss it.
+   */
+  async function recordRefusal(p: RecordRefusalParams & { wrongPin?: { units: string[] } }): Promise<void> {
+    await writes.run(async () => {
+      await repo.appendEvent(p.orderId, actorOf(p.callerNumber), 'feedback_refused', { reason: p.reason, ...(p.wrongPin ? { wrongPin: 1, units: p.wrongPin.units } : {}) });
+    });
+    log.warn({ orderId: p.orderId, reason: p.reason }, 'feedback caller refused');
+  }
+  /** The machine's action cannot wait: the same event, posted (a failure is reported by the queue). */
+  function postRefusal(p: RecordRefusalParams): void {
+    writes.post('feedback_refused', async () => {
+      await repo.appendEvent(p.orderId, actorOf(p.callerNumber), 'feedback_refused', { reason: p.reason });
+    });
     log.warn({ orderId: p.orderId, reason: p.reason }, 'feedback caller refused');
   }
   /** The unit each call's caller was verified for (contact number or PIN), by channel id; forgotten when the call ends. */
@@ -169,9 +185,9 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
     return outcome;
   }
 
-  function findOrder(input: FindOrderInput): FindOrderOutput {
+  async function findOrder(input: FindOrderInput): Promise<FindOrderOutput> {
     const code = input.digits;
-    const row = new RegExp(`^[0-9]{${ORDER_CODE_DIGITS}}$`).test(code) ? repo.getOrderByCode(code) : undefined;
+    const row = new RegExp(`^[0-9]{${ORDER_CODE_DIGITS}}$`).test(code) ? await repo.getOrderByCode(code) : undefined;
     // A cancelled order takes no feedback (OrderService refuses it): it is unknown to the caller.
     if (!row || row.status === 'cancelled') {
       log.info({ code, status: row?.status ?? null }, 'unknown order code');
@@ -180,7 +196,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
     log.info({ code, orderId: row.id, status: row.status }, 'order found');
     // Several units on one order: the caller's number (or, below, the PIN keyed) names the unit
     // whose feedback it is; the lead is tried first.
-    const units = orders.departmentsOf(row.id);
+    const units = await orders.departmentsOf(row.id);
     const catalog = departments.current();
     const unit = units.find((u) => isContactOf(input.callerNumber, catalog.departmentsById.get(u)?.contacts.map((c) => c.number) ?? []));
     if (unit !== undefined) {
@@ -188,15 +204,22 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       log.info({ orderId: row.id, unit }, 'caller is a contact of the unit');
       return { found: true, orderId: row.id, code: row.code, caller: 'contact' };
     }
-    const refuse = (refusal: string): FindOrderOutput => {
-      recordRefusal({ orderId: row.id, callerNumber: input.callerNumber, reason: refusal });
+    const refuse = async (refusal: string): Promise<FindOrderOutput> => {
+      await recordRefusal({ orderId: row.id, callerNumber: input.callerNumber, reason: refusal });
       return { found: true, orderId: row.id, code: row.code, caller: 'refused', refusal };
     };
-    const withPin = units.filter((u) => pins.has(u));
+    const withPin = await unitsWithPin(units);
     if (withPin.length === 0) return refuse('caller is not a contact of the unit and the unit has no PIN');
     const since = new Date(Date.now() - PIN_LOCK_WINDOW_MS).toISOString();
-    if (withPin.some((u) => wrongPinsSince(db, u, since) >= PIN_LOCK_WRONG)) return refuse(`PIN locked: ${PIN_LOCK_WRONG} wrong entries for a unit's PIN within an hour`);
+    for (const u of withPin) {
+      if ((await wrongPinsSince(store.db, u, since)) >= PIN_LOCK_WRONG) return refuse(`PIN locked: ${PIN_LOCK_WRONG} wrong entries for a unit's PIN within an hour`);
+    }
     return { found: true, orderId: row.id, code: row.code, caller: 'pin' };
+  }
+
+  async function unitsWithPin(units: readonly string[]): Promise<string[]> {
+    const has = await Promise.all(units.map((u) => pins.has(u)));
+    return units.filter((_, i) => has[i]);
   }
 
   async function promptForPin(input: PromptForPinInput): Promise<CodePromptOutcome> {
@@ -208,15 +231,24 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
     return outcome;
   }
 
-  function verifyPin(input: VerifyPinInput): { ok: boolean } {
-    const unit = orders.departmentsOf(input.orderId).find((u) => pins.has(u) && pins.verify(u, input.digits));
+  async function verifyPin(input: VerifyPinInput): Promise<{ ok: boolean }> {
+    const withPin = await unitsWithPin(await orders.departmentsOf(input.orderId));
+    let unit: string | undefined;
+    for (const u of withPin) {
+      if (await pins.verify(u, input.digits)) {
+        unit = u;
+        break;
+      }
+    }
     if (unit !== undefined) {
       unitOfCall.set(input.channelId, unit);
-      repo.appendEvent(input.orderId, actorOf(input.callerNumber), 'feedback_caller_verified', { by: 'pin' });
+      await writes.run(async () => {
+        await repo.appendEvent(input.orderId, actorOf(input.callerNumber), 'feedback_caller_verified', { by: 'pin' });
+      });
       log.info({ orderId: input.orderId, unit }, 'PIN accepted');
       return { ok: true };
     }
-    recordRefusal({ orderId: input.orderId, callerNumber: input.callerNumber, reason: `wrong PIN (entry ${input.wrongSoFar + 1})`, wrongPin: { units: orders.departmentsOf(input.orderId).filter((u) => pins.has(u)) } });
+    await recordRefusal({ orderId: input.orderId, callerNumber: input.callerNumber, reason: `wrong PIN (entry ${input.wrongSoFar + 1})`, wrongPin: { units: withPin } });
     return { ok: false };
   }
 
@@ -246,17 +278,16 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       ),
       answer: fromPromise<void, AnswerInput>(({ input }) => telephony.answer(input.channelId)),
       promptForCode: fromPromise<CodePromptOutcome, PromptForCodeInput>(({ input }) => promptForCode(input)),
-      findOrder: fromPromise<FindOrderOutput, FindOrderInput>(({ input }) => Promise.resolve().then(() => findOrder(input))),
+      findOrder: fromPromise<FindOrderOutput, FindOrderInput>(({ input }) => findOrder(input)),
       promptForPin: fromPromise<CodePromptOutcome, PromptForPinInput>(({ input }) => promptForPin(input)),
-      verifyPin: fromPromise<{ ok: boolean }, VerifyPinInput>(({ input }) => Promise.resolve().then(() => verifyPin(input))),
+      verifyPin: fromPromise<{ ok: boolean }, VerifyPinInput>(({ input }) => verifyPin(input)),
       promptForKind: fromPromise<KindPromptOutcome, PromptForKindInput>(({ input }) => promptForKind(input)),
-      // OrderService.feedback commits synchronously to SQLite: durable before "recorded" is played.
-      commitFeedback: fromPromise<void, CommitFeedbackInput>(({ input }) =>
-        Promise.resolve().then(() => {
-          const row = orders.feedback(input.orderId, input.kind, null, 'phone', actorOf(input.callerNumber), unitOfCall.get(input.channelId));
-          log.info({ orderId: input.orderId, kind: input.kind, feedbackId: row.id }, 'feedback committed');
-        }),
-      ),
+      // Awaited through the write queue (after this call's posted events): the feedback is
+      // committed before "recorded" is played, and a failure is the machine's error path.
+      commitFeedback: fromPromise<void, CommitFeedbackInput>(async ({ input }) => {
+        const row = await writes.run(async () => await orders.feedback(input.orderId, input.kind, null, 'phone', actorOf(input.callerNumber), unitOfCall.get(input.channelId)));
+        log.info({ orderId: input.orderId, kind: input.kind, feedbackId: row.id }, 'feedback committed');
+      }),
       playRecorded: fromPromise<void, PlayRecordedInput>(async ({ input }) =>
         play(input.channelId, [...(await prompts.media('feedback-recorded')), ...(await prompts.media('goodbye'))]),
       ),
@@ -268,7 +299,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
     },
     actions: {
       hangUp: (_, p) => hangUpQuietly(telephony, p.channelId, log),
-      recordRefusal: (_, p) => recordRefusal(p),
+      recordRefusal: (_, p) => postRefusal(p),
     },
   });
 }
