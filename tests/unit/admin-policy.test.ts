@@ -1,14 +1,16 @@
 // Time-compressed policy dry runs: the real order and call machines, fake phones, virtual clock.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DryRunError, formatDryRun, planDryRun, simulateDryRun } from '../../src/admin/policy-dry-run.js';
 import { SIM_NUMBERS } from '../../src/admin/policy-live.js';
 import { BEHAVIOURS, SIMULATED_TIMING, VirtualClock } from '../../src/admin/policy-simulation.js';
 import { clock } from '../../src/admin/policy-timeline.js';
-import { openDatabase } from '../../src/db/database.js';
 import { loadCatalog } from '../../src/departments/catalog.js';
 import { DepartmentStore } from '../../src/departments/store.js';
+import { openTestStore } from '../support/engines.js';
 
-const store = new DepartmentStore(openDatabase(':memory:'), loadCatalog());
+const db = await openTestStore('sqlite');
+afterAll(() => db.close());
+const store = await DepartmentStore.open(db, loadCatalog());
 const plan = (req: Omit<Parameters<typeof planDryRun>[1], 'departmentId'> & { departmentId?: string }) =>
   planDryRun(store, { departmentId: 'water-supply', ...req }, 'en', 'Asia/Shanghai');
 const at = (r: Awaited<ReturnType<typeof simulateDryRun>>, pattern: RegExp): number[] => r.timeline.filter((l) => pattern.test(l.text)).map((l) => l.seconds);
