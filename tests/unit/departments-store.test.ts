@@ -1,32 +1,20 @@
 // DepartmentStore over the store: admin changes survive a restart, and a second node (another
 // DepartmentStore on the same database, through its own connection) sees them after refresh().
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rows } from '../../src/db/sql.js';
-import { openStore, type Engine, type Store } from '../../src/db/store.js';
+import type { Engine } from '../../src/db/store.js';
 import { loadCatalog, type Catalog, type DepartmentUpdate } from '../../src/departments/catalog.js';
 import { DepartmentStore } from '../../src/departments/store.js';
-import { ENGINES, newPostgresDatabase } from '../support/engines.js';
+import { ENGINES } from '../support/engines.js';
+import { openTwoNodes } from '../support/two-nodes.js';
 
 const base: Catalog = loadCatalog();
 
-/** Two stores on one database, as two nodes have: a SQLite file opened twice, or one PostgreSQL database. */
-async function twoNodes(engine: Engine): Promise<{ a: Store; b: Store; cleanup: () => Promise<void> }> {
-  if (engine === 'sqlite') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'liandong-departments-'));
-    const file = path.join(dir, 'liandong.db');
-    const a = await openStore({ engine, path: file });
-    const b = await openStore({ engine, path: file });
-    return { a, b, cleanup: async () => { await a.close(); await b.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
-  }
-  const url = await newPostgresDatabase();
-  const a = await openStore({ engine, url });
-  const b = await openStore({ engine, url });
-  return { a, b, cleanup: async () => { await a.close(); await b.close(); } };
-}
+const twoNodes = async (engine: Engine) => {
+  const nodes = await openTwoNodes(engine);
+  return { ...nodes, cleanup: () => nodes.close() };
+};
 
 /** The update that keeps `id` as it is in `catalog`, with other contacts and `categories`. */
 function update(catalog: Catalog, id: string, contact: string, categories?: string[]): DepartmentUpdate {
