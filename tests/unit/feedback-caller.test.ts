@@ -58,7 +58,7 @@ describe.each(ENGINES)('unit PINs on %s', (engine) => {
     expect(await pins.clear('tourism')).toBe(true);
     expect(await pins.clear('tourism')).toBe(false);
     expect(await pins.verify('tourism', '1357')).toBe(false);
-  });
+  }, 20_000); // a dozen scrypt derivations: seconds on a loaded machine
 
   it('counts a unit\'s wrong PIN refusals over all its orders in a time window', async () => {
     const order = (id: string, code: string, unit: string) =>

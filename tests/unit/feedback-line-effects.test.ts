@@ -82,7 +82,7 @@ describe.each(ENGINES)('feedback line effects on %s', (engine) => {
     const refusals = await rows(nodes.a.db, sql<{ order_id: string; detail: string }>`SELECT order_id, detail FROM order_events WHERE kind = 'feedback_refused' ORDER BY id`);
     expect(refusals.at(-1)).toMatchObject({ order_id: 'o-2' });
     expect(JSON.parse(refusals[0]?.detail ?? '{}')).toEqual({ reason: 'wrong PIN (entry 1)', wrongPin: 1, units: [UNIT] });
-  });
+  }, 20_000); // ten scrypt derivations: seconds on a loaded machine
 
   it('accepts the right PIN, records the verification, and commits the feedback after the call\'s posted events', async () => {
     nodes = await openTwoNodes(engine);
