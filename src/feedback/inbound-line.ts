@@ -24,15 +24,9 @@ import {
   type PromptForPinInput,
   type VerifyPinInput,
 } from '../../machines/feedback-ivr.machine.js';
-import type { Store } from '../db/store.js';
-import type { WriteQueue } from '../db/write-queue.js';
-import type { DepartmentStore } from '../departments/store.js';
-import { callerEffects, ORDER_CODE_DIGITS } from './caller-effects.js';
-import type { UnitPins } from './unit-pins.js';
+import { callerEffects, ORDER_CODE_DIGITS, type CallerEffectsDeps } from './caller-effects.js';
 import type { Logger } from '../logging.js';
 import { maskPhone } from '../logging.js';
-import type { OrderRepository } from '../orders/order-repository.js';
-import type { OrderService } from '../orders/order-service.js';
 import type { Prompts } from '../prompts/index.js';
 import type { CollectOptions, CollectResult, InboundCall, MediaUri, TelephonyPort, Unsubscribe } from '../telephony/port.js';
 
@@ -50,19 +44,11 @@ export interface FeedbackLineTimeouts {
 
 export const DEFAULT_FEEDBACK_TIMEOUTS: FeedbackLineTimeouts = { firstDigitTimeoutMs: 8_000, interDigitTimeoutMs: 3_000, menuKeyTimeoutMs: 8_000 };
 
-export interface FeedbackLineDeps {
+/** What the caller check needs (orders, repo, departments, pins, store, writes), and the call's own. */
+export interface FeedbackLineDeps extends CallerEffectsDeps {
   readonly telephony: TelephonyPort;
   readonly prompts: Prompts;
-  readonly orders: OrderService;
-  readonly repo: OrderRepository;
   readonly logger: Logger;
-  /** The units' contacts, to recognise a caller. */
-  readonly departments: DepartmentStore;
-  readonly pins: UnitPins;
-  /** For counting a unit's recent wrong PIN entries (case events, written by any node). */
-  readonly store: Store;
-  /** Case events written from machine actions (which cannot wait), in order with the call's other writes. */
-  readonly writes: WriteQueue;
 }
 
 export interface FeedbackLineOptions {
