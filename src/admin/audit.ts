@@ -3,7 +3,9 @@
 // (dialplan reload, test calls, policy dry-runs) by AuditLog.record. Details never hold a
 // password or a phone number in clear.
 import os from 'node:os';
-import type { Db } from '../db/database.js';
+import { sql, type RawBuilder } from 'kysely';
+import { first, rows } from '../db/sql.js';
+import type { Store } from '../db/store.js';
 
 export interface AuditEntry {
   readonly id: number;
@@ -38,43 +40,36 @@ export function cliActor(): string {
 }
 
 export class AuditLog {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly store: Store) {}
 
-  record(actor: string, action: string, detail: Readonly<Record<string, unknown>>): AuditEntry {
+  /** Written in its own transaction (a fenced cluster node checks its epoch there). */
+  async record(actor: string, action: string, detail: Readonly<Record<string, unknown>>): Promise<AuditEntry> {
     const at = new Date().toISOString();
-    const info = this.db.prepare('INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)').run(at, actor, action, JSON.stringify(detail));
-    return { id: Number(info.lastInsertRowid), at, actor, action, detail };
+    const row = await this.store.transaction((tx) =>
+      first(tx, sql<{ id: number }>`INSERT INTO audit_log (at, actor, action, detail) VALUES (${at}, ${actor}, ${action}, ${JSON.stringify(detail)}) RETURNING id`),
+    );
+    if (row === undefined) throw new Error('audit_log: INSERT returned no id');
+    return { id: row.id, at, actor, action, detail };
   }
 
   /** Newest first. */
-  list(query: AuditQuery = {}): { entries: AuditEntry[]; nextBefore: number | null } {
-    const where: string[] = [];
-    const args: Array<string | number> = [];
+  async list(query: AuditQuery = {}): Promise<{ entries: AuditEntry[]; nextBefore: number | null }> {
+    const where: RawBuilder<unknown>[] = [];
     if (query.action !== undefined) {
       if (query.action.endsWith('.*')) {
-        where.push('action LIKE ? ESCAPE \'\\\'');
-        args.push(`${query.action.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-      } else {
-        where.push('action = ?');
-        args.push(query.action);
-      }
+        // Action names are lower case (the route's pattern), so LIKE's case rules do not differ between engines.
+        const prefix = `${query.action.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        where.push(sql`action LIKE ${prefix} ESCAPE '\\'`);
+      } else where.push(sql`action = ${query.action}`);
     }
-    if (query.actor !== undefined) {
-      where.push('actor = ?');
-      args.push(query.actor);
-    }
-    if (query.since !== undefined) {
-      where.push('at >= ?');
-      args.push(new Date(query.since).toISOString());
-    }
-    if (query.before !== undefined) {
-      where.push('id < ?');
-      args.push(query.before);
-    }
+    if (query.actor !== undefined) where.push(sql`actor = ${query.actor}`);
+    if (query.since !== undefined) where.push(sql`at >= ${new Date(query.since).toISOString()}`);
+    if (query.before !== undefined) where.push(sql`id < ${query.before}`);
     const limit = Math.min(500, Math.max(1, query.limit ?? 100));
-    const sql = `SELECT id, at, actor, action, detail FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, limit + 1) as Array<{ id: number; at: string; actor: string; action: string; detail: string }>;
-    const page = rows.slice(0, limit).map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
-    return { entries: page, nextBefore: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null };
+    const filter = where.length > 0 ? sql`WHERE ${sql.join(where, sql` AND `)}` : sql``;
+    const found = await rows(this.store.db, sql<{ id: number; at: string; actor: string; action: string; detail: string }>`
+      SELECT id, at, actor, action, detail FROM audit_log ${filter} ORDER BY id DESC LIMIT ${limit + 1}`);
+    const page = found.slice(0, limit).map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+    return { entries: page, nextBefore: found.length > limit ? (page[page.length - 1]?.id ?? null) : null };
   }
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { openDatabase } from '../db/database.js';
+import { openStore } from '../db/store.js';
 import { loadCatalog } from '../departments/catalog.js';
 import { DepartmentStore } from '../departments/store.js';
 import { createLogger } from '../logging.js';
@@ -96,13 +96,13 @@ function usage(out: Out, name: string, problem?: string): number {
   return 2;
 }
 
-/** The service's database (WAL: safe next to the running service) for the whole of `fn`. */
-async function withStore<T>(config: Config, fn: (store: DepartmentStore, audit: AuditLog) => T | Promise<T>): Promise<T> {
-  const db = openDatabase(config.dbPath);
+/** The service's store (SQLite in WAL or PostgreSQL: safe next to the running service) for the whole of `fn`. */
+async function withStore<T>(config: Config, fn: (departments: DepartmentStore, audit: AuditLog) => T | Promise<T>): Promise<T> {
+  const store = await openStore(config.database);
   try {
-    return await fn(new DepartmentStore(db, loadCatalog()), new AuditLog(db));
+    return await fn(await DepartmentStore.open(store, loadCatalog()), new AuditLog(store));
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
@@ -257,7 +257,7 @@ async function policy(args: string[], config: Config, out: Out): Promise<number>
     const report = await withStore(config, async (store, auditLog) => {
       const plan = planDryRun(store, request, config.language, config.timezone);
       const r = await simulateDryRun(plan);
-      auditLog.record(cliActor(), 'policy.dry_run', { departmentId: plan.departmentId, mode: 'simulated', policy: plan.policy, phones: r.phones, major: plan.major, status: r.status, seconds: r.seconds, calls: r.calls });
+      await auditLog.record(cliActor(), 'policy.dry_run', { departmentId: plan.departmentId, mode: 'simulated', policy: plan.policy, phones: r.phones, major: plan.major, status: r.status, seconds: r.seconds, calls: r.calls });
       return r;
     });
     if (parsed.flags.has('--json')) out(JSON.stringify(report, null, 2));

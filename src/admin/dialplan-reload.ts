@@ -69,9 +69,9 @@ async function reload(config: Config, deps: ReloadDeps, options: ReloadOptions):
   const etcDir = options.etcDir ?? asteriskPaths(config).etcDir;
   const check = await checkDialplan(config, { ...options, departmentIds: deps.departmentIds, catalog: () => loadAsteriskCatalog((c) => deps.ami.command(c)) });
   const base = { check, etcDir, endpointsAdded: [] as string[], endpointsRemoved: [] as string[] };
-  const finish = (report: Omit<ReloadReport, 'ms'>): ReloadReport => {
+  const finish = async (report: Omit<ReloadReport, 'ms'>): Promise<ReloadReport> => {
     const done = { ...report, ms: Date.now() - started };
-    deps.audit.record(deps.actor, 'dialplan.reload', auditDetail(done));
+    await deps.audit.record(deps.actor, 'dialplan.reload', auditDetail(done));
     return done;
   };
   if (!check.ok) {
@@ -94,7 +94,6 @@ async function reload(config: Config, deps: ReloadDeps, options: ReloadOptions):
   try {
     await reloadModules(deps.ami, changed);
     await verify(deps.ami, check, delta.endpointsRemoved);
-    return finish({ ...base, ...delta, status: 'reloaded', changed, needsRestart });
   } catch (err) {
     // Put the previous files back so Asterisk's files and its memory agree again.
     for (const name of changed) {
@@ -108,6 +107,8 @@ async function reload(config: Config, deps: ReloadDeps, options: ReloadOptions):
     );
     return finish({ ...base, ...delta, status: 'rolled_back', changed, needsRestart, reason: `${(err as Error).message}; ${rollback}` });
   }
+  // Outside the try: a failed audit write is the caller's error, not a reason to roll back.
+  return finish({ ...base, ...delta, status: 'reloaded', changed, needsRestart });
 }
 
 async function reloadModules(ami: AmiPort, files: readonly string[]): Promise<void> {

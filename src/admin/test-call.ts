@@ -106,13 +106,13 @@ export async function runTestCall(deps: TestCallDeps, target: TestCallTarget, op
     }
   };
   const expectKey = options.expectKey ?? null;
-  const finish = (result: TestCallResult, message: string, key: Key | null = null): TestCallReport => {
+  const finish = async (result: TestCallResult, message: string, key: Key | null = null): Promise<TestCallReport> => {
     const report: TestCallReport = {
       result, passed: result === 'passed', message, channelId, number: maskPhone(target.number), party: target.party, key, expectKey, cause: hangup,
       timings: { answeredMs, promptStartedMs, keyAfterPromptMs: keyMs !== null && promptStartedMs !== null ? keyMs - promptStartedMs : null, totalMs: since() },
       startedAt: startedAt.toISOString(),
     };
-    deps.audit.record(deps.actor, 'test_call', { party: target.party, number: report.number, result, key, expectKey, causeCode: report.cause?.code ?? null, timings: report.timings });
+    await deps.audit.record(deps.actor, 'test_call', { party: target.party, number: report.number, result, key, expectKey, causeCode: report.cause?.code ?? null, timings: report.timings });
     log.info({ number: report.number, result, key, timings: report.timings }, 'test call finished');
     return report;
   };

@@ -2,7 +2,9 @@
 // the contacts of the order's unit, or a caller who keys the unit's PIN. Numbers are compared in
 // one national form, so a caller id presented as +86 577 0001 2345 matches the contact 057700012345
 // and +86 138… matches 138….
-import type { Db } from '../db/database.js';
+import { sql } from 'kysely';
+import { rows } from '../db/sql.js';
+import type { Executor } from '../db/store.js';
 
 /**
  * Wrong PIN entries for one unit, over all its orders, within PIN_LOCK_WINDOW_MS after which its PIN
@@ -29,10 +31,17 @@ export function isContactOf(callerNumber: string, contacts: readonly string[]): 
   return caller.length >= 3 && contacts.some((c) => nationalNumber(c) === caller);
 }
 
-/** Wrong PIN entries that could have been a guess of a unit's PIN, on any of its orders, since `since` (ISO time). */
-export function wrongPinsSince(db: Db, unit: string, since: string): number {
-  return db
-    .prepare("SELECT count(*) FROM order_events WHERE kind = 'feedback_refused' AND json_extract(detail, '$.wrongPin') = 1 AND at > ? AND EXISTS (SELECT 1 FROM json_each(detail, '$.units') WHERE value = ?)")
-    .pluck()
-    .get(since, unit) as number;
+/**
+ * Wrong PIN entries that could have been a guess of a unit's PIN, on any of its orders, since
+ * `since` (ISO time). Counted in the database, so the lock holds whichever node took the calls.
+ * The JSON of the event's detail is read here, not in SQL, so it reads the same on both engines;
+ * LIKE only narrows the rows (the detail is JSON.stringify's, without spaces).
+ */
+export async function wrongPinsSince(db: Executor, unit: string, since: string): Promise<number> {
+  const found = await rows(db, sql<{ detail: string }>`SELECT detail FROM order_events
+    WHERE kind = 'feedback_refused' AND at > ${since} AND detail LIKE ${'%"wrongPin":1%'}`);
+  return found.filter((r) => {
+    const detail = JSON.parse(r.detail) as { wrongPin?: unknown; units?: unknown };
+    return detail.wrongPin === 1 && Array.isArray(detail.units) && detail.units.includes(unit);
+  }).length;
 }

@@ -1,8 +1,9 @@
 // The inbound feedback line (反馈): every call that enters our Stasis app through the dialplan
 // (context liandong-stasis) runs the pure feedback-ivr machine with the real effects given here:
 // the telephony port for the call, prompts for what is said, the order service for what is kept.
-// The caller check (caller-check.ts): a contact of the order's unit goes to the menu; anyone else
-// keys the unit's PIN (unit-pins.ts); every refusal is a `feedback_refused` case event.
+// The caller check and the commits are caller-effects.ts: a contact of the order's unit goes to
+// the menu; anyone else keys the unit's PIN (unit-pins.ts); every refusal is a `feedback_refused`
+// case event.
 import { createActor, fromCallback, fromPromise, type ActorRefFrom } from 'xstate';
 import {
   DEFAULT_MAX_TRIES,
@@ -21,22 +22,14 @@ import {
   type PromptForCodeInput,
   type PromptForKindInput,
   type PromptForPinInput,
-  type RecordRefusalParams,
   type VerifyPinInput,
 } from '../../machines/feedback-ivr.machine.js';
-import type { Db } from '../db/database.js';
-import type { DepartmentStore } from '../departments/store.js';
-import { isContactOf, PIN_LOCK_WINDOW_MS, PIN_LOCK_WRONG, wrongPinsSince } from './caller-check.js';
-import type { UnitPins } from './unit-pins.js';
+import { callerEffects, ORDER_CODE_DIGITS, type CallerEffectsDeps } from './caller-effects.js';
 import type { Logger } from '../logging.js';
 import { maskPhone } from '../logging.js';
-import type { OrderRepository } from '../orders/order-repository.js';
-import type { OrderService } from '../orders/order-service.js';
 import type { Prompts } from '../prompts/index.js';
 import type { CollectOptions, CollectResult, InboundCall, MediaUri, TelephonyPort, Unsubscribe } from '../telephony/port.js';
 
-/** Order codes are six digits (OrderRepository.freeCode). */
-export const ORDER_CODE_DIGITS = 6;
 /** A unit's PIN is at most eight digits (unit-pins.ts); `#` ends a shorter one. */
 export const PIN_MAX_DIGITS = 8;
 
@@ -51,17 +44,11 @@ export interface FeedbackLineTimeouts {
 
 export const DEFAULT_FEEDBACK_TIMEOUTS: FeedbackLineTimeouts = { firstDigitTimeoutMs: 8_000, interDigitTimeoutMs: 3_000, menuKeyTimeoutMs: 8_000 };
 
-export interface FeedbackLineDeps {
+/** What the caller check needs (orders, repo, departments, pins, store, writes), and the call's own. */
+export interface FeedbackLineDeps extends CallerEffectsDeps {
   readonly telephony: TelephonyPort;
   readonly prompts: Prompts;
-  readonly orders: OrderService;
-  readonly repo: OrderRepository;
   readonly logger: Logger;
-  /** The units' contacts, to recognise a caller. */
-  readonly departments: DepartmentStore;
-  readonly pins: UnitPins;
-  /** For counting an order's recent wrong PIN entries (its case events). */
-  readonly db: Db;
 }
 
 export interface FeedbackLineOptions {
@@ -148,16 +135,9 @@ export function startFeedbackLine(deps: FeedbackLineDeps, options: FeedbackLineO
 /** The feedback machine for one inbound call, with its real effects. */
 /** `log` is the call's child logger (with its channelId). */
 export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts: FeedbackLineTimeouts = DEFAULT_FEEDBACK_TIMEOUTS) {
-  const { telephony, prompts, orders, repo, departments, pins, db } = deps;
-  const actorOf = (callerNumber: string) => `phone:${callerNumber || 'unknown'}`;
+  const { telephony, prompts } = deps;
+  const { findOrder, verifyPin, commitFeedback, postRefusal } = callerEffects(deps, log);
 
-  /** A refusal is a case event (actor: the caller, kept in full; the case record masks it). */
-  function recordRefusal(p: RecordRefusalParams & { wrongPin?: { units: string[] } }): void {
-    repo.appendEvent(p.orderId, actorOf(p.callerNumber), 'feedback_refused', { reason: p.reason, ...(p.wrongPin ? { wrongPin: 1, units: p.wrongPin.units } : {}) });
-    log.warn({ orderId: p.orderId, reason: p.reason }, 'feedback caller refused');
-  }
-  /** The unit each call's caller was verified for (contact number or PIN), by channel id; forgotten when the call ends. */
-  const unitOfCall = new Map<string, string>();
   const codeOptions = { firstDigitTimeoutMs: timeouts.firstDigitTimeoutMs, interDigitTimeoutMs: timeouts.interDigitTimeoutMs };
   const menuOptions: CollectOptions = { maxDigits: 1, firstDigitTimeoutMs: timeouts.menuKeyTimeoutMs, interDigitTimeoutMs: timeouts.interDigitTimeoutMs };
 
@@ -169,36 +149,6 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
     return outcome;
   }
 
-  function findOrder(input: FindOrderInput): FindOrderOutput {
-    const code = input.digits;
-    const row = new RegExp(`^[0-9]{${ORDER_CODE_DIGITS}}$`).test(code) ? repo.getOrderByCode(code) : undefined;
-    // A cancelled order takes no feedback (OrderService refuses it): it is unknown to the caller.
-    if (!row || row.status === 'cancelled') {
-      log.info({ code, status: row?.status ?? null }, 'unknown order code');
-      return { found: false };
-    }
-    log.info({ code, orderId: row.id, status: row.status }, 'order found');
-    // Several units on one order: the caller's number (or, below, the PIN keyed) names the unit
-    // whose feedback it is; the lead is tried first.
-    const units = orders.departmentsOf(row.id);
-    const catalog = departments.current();
-    const unit = units.find((u) => isContactOf(input.callerNumber, catalog.departmentsById.get(u)?.contacts.map((c) => c.number) ?? []));
-    if (unit !== undefined) {
-      unitOfCall.set(input.channelId, unit);
-      log.info({ orderId: row.id, unit }, 'caller is a contact of the unit');
-      return { found: true, orderId: row.id, code: row.code, caller: 'contact' };
-    }
-    const refuse = (refusal: string): FindOrderOutput => {
-      recordRefusal({ orderId: row.id, callerNumber: input.callerNumber, reason: refusal });
-      return { found: true, orderId: row.id, code: row.code, caller: 'refused', refusal };
-    };
-    const withPin = units.filter((u) => pins.has(u));
-    if (withPin.length === 0) return refuse('caller is not a contact of the unit and the unit has no PIN');
-    const since = new Date(Date.now() - PIN_LOCK_WINDOW_MS).toISOString();
-    if (withPin.some((u) => wrongPinsSince(db, u, since) >= PIN_LOCK_WRONG)) return refuse(`PIN locked: ${PIN_LOCK_WRONG} wrong entries for a unit's PIN within an hour`);
-    return { found: true, orderId: row.id, code: row.code, caller: 'pin' };
-  }
-
   async function promptForPin(input: PromptForPinInput): Promise<CodePromptOutcome> {
     const wrong = input.part === 'wrong_then_pin' ? await prompts.media('feedback-pin-wrong') : [];
     const media = [...wrong, ...(await prompts.media('feedback-pin'))];
@@ -206,18 +156,6 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
     // The digits themselves are never logged.
     log.info({ orderId: input.orderId, attempt: input.attempt, part: input.part, outcome: outcome.status, digits: outcome.status === 'digits' ? outcome.digits.length : 0 }, 'PIN prompt');
     return outcome;
-  }
-
-  function verifyPin(input: VerifyPinInput): { ok: boolean } {
-    const unit = orders.departmentsOf(input.orderId).find((u) => pins.has(u) && pins.verify(u, input.digits));
-    if (unit !== undefined) {
-      unitOfCall.set(input.channelId, unit);
-      repo.appendEvent(input.orderId, actorOf(input.callerNumber), 'feedback_caller_verified', { by: 'pin' });
-      log.info({ orderId: input.orderId, unit }, 'PIN accepted');
-      return { ok: true };
-    }
-    recordRefusal({ orderId: input.orderId, callerNumber: input.callerNumber, reason: `wrong PIN (entry ${input.wrongSoFar + 1})`, wrongPin: { units: orders.departmentsOf(input.orderId).filter((u) => pins.has(u)) } });
-    return { ok: false };
   }
 
   async function promptForKind(input: PromptForKindInput): Promise<KindPromptOutcome> {
@@ -246,17 +184,12 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       ),
       answer: fromPromise<void, AnswerInput>(({ input }) => telephony.answer(input.channelId)),
       promptForCode: fromPromise<CodePromptOutcome, PromptForCodeInput>(({ input }) => promptForCode(input)),
-      findOrder: fromPromise<FindOrderOutput, FindOrderInput>(({ input }) => Promise.resolve().then(() => findOrder(input))),
+      findOrder: fromPromise<FindOrderOutput, FindOrderInput>(({ input }) => findOrder(input)),
       promptForPin: fromPromise<CodePromptOutcome, PromptForPinInput>(({ input }) => promptForPin(input)),
-      verifyPin: fromPromise<{ ok: boolean }, VerifyPinInput>(({ input }) => Promise.resolve().then(() => verifyPin(input))),
+      verifyPin: fromPromise<{ ok: boolean }, VerifyPinInput>(({ input }) => verifyPin(input)),
       promptForKind: fromPromise<KindPromptOutcome, PromptForKindInput>(({ input }) => promptForKind(input)),
-      // OrderService.feedback commits synchronously to SQLite: durable before "recorded" is played.
-      commitFeedback: fromPromise<void, CommitFeedbackInput>(({ input }) =>
-        Promise.resolve().then(() => {
-          const row = orders.feedback(input.orderId, input.kind, null, 'phone', actorOf(input.callerNumber), unitOfCall.get(input.channelId));
-          log.info({ orderId: input.orderId, kind: input.kind, feedbackId: row.id }, 'feedback committed');
-        }),
-      ),
+      // Committed before "recorded" is played; a failure is the machine's error path.
+      commitFeedback: fromPromise<void, CommitFeedbackInput>(({ input }) => commitFeedback(input)),
       playRecorded: fromPromise<void, PlayRecordedInput>(async ({ input }) =>
         play(input.channelId, [...(await prompts.media('feedback-recorded')), ...(await prompts.media('goodbye'))]),
       ),
@@ -268,7 +201,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
     },
     actions: {
       hangUp: (_, p) => hangUpQuietly(telephony, p.channelId, log),
-      recordRefusal: (_, p) => recordRefusal(p),
+      recordRefusal: (_, p) => postRefusal(p),
     },
   });
 }

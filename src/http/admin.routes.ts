@@ -70,7 +70,7 @@ const auditQuerySchema = {
 
 export function createAdminRoutes(options: AdminRouteOptions = {}): FeaturePlugin {
   const plugin: FastifyPluginAsync<{ core: CoreServices }> = async (app, { core }) => {
-    const audit = new AuditLog(core.db);
+    const audit = new AuditLog(core.store);
     const admin = { onRequest: app.requireRole('admin') };
     const actor = (request: FastifyRequest): string => actorOf(request);
     const departmentIds = (): Set<string> => new Set(core.departments.current().departments.map((d) => d.id));
@@ -170,12 +170,15 @@ export function createAdminRoutes(options: AdminRouteOptions = {}): FeaturePlugi
         const summary = { departmentId: plan.departmentId, mode, policy: plan.policy, phones: phonesOf(plan), major: plan.major };
         if (mode === 'simulated') {
           const report = await simulateDryRun(plan);
-          audit.record(who, 'policy.dry_run', { ...summary, status: report.status, seconds: report.seconds, calls: report.calls });
+          await audit.record(who, 'policy.dry_run', { ...summary, status: report.status, seconds: report.seconds, calls: report.calls });
           return report;
         }
         if (!core.config.asterisk.simPhones) throw new HttpError(409, 'sim_phones_off', 'a live dry run dials the simulated phones, which are not loaded (LIANDONG_SIM_PHONES=false, as in production); use mode "simulated"');
         try {
-          const run = await liveRuns.start(plan, (done) => audit.record(who, 'policy.dry_run', { ...summary, runId: done.runId, status: done.report?.status ?? done.status, seconds: done.report?.seconds ?? null, calls: done.report?.calls ?? null, ...(done.reason ? { reason: done.reason } : {}) }));
+          // The run ends after this answer: its audit entry is a posted write (a failure is reported by the queue).
+          const run = await liveRuns.start(plan, (done) => {
+            core.writes.post('audit policy.dry_run', () => audit.record(who, 'policy.dry_run', { ...summary, runId: done.runId, status: done.report?.status ?? done.status, seconds: done.report?.seconds ?? null, calls: done.report?.calls ?? null, ...(done.reason ? { reason: done.reason } : {}) }));
+          });
           return reply.status(202).send(run);
         } catch (err) {
           if (err instanceof LiveRunRefused) throw new HttpError(409, 'live_run_refused', err.message);
@@ -199,7 +202,7 @@ export function createAdminRoutes(options: AdminRouteOptions = {}): FeaturePlugi
       { ...admin, schema: { querystring: auditQuerySchema, ...answers({ 200: adminSchemas.audit }) } },
       async (request) => {
         const { before, limit, ...filter } = request.query;
-        return audit.list({ ...filter, ...(before ? { before: Number(before) } : {}), ...(limit ? { limit: Number(limit) } : {}) });
+        return await audit.list({ ...filter, ...(before ? { before: Number(before) } : {}), ...(limit ? { limit: Number(limit) } : {}) });
       },
     );
     return Promise.resolve();

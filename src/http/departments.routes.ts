@@ -82,7 +82,7 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
         const status = problems.some((p) => p.includes('does not exist')) ? 404 : 400;
         throw new HttpError(status, status === 404 ? 'department_not_found' : 'invalid_request', problems.join('; '));
       }
-      departments.updateDepartment(request.params.id, result.value, policy as Partial<DispatchPolicy> | undefined, actorOf(request), platform as DepartmentPlatform | null | undefined);
+      await departments.updateDepartment(request.params.id, result.value, policy as Partial<DispatchPolicy> | undefined, actorOf(request), platform as DepartmentPlatform | null | undefined);
       request.log.info({ departmentId: request.params.id, contacts: result.value.contacts.map((c) => maskPhone(c.number)) }, 'department updated');
       const updated = departments.current().departmentsById.get(request.params.id);
       return { ...view(updated as Department, true), reassignedCategories: result.reassigned };
@@ -103,7 +103,7 @@ export const departmentRoutes: FastifyPluginAsync<{ departments: DepartmentStore
       const bad = all.find((e) => !isDialableNumber(e.number));
       if (bad) throw new HttpError(400, 'invalid_number', `${bad.id}: number must be 3 to 20 ASCII digits with an optional leading +`);
       if (new Set(all.map((e) => e.id)).size !== all.length) throw new HttpError(400, 'invalid_request', 'ids in the directory must be unique');
-      departments.setDirectory(request.body, actorOf(request));
+      await departments.setDirectory(request.body, actorOf(request));
       return request.body;
     },
   );

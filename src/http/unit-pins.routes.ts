@@ -3,7 +3,7 @@
 // returned; each change is in the audit log without the PIN.
 import type { FastifyPluginAsync } from 'fastify';
 import { AuditLog } from '../admin/audit.js';
-import type { Db } from '../db/database.js';
+import type { Store } from '../db/store.js';
 import type { DepartmentStore } from '../departments/store.js';
 import type { UnitPins } from '../feedback/unit-pins.js';
 import { actorOf } from './auth.js';
@@ -14,8 +14,8 @@ const body = { type: 'object', additionalProperties: false, required: ['pin'], p
 const pinState = { type: 'object', required: ['departmentId', 'pinSet'], properties: { departmentId: { type: 'string' }, pinSet: { type: 'boolean' } } } as const;
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema };
 
-export const unitPinRoutes: FastifyPluginAsync<{ departments: DepartmentStore; pins: UnitPins; db: Db }> = async (app, { departments, pins, db }) => {
-  const audit = new AuditLog(db);
+export const unitPinRoutes: FastifyPluginAsync<{ departments: DepartmentStore; pins: UnitPins; store: Store }> = async (app, { departments, pins, store }) => {
+  const audit = new AuditLog(store);
   const known = (id: string): void => {
     if (!departments.current().departmentsById.has(id)) throw new HttpError(404, 'department_not_found', `no department ${id}`);
   };
@@ -25,8 +25,8 @@ export const unitPinRoutes: FastifyPluginAsync<{ departments: DepartmentStore; p
     { onRequest: app.requireRole('admin'), schema: { params, body, response: { 200: pinState, ...errors } } },
     async (request) => {
       known(request.params.id);
-      pins.set(request.params.id, request.body.pin, actorOf(request));
-      audit.record(actorOf(request), 'department.pin.set', { departmentId: request.params.id });
+      await pins.set(request.params.id, request.body.pin, actorOf(request));
+      await audit.record(actorOf(request), 'department.pin.set', { departmentId: request.params.id });
       return { departmentId: request.params.id, pinSet: true };
     },
   );
@@ -36,7 +36,7 @@ export const unitPinRoutes: FastifyPluginAsync<{ departments: DepartmentStore; p
     { onRequest: app.requireRole('admin'), schema: { params, response: { 200: pinState, ...errors } } },
     async (request) => {
       known(request.params.id);
-      if (pins.clear(request.params.id)) audit.record(actorOf(request), 'department.pin.clear', { departmentId: request.params.id });
+      if (await pins.clear(request.params.id)) await audit.record(actorOf(request), 'department.pin.clear', { departmentId: request.params.id });
       return { departmentId: request.params.id, pinSet: false };
     },
   );

@@ -57,7 +57,7 @@ afterAll(async () => {
   await phone?.stop();
   if (s) {
     // Back to the shipped config/telephony.json, as `asterisk up` renders it.
-    const restored = await reloadDialplan(base, { ami: s.ami, audit: new AuditLog(s.db), actor: 'test:restore' });
+    const restored = await reloadDialplan(base, { ami: s.ami, audit: new AuditLog(s.store), actor: 'test:restore' });
     expect(['reloaded', 'unchanged'], restored.reason).toContain(restored.status);
     await s.close();
   }
@@ -89,7 +89,7 @@ describe('dialplan check and reload', () => {
     expect(lines).toContain(`error: ${path.join(broken, 'pjsip.conf')}:${lineOf('pjsip.conf', 'rewrite_contakt')}: [${EXTENSION}] type = endpoint: Asterisk has no option "rewrite_contakt" (did you mean rewrite_contact?) (rendered pjsip.conf:${/rendered pjsip\.conf:(\d+)/.exec(lines.join('\n'))?.[1] ?? '?'})`);
 
     // reload runs the same check first and installs nothing.
-    const r = await reloadDialplan(base, { ami: s.ami, audit: new AuditLog(s.db), actor: 'test' }, { templatesDir: broken, telephonyFile });
+    const r = await reloadDialplan(base, { ami: s.ami, audit: new AuditLog(s.store), actor: 'test' }, { templatesDir: broken, telephonyFile });
     expect(r.status).toBe('refused');
     expect(r.check.problems.filter((p) => p.severity === 'error')).toHaveLength(2);
     expect(liveFiles()).toEqual(filesBefore);
@@ -104,7 +104,7 @@ describe('dialplan check and reload', () => {
     await s.telephony.originate({ channelId: live, number: '710', ringTimeoutSeconds: 10 }, events.listener);
     await events.next('answered');
 
-    const r = await reloadDialplan(base, { ami: s.ami, audit: new AuditLog(s.db), actor: 'cli:admin-test' }, { telephonyFile });
+    const r = await reloadDialplan(base, { ami: s.ami, audit: new AuditLog(s.store), actor: 'cli:admin-test' }, { telephonyFile });
     expect(r).toMatchObject({ status: 'reloaded', endpointsAdded: [EXTENSION], endpointsRemoved: [], needsRestart: [] });
     expect(r.changed).toEqual(expect.arrayContaining(['pjsip.conf', 'extensions.conf']));
     expect(await s.ami.command(`pjsip show endpoint ${EXTENSION}`)).toMatch(new RegExp(`Endpoint:\\s+${EXTENSION}/`));

@@ -6,9 +6,11 @@
 // The caller check: CALLER is a contact of the units of the first three orders (it goes straight
 // to the menu); OUTSIDER is no contact of any unit: it must key the unit's PIN, and is refused
 // after three wrong ones or when the unit has no PIN.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeedbackIvrOutput } from '../../machines/feedback-ivr.machine.js';
 import type { Services } from '../../src/composition.js';
+import { first, rows } from '../../src/db/sql.js';
 import { readCode, readMenuKey } from '../../src/feedback/inbound-line.js';
 import type { CaseRecord } from '../../src/orders/case-record.js';
 import type { CollectOptions, CollectResult, MediaUri, PlayResult, TelephonyPort } from '../../src/telephony/port.js';
@@ -157,7 +159,7 @@ describe('feedback line against the real Asterisk', () => {
     expect(kinds.indexOf('acceptance_committed')).toBeLessThan(kinds.indexOf('feedback_arrived'));
     expect(r.events.find((e) => e.kind === 'feedback_arrived')?.detail).toEqual({ via: 'phone', note: null });
     // Stored with the caller in full, for the linkage office.
-    expect(services().repo.feedback(orders.arrived).map((f) => f.actor)).toEqual([`phone:${CALLER}`]);
+    expect((await services().repo.feedback(orders.arrived)).map((f) => f.actor)).toEqual([`phone:${CALLER}`]);
   });
 
   it('completed: key 3 moves the case to completed', async () => {
@@ -182,9 +184,9 @@ describe('feedback line against the real Asterisk', () => {
     const out = await outcome('unknown');
     expect(out).toEqual({ result: 'unknown_order', reason: `no order with code ${NO_SUCH_CODES[2]} (3 prompts)` });
     await Promise.all([outcome('arrived'), outcome('completed'), outcome('unknownThenRight'), outcome('hangup'), outcome('pinRight'), outcome('pinWrong'), outcome('noPin')]);
-    const rows = services().db.prepare('SELECT order_id, actor FROM feedback ORDER BY id').all() as Array<{ order_id: string; actor: string }>;
-    expect(rows.map((f) => f.order_id).sort()).toEqual([orders.arrived, orders.completed, orders.unknownThenRight, orders.pinRight].sort());
-    expect(rows.map((f) => f.actor)).not.toContain('phone:05770009999');
+    const stored = await rows(services().store.db, sql<{ order_id: string; actor: string }>`SELECT order_id, actor FROM feedback ORDER BY id`);
+    expect(stored.map((f) => f.order_id).sort()).toEqual([orders.arrived, orders.completed, orders.unknownThenRight, orders.pinRight].sort());
+    expect(stored.map((f) => f.actor)).not.toContain('phone:05770009999');
   });
 
   it('a caller who is not a contact keys the unit\'s PIN: accepted, the feedback recorded with the caller as actor', async () => {
@@ -192,7 +194,7 @@ describe('feedback line against the real Asterisk', () => {
     expect(out).toEqual({ result: 'recorded', orderId: orders.pinRight, code: codes.pinRight, kind: 'arrived' });
     const r = await record(orders.pinRight);
     expect(r.status).toBe('arrived');
-    expect(services().repo.feedback(orders.pinRight).map((f) => f.actor)).toEqual([`phone:${OUTSIDER}`]);
+    expect((await services().repo.feedback(orders.pinRight)).map((f) => f.actor)).toEqual([`phone:${OUTSIDER}`]);
     const kinds = r.events.map((e) => e.kind);
     expect(kinds).toContain('feedback_caller_verified');
     expect(kinds.indexOf('feedback_caller_verified')).toBeLessThan(kinds.indexOf('feedback_arrived'));
@@ -222,8 +224,8 @@ describe('feedback line against the real Asterisk', () => {
   it('the caller hangs up during the welcome: hangup, nothing stored', async () => {
     const out = await outcome('hangup');
     expect(out).toEqual({ result: 'hangup' });
-    const rows = services().db.prepare('SELECT count(*) FROM feedback WHERE actor = ?').pluck().get('phone:05770008888');
-    expect(rows).toBe(0);
+    const stored = await first(services().store.db, sql<{ n: number }>`SELECT count(*) AS n FROM feedback WHERE actor = ${'phone:05770008888'}`);
+    expect(stored?.n).toBe(0);
   });
 });
 

@@ -5,8 +5,10 @@
 // the acceptance, stops the calls, and the case record names the person.
 import fs from 'node:fs';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Services } from '../../src/composition.js';
+import { rows } from '../../src/db/sql.js';
 import type { CaseRecord } from '../../src/orders/case-record.js';
 import { addToken, writeTokenFile } from '../../src/tokens/token-file.js';
 import { ARTIFACTS, startServices } from './support.js';
@@ -76,7 +78,7 @@ describe('a unit-bound token on a live order', () => {
     const attempts = (await record()).attempts.length;
     await new Promise((r) => setTimeout(r, 2000));
     expect((await record()).attempts.length).toBe(attempts);
-    const actors = (s as Services).db.prepare("SELECT actor FROM order_events WHERE order_id = ? AND kind = 'feedback_arrived'").pluck().all(id);
-    expect(actors).toEqual(['李四']);
+    const actors = await rows((s as Services).store.db, sql<{ actor: string }>`SELECT actor FROM order_events WHERE order_id = ${id} AND kind = 'feedback_arrived'`);
+    expect(actors.map((r) => r.actor)).toEqual(['李四']);
   }, 60_000);
 });

@@ -3,16 +3,20 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AmiPort } from '../../src/admin/dialplan-reload.js';
 import type { CoreServices } from '../../src/composition.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { openDatabase } from '../../src/db/database.js';
+import { first } from '../../src/db/sql.js';
+import type { Engine, Store } from '../../src/db/store.js';
+import { WriteQueue } from '../../src/db/write-queue.js';
 import { loadCatalog } from '../../src/departments/catalog.js';
 import { DepartmentStore } from '../../src/departments/store.js';
 import { createAdminRoutes } from '../../src/http/admin.routes.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logging.js';
+import { ENGINES, openTestStore } from '../support/engines.js';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token' };
 const DESK = { authorization: 'Bearer dev-desk-token' };
@@ -25,13 +29,22 @@ fs.writeFileSync(telephonyFile, JSON.stringify({
   feedbackNumbers: ['96110'],
 }));
 
-async function setup(opts: { config?: Config; ami?: AmiPort } = {}) {
+const opened: Store[] = [];
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close();
+});
+
+async function setup(engine: Engine, opts: { config?: Config; ami?: AmiPort } = {}) {
   const config = opts.config ?? loadConfig({}, 'dev');
-  const db = openDatabase(':memory:');
+  const store = await openTestStore(engine);
+  opened.push(store);
+  const writes = new WriteQueue((label, reason) => {
+    throw new Error(`posted write ${label} failed: ${reason}`);
+  });
   const ami: AmiPort = opts.ami ?? { action: () => Promise.reject(new Error('ECONNREFUSED')), command: () => Promise.reject(new Error('ECONNREFUSED')) };
   const core = {
-    config, db, ami, logger: createLogger('silent'),
-    departments: new DepartmentStore(db, loadCatalog()),
+    config, store, writes, ami, logger: createLogger('silent'),
+    departments: await DepartmentStore.open(store, loadCatalog()),
     telephony: { health: () => ({ connected: false, since: new Date() }) },
   } as unknown as CoreServices;
   const app = await buildApp({
@@ -40,8 +53,11 @@ async function setup(opts: { config?: Config; ami?: AmiPort } = {}) {
     health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
     apiRoutes: async (i) => i.register(createAdminRoutes({ telephonyFile, etcDir: dir }), { core }),
   });
-  return { app, db };
+  return { app, store };
 }
+
+const auditCount = async (store: Store, action: string) =>
+  (await first(store.db, sql<{ n: number }>`SELECT count(*) AS n FROM audit_log WHERE action = ${action}`))?.n;
 
 const ROUTES = [
   ['GET', '/api/v1/admin/telephony'],
@@ -55,9 +71,9 @@ const ROUTES = [
   ['GET', '/api/v1/admin/audit'],
 ] as const;
 
-describe('admin API', () => {
+describe.each(ENGINES)('admin API on %s', (engine) => {
   it('admits the admin role only', async () => {
-    const { app } = await setup();
+    const { app } = await setup(engine);
     for (const [method, url] of ROUTES) {
       expect((await app.inject({ method, url })).statusCode, url).toBe(401);
       const res = await app.inject({ method, url, headers: DESK, payload: {} });
@@ -67,7 +83,7 @@ describe('admin API', () => {
   });
 
   it('runs a simulated dry run and logs it, visible in the audit log', async () => {
-    const { app } = await setup();
+    const { app } = await setup(engine);
     const res = await app.inject({ method: 'POST', url: '/api/v1/admin/policy/dry-run', headers: ADMIN, payload: { departmentId: 'water-supply', policy: { attemptsPerContact: 1, chainLoops: 0 }, phones: { backup: 'accept' } } });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ mode: 'simulated', status: 'accepted', calls: 2 });
@@ -85,7 +101,7 @@ describe('admin API', () => {
     ['an unknown department', { departmentId: 'ministry-of-magic' }, 404, 'department_not_found'],
     ['a live run without simulated phones', { departmentId: 'water-supply', mode: 'live' }, 409, 'sim_phones_off'],
   ])('refuses a dry run with %s', async (_label, payload, status, code) => {
-    const { app } = await setup({ config: loadConfig({ LIANDONG_SIM_PHONES: 'false' }, 'dev') });
+    const { app } = await setup(engine, { config: loadConfig({ LIANDONG_SIM_PHONES: 'false' }, 'dev') });
     const res = await app.inject({ method: 'POST', url: '/api/v1/admin/policy/dry-run', headers: ADMIN, payload });
     expect(res.statusCode, res.body).toBe(status);
     expect(res.json()).toMatchObject({ error: { code } });
@@ -97,15 +113,15 @@ describe('admin API', () => {
     ['a key that is not a key', { target: '70111', expectKey: '11' }, 400, 'invalid_request'],
     ['no connection to Asterisk', { target: 'water-supply/duty-room' }, 503, 'asterisk_unreachable'],
   ])('refuses a test call with %s, placing no call', async (_label, payload, status, code) => {
-    const { app, db } = await setup();
+    const { app, store } = await setup(engine);
     const res = await app.inject({ method: 'POST', url: '/api/v1/admin/test-call', headers: ADMIN, payload });
     expect(res.statusCode, res.body).toBe(status);
     expect(res.json()).toMatchObject({ error: { code } });
-    expect(db.prepare("SELECT count(*) FROM audit_log WHERE action = 'test_call'").pluck().get()).toBe(0);
+    expect(await auditCount(store, 'test_call')).toBe(0);
   });
 
   it('checks and renders without showing a password', async () => {
-    const { app } = await setup();
+    const { app } = await setup(engine);
     const check = await app.inject({ method: 'POST', url: '/api/v1/admin/dialplan/check', headers: ADMIN });
     expect(check.statusCode, check.body).toBe(200);
     expect(check.json()).toMatchObject({ ok: true, asteriskChecked: false, telephony: { trunk: { id: 'carrier', username: 'county' } } });
@@ -119,11 +135,11 @@ describe('admin API', () => {
   });
 
   it('answers 503 when Asterisk does not answer AMI, and lists endpoints when it does', async () => {
-    const down = await setup();
+    const down = await setup(engine);
     const res = await down.app.inject({ method: 'GET', url: '/api/v1/admin/endpoints', headers: ADMIN });
     expect(res.statusCode).toBe(503);
     expect(res.json()).toMatchObject({ error: { code: 'asterisk_unreachable', message: expect.stringContaining('ECONNREFUSED') as string } });
-    const up = await setup({ ami: { action: () => Promise.resolve({}), command: () => Promise.resolve('No objects found.\n') } });
+    const up = await setup(engine, { ami: { action: () => Promise.resolve({}), command: () => Promise.resolve('No objects found.\n') } });
     const list = await up.app.inject({ method: 'GET', url: '/api/v1/admin/endpoints', headers: ADMIN });
     expect(list.json()).toEqual({
       endpoints: [
@@ -134,13 +150,17 @@ describe('admin API', () => {
   });
 
   it('pages the audit log newest first', async () => {
-    const { app, db } = await setup();
-    for (const action of ['a.one', 'a.two', 'b.three']) db.prepare("INSERT INTO audit_log (at, actor, action, detail) VALUES ('2026-01-01T00:00:00.000Z', 'cli:root', ?, '{}')").run(action);
-    const first = (await app.inject({ method: 'GET', url: '/api/v1/admin/audit?limit=2', headers: ADMIN })).json<{ entries: Array<{ action: string }>; nextBefore: number }>();
-    expect(first.entries.map((e) => e.action)).toEqual(['b.three', 'a.two']);
-    const next = (await app.inject({ method: 'GET', url: `/api/v1/admin/audit?limit=2&before=${first.nextBefore}`, headers: ADMIN })).json<{ entries: Array<{ action: string }>; nextBefore: null }>();
+    const { app, store } = await setup(engine);
+    const add = (action: string) => sql`INSERT INTO audit_log (at, actor, action, detail) VALUES ('2026-01-01T00:00:00.000Z', 'cli:root', ${action}, '{}')`.execute(store.db);
+    for (const action of ['a.one', 'a.two', 'b.three']) await add(action);
+    const page = (await app.inject({ method: 'GET', url: '/api/v1/admin/audit?limit=2', headers: ADMIN })).json<{ entries: Array<{ action: string }>; nextBefore: number }>();
+    expect(page.entries.map((e) => e.action)).toEqual(['b.three', 'a.two']);
+    const next = (await app.inject({ method: 'GET', url: `/api/v1/admin/audit?limit=2&before=${page.nextBefore}`, headers: ADMIN })).json<{ entries: Array<{ action: string }>; nextBefore: null }>();
     expect(next).toEqual({ entries: [expect.objectContaining({ action: 'a.one' })], nextBefore: null });
     expect((await app.inject({ method: 'GET', url: '/api/v1/admin/audit?action=a.*', headers: ADMIN })).json<{ entries: unknown[] }>().entries).toHaveLength(2);
+    // In a prefix '_' is the character, not LIKE's "any character", on both engines.
+    for (const action of ['pin_x.set', 'pinax.set']) await add(action);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/admin/audit?action=pin_x.*', headers: ADMIN })).json<{ entries: Array<{ action: string }> }>().entries.map((e) => e.action)).toEqual(['pin_x.set']);
     expect((await app.inject({ method: 'GET', url: '/api/v1/admin/audit?limit=0', headers: ADMIN })).statusCode).toBe(400);
     expect((await app.inject({ method: 'GET', url: "/api/v1/admin/audit?action=x';--", headers: ADMIN })).statusCode).toBe(400);
   });

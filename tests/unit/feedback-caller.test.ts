@@ -1,12 +1,15 @@
 // The feedback line's caller check (issue 13): caller ids matched against a unit's contacts in
 // national form, the unit PIN stored hashed, and the admin routes that set and clear it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createServices, type Services } from '../../src/composition.js';
-import { openDatabase } from '../../src/db/database.js';
+import { first, rows } from '../../src/db/sql.js';
+import type { Store } from '../../src/db/store.js';
 import { isContactOf, nationalNumber, wrongPinsSince } from '../../src/feedback/caller-check.js';
 import { UnitPins } from '../../src/feedback/unit-pins.js';
 import { createLogger } from '../../src/logging.js';
+import { ENGINES, openTestStore } from '../support/engines.js';
 
 describe('caller ids and contacts', () => {
   it('compares numbers in national form', () => {
@@ -26,39 +29,55 @@ describe('caller ids and contacts', () => {
   });
 });
 
-describe('unit PINs', () => {
-  it('stores a salted hash, never the PIN, and verifies only the right PIN', () => {
-    const db = openDatabase(':memory:');
-    const pins = new UnitPins(db);
-    expect(pins.has('tourism')).toBe(false);
-    expect(pins.verify('tourism', '2468')).toBe(false);
-    pins.set('tourism', '2468', '赵管理员');
-    pins.set('education', '2468', '赵管理员');
-    const rows = db.prepare('SELECT * FROM unit_pins').all() as Array<{ salt: string; hash: string; set_by: string }>;
-    expect(JSON.stringify(rows)).not.toContain('2468');
-    expect(rows[0]?.hash).not.toBe(rows[1]?.hash); // own salt per unit
-    expect(pins.verify('tourism', '2468')).toBe(true);
-    for (const wrong of ['2467', '24680', '', '246', 'abcd']) expect(pins.verify('tourism', wrong), wrong).toBe(false);
-    expect(() => pins.set('tourism', '12', 'x')).toThrow();
-    expect(pins.clear('tourism')).toBe(true);
-    expect(pins.verify('tourism', '2468')).toBe(false);
+describe.each(ENGINES)('unit PINs on %s', (engine) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await openTestStore(engine);
+  });
+  afterEach(async () => {
+    await store.close();
   });
 
-  it('counts a unit\'s wrong PIN refusals over all its orders in a time window', () => {
-    const db = openDatabase(':memory:');
+  it('stores a salted hash, never the PIN, and verifies only the right PIN', async () => {
+    const pins = new UnitPins(store);
+    expect(await pins.has('tourism')).toBe(false);
+    expect(await pins.verify('tourism', '2468')).toBe(false);
+    await pins.set('tourism', '2468', '赵管理员');
+    await pins.set('education', '2468', '赵管理员');
+    expect(await pins.has('tourism')).toBe(true);
+    const stored = await rows(store.db, sql<{ salt: string; hash: string; set_by: string }>`SELECT * FROM unit_pins ORDER BY department_id`);
+    expect(stored).toHaveLength(2);
+    expect(JSON.stringify(stored)).not.toContain('2468');
+    expect(stored[0]?.hash).not.toBe(stored[1]?.hash); // own salt per unit
+    expect(await pins.verify('tourism', '2468')).toBe(true);
+    for (const wrong of ['2467', '24680', '', '246', 'abcd']) expect(await pins.verify('tourism', wrong), wrong).toBe(false);
+    await expect(pins.set('tourism', '12', 'x')).rejects.toThrow();
+    await pins.set('tourism', '1357', '钱管理员'); // replaces the PIN
+    expect(await pins.verify('tourism', '2468')).toBe(false);
+    expect(await pins.verify('tourism', '1357')).toBe(true);
+    expect(await pins.clear('tourism')).toBe(true);
+    expect(await pins.clear('tourism')).toBe(false);
+    expect(await pins.verify('tourism', '1357')).toBe(false);
+  }, 20_000); // a dozen scrypt derivations: seconds on a loaded machine
+
+  it('counts a unit\'s wrong PIN refusals over all its orders in a time window', async () => {
     const order = (id: string, code: string, unit: string) =>
-      db.prepare("INSERT INTO orders (id, code, external_id, category, department_id, summary, address, reporter_phone, urgency, major, status, created_at, updated_at) VALUES (?, ?, ?, 'c', ?, 's', 'a', '1', 'normal', 0, 'accepted', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')").run(id, code, `e-${id}`, unit);
-    order('o1', '100001', 'tourism');
-    order('o2', '100002', 'tourism');
-    order('o3', '100003', 'education');
-    const add = (orderId: string, at: string, detail: object) => db.prepare("INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (?, ?, 'phone:1', 'feedback_refused', ?)").run(orderId, at, JSON.stringify(detail));
-    add('o1', '2026-01-01T10:00:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, units: ['tourism'] });
-    add('o2', '2026-01-01T10:30:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, units: ['tourism'] }); // another order of the same unit counts too
-    add('o1', '2026-01-01T10:31:00Z', { reason: 'caller is not a contact of the unit and the unit has no PIN' });
-    add('o3', '2026-01-01T10:32:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, units: ['education', 'tourism'] });
-    expect(wrongPinsSince(db, 'tourism', '2026-01-01T09:59:00Z')).toBe(3); // o3 is also on tourism: its wrong PIN may have been a guess of tourism's
-    expect(wrongPinsSince(db, 'tourism', '2026-01-01T10:10:00Z')).toBe(2);
-    expect(wrongPinsSince(db, 'education', '2026-01-01T09:59:00Z')).toBe(1);
+      sql`INSERT INTO orders (id, code, external_id, category, department_id, summary, address, reporter_phone, urgency, major, status, created_at, updated_at)
+        VALUES (${id}, ${code}, ${`e-${id}`}, 'c', ${unit}, 's', 'a', '1', 'normal', 0, 'accepted', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`.execute(store.db);
+    await order('o1', '100001', 'tourism');
+    await order('o2', '100002', 'tourism');
+    await order('o3', '100003', 'education');
+    const add = (orderId: string, at: string, detail: object, kind = 'feedback_refused') =>
+      sql`INSERT INTO order_events (order_id, at, actor, kind, detail) VALUES (${orderId}, ${at}, 'phone:1', ${kind}, ${JSON.stringify(detail)})`.execute(store.db);
+    await add('o1', '2026-01-01T10:00:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, units: ['tourism'] });
+    await add('o2', '2026-01-01T10:30:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, units: ['tourism'] }); // another order of the same unit counts too
+    await add('o1', '2026-01-01T10:31:00Z', { reason: 'caller is not a contact of the unit and the unit has no PIN' });
+    await add('o3', '2026-01-01T10:32:00Z', { reason: 'wrong PIN (entry 1)', wrongPin: 1, units: ['education', 'tourism'] });
+    await add('o1', '2026-01-01T10:33:00Z', { note: '"wrongPin":1', units: ['tourism'] }, 'note'); // not a refusal
+    expect(await wrongPinsSince(store.db, 'tourism', '2026-01-01T09:59:00Z')).toBe(3); // o3 is also on tourism: its wrong PIN may have been a guess of tourism's
+    expect(await wrongPinsSince(store.db, 'tourism', '2026-01-01T10:10:00Z')).toBe(2);
+    expect(await wrongPinsSince(store.db, 'education', '2026-01-01T09:59:00Z')).toBe(1);
+    expect(await wrongPinsSince(store.db, 'civil-affairs', '2026-01-01T09:59:00Z')).toBe(0);
   });
 });
 
@@ -79,7 +98,7 @@ describe('PUT/DELETE /api/v1/departments/:id/pin', () => {
     expect(set.statusCode).toBe(200);
     expect(set.json()).toEqual({ departmentId: 'tourism', pinSet: true });
     expect(set.body).not.toContain('97531');
-    const audit = s.db.prepare("SELECT actor, action, detail FROM audit_log WHERE action LIKE 'department.pin%'").all();
+    const audit = await rows(s.store.db, sql`SELECT actor, action, detail FROM audit_log WHERE action LIKE 'department.pin%'`);
     expect(audit).toEqual([{ actor: 'api:admin', action: 'department.pin.set', detail: '{"departmentId":"tourism"}' }]);
     const cleared = await call('DELETE', '/api/v1/departments/tourism/pin', 'dev-admin-token');
     expect(cleared.json()).toEqual({ departmentId: 'tourism', pinSet: false });
@@ -92,6 +111,6 @@ describe('PUT/DELETE /api/v1/departments/:id/pin', () => {
       expect((await call('PUT', '/api/v1/departments/tourism/pin', 'dev-admin-token', { pin })).statusCode, String(pin)).toBe(400);
     }
     expect((await call('PUT', '/api/v1/departments/no-such/pin', 'dev-admin-token', { pin: '1234' })).statusCode).toBe(404);
-    expect(s.db.prepare('SELECT count(*) FROM unit_pins').pluck().get()).toBe(0);
+    expect((await first(s.store.db, sql<{ n: number }>`SELECT count(*) AS n FROM unit_pins`))?.n).toBe(0);
   });
 });

@@ -6,9 +6,11 @@
 import net from 'node:net';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createServices, type Services } from '../../src/composition.js';
+import { first } from '../../src/db/sql.js';
 import { FailedAuthLimiter } from '../../src/http/auth-failures.js';
 import { MAX_STREAMS_PER_TOKEN } from '../../src/http/events.routes.js';
 import { createLogger } from '../../src/logging.js';
@@ -26,6 +28,8 @@ async function serve(env: Record<string, string> = {}, lines?: string[]): Promis
   await s.app.listen({ host: '127.0.0.1', port: 0 });
   return { s, port: (s.app.server.address() as AddressInfo).port };
 }
+
+const orderCount = async (s: Services) => (await first(s.store.db, sql<{ n: number }>`SELECT count(*) AS n FROM orders`))?.n;
 
 interface RawResponse { status: number; headers: string; body: string }
 
@@ -73,7 +77,7 @@ describe('rate limit keyed on the matched route (the raw URL no longer decides)'
     expect(got[5]).toBe(429);
     const limited = await post();
     expect(JSON.parse(limited.body)).toMatchObject({ error: { code: 'rate_limited' } });
-    expect(s.db.prepare('SELECT count(*) FROM orders').pluck().get()).toBe(0);
+    expect(await orderCount(s)).toBe(0);
   });
 
   it('limits requests that match no route (keyed by address), and never /healthz', async () => {
@@ -204,7 +208,7 @@ describe('one error shape, security headers, JSON only', () => {
     const res = await s.app.inject({ method: 'POST', url: '/api/v1/orders', headers: { authorization: 'Bearer dev-desk-token', 'content-type': 'text/plain' }, payload: 'hello' });
     expect(res.statusCode).toBe(415);
     expect(res.json()).toMatchObject({ error: { code: 'unsupported_media_type' } });
-    expect(Number(s.db.prepare('SELECT count(*) FROM orders').pluck().get())).toBe(0);
+    expect(await orderCount(s)).toBe(0);
   });
 
   it('sends nosniff and no-store on API answers, successes and failures alike', async () => {

@@ -4,9 +4,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sql, type RawBuilder } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createServices, type Services } from '../../src/composition.js';
+import { first } from '../../src/db/sql.js';
 import { createLogger } from '../../src/logging.js';
 import { parseAddArgs, runTokensCli } from '../../src/tokens/cli.js';
 import { addToken, readTokenFile, revokeToken, sha256Hex, TokenFileError, writeTokenFile } from '../../src/tokens/token-file.js';
@@ -102,6 +104,8 @@ describe('a unit acts only for itself, and the person is the actor', () => {
   let adminZhao = '';
   let deskZhou = '';
 
+  /** The one column `v` of the query's first row. */
+  const value = async (query: RawBuilder<{ v: unknown }>) => (await first(services.store.db, query))?.v;
   const inject = (method: 'GET' | 'POST' | 'PUT', url: string, token: string, payload?: unknown) =>
     services.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
 
@@ -118,10 +122,10 @@ describe('a unit acts only for itself, and the person is the actor', () => {
     config = loadConfig({ LIANDONG_DB: ':memory:', LOG_LEVEL: 'silent', LIANDONG_TOKENS_FILE: file, LIANDONG_API_TOKENS: 'desk:dev-desk-token,department:dev-department-token,department/tourism:dev-tourism-token,admin:dev-admin-token' }, 'dev');
     services = await createServices(config, { logger: createLogger('silent') });
     await services.app.ready();
-    const order = (externalId: string, departmentId: string) =>
-      services.repo.createOrder({ externalId, category: 'c', departmentId, summary: 's', address: 'a', reporterPhone: '13800138000', urgency: 'normal', major: false }).row.id;
-    water = order('w-1', 'water-supply');
-    tourism = order('t-1', 'tourism');
+    const order = async (externalId: string, departmentId: string) =>
+      (await services.repo.createOrder({ externalId, category: 'c', departmentId, summary: 's', address: 'a', reporterPhone: '13800138000', urgency: 'normal', major: false })).row.id;
+    water = await order('w-1', 'water-supply');
+    tourism = await order('t-1', 'tourism');
   });
   afterAll(async () => {
     await services?.close();
@@ -133,7 +137,7 @@ describe('a unit acts only for itself, and the person is the actor', () => {
     expect(read.json()).toMatchObject({ error: { code: 'other_unit' } });
     const feedback = await inject('POST', `/api/v1/orders/${water}/feedback`, 'dev-tourism-token', { kind: 'completed' });
     expect(feedback.statusCode).toBe(403);
-    expect(services.db.prepare('SELECT count(*) FROM feedback').pluck().get()).toBe(0);
+    expect(await value(sql`SELECT count(*) AS v FROM feedback`)).toBe(0);
     expect((await inject('GET', '/api/v1/orders?departmentId=water-supply', 'dev-tourism-token')).statusCode).toBe(403);
   });
 
@@ -148,7 +152,7 @@ describe('a unit acts only for itself, and the person is the actor', () => {
     const res = await inject('POST', `/api/v1/orders/${water}/feedback`, liSi, { kind: 'arrived', note: 'on site' });
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ actor: '李四' });
-    expect(services.db.prepare("SELECT actor FROM order_events WHERE order_id = ? AND kind = 'feedback_arrived'").pluck().get(water)).toBe('李四');
+    expect(await value(sql`SELECT actor AS v FROM order_events WHERE order_id = ${water} AND kind = 'feedback_arrived'`)).toBe('李四');
     expect((await inject('GET', `/api/v1/orders/${water}`, liSi)).statusCode).toBe(200);
     expect((await inject('GET', `/api/v1/orders/${tourism}`, liSi)).statusCode).toBe(403);
   });
@@ -157,25 +161,25 @@ describe('a unit acts only for itself, and the person is the actor', () => {
     const dept = (await inject('GET', '/api/v1/departments', adminZhao)).json<{ departments: Array<{ id: string; name: unknown; categories: string[]; contacts: unknown[] }> }>().departments.find((d) => d.id === 'tourism');
     const put = await inject('PUT', '/api/v1/departments/tourism', adminZhao, { name: dept?.name, categories: dept?.categories, contacts: dept?.contacts });
     expect(put.statusCode).toBe(200);
-    expect(services.db.prepare("SELECT actor FROM audit_log WHERE action = 'department.update' ORDER BY id DESC LIMIT 1").pluck().get()).toBe('赵管理员');
+    expect(await value(sql`SELECT actor AS v FROM audit_log WHERE action = 'department.update' ORDER BY id DESC LIMIT 1`)).toBe('赵管理员');
   });
 
   it('records the person who cancels an order, and api:<role> for a shared token', async () => {
-    const order = (externalId: string) =>
-      services.repo.createOrder({ externalId, category: 'c', departmentId: 'tourism', summary: 's', address: 'a', reporterPhone: '13800138000', urgency: 'normal', major: false }).row.id;
-    const [mine, shared] = [order('t-cancel-1'), order('t-cancel-2')];
+    const order = async (externalId: string) =>
+      (await services.repo.createOrder({ externalId, category: 'c', departmentId: 'tourism', summary: 's', address: 'a', reporterPhone: '13800138000', urgency: 'normal', major: false })).row.id;
+    const [mine, shared] = [await order('t-cancel-1'), await order('t-cancel-2')];
     expect((await inject('POST', `/api/v1/orders/${mine}/cancel`, deskZhou, { reason: 'duplicate' })).statusCode).toBe(200);
     expect((await inject('POST', `/api/v1/orders/${shared}/cancel`, 'dev-desk-token', { reason: 'duplicate' })).statusCode).toBe(200);
-    const actorOf = (id: string) => services.db.prepare("SELECT actor FROM order_events WHERE order_id = ? AND kind = 'cancelled'").pluck().get(id);
-    expect(actorOf(mine)).toBe('周六');
-    expect(actorOf(shared)).toBe('api:desk');
+    const actorOf = (id: string) => value(sql`SELECT actor AS v FROM order_events WHERE order_id = ${id} AND kind = 'cancelled'`);
+    expect(await actorOf(mine)).toBe('周六');
+    expect(await actorOf(shared)).toBe('api:desk');
   });
 
   it('writes the person into the audit log for webhook subscriber changes too', async () => {
     const res = await inject('POST', '/api/v1/webhooks/subscribers', adminZhao, { url: 'https://desk.example/hooks', departmentId: 'tourism' });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({ actor: '赵管理员' });
-    expect(services.db.prepare("SELECT actor FROM audit_log WHERE action = 'webhook.subscriber_added' ORDER BY id DESC LIMIT 1").pluck().get()).toBe('赵管理员');
+    expect(await value(sql`SELECT actor AS v FROM audit_log WHERE action = 'webhook.subscriber_added' ORDER BY id DESC LIMIT 1`)).toBe('赵管理员');
   });
 
   it('follows the token file: a token added while running is accepted, a revoked one refused, within seconds', async () => {
