@@ -1,8 +1,9 @@
-// The composition root: the one place where real implementations (SQLite, ARI, AMI, TTS,
-// HTTP) are created and wired together. Machines receive them through `.provide()` here.
+// The composition root: the one place where real implementations (the store on SQLite or
+// PostgreSQL, ARI, AMI, TTS, HTTP) are created and wired together. Machines receive them through `.provide()` here.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Config } from './config.js';
-import { databaseHealth, openDatabase, type Db } from './db/database.js';
+import { openStore, type Store } from './db/store.js';
+import { WriteQueue } from './db/write-queue.js';
 import { loadCatalog, type Catalog } from './departments/catalog.js';
 import { DepartmentStore } from './departments/store.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
@@ -42,7 +43,10 @@ export type FeaturePlugin = FastifyPluginAsync<{ core: CoreServices }>;
 export interface Services {
   readonly config: Config;
   readonly logger: Logger;
-  readonly db: Db;
+  /** The store (SQLite or PostgreSQL, src/db/store.ts). */
+  readonly store: Store;
+  /** Ordered writes that XState actions start and nobody awaits (src/db/write-queue.ts). */
+  readonly writes: WriteQueue;
   readonly telephony: AriTelephony;
   readonly ami: AmiClient;
   readonly prompts: Prompts;
@@ -84,15 +88,17 @@ const FEATURES: ReadonlyArray<() => Promise<FeaturePlugin>> = [
 
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const db = openDatabase(config.dbPath);
+  const store = await openStore(config.database, (detail) => logger.warn({ engine: config.database.engine }, detail));
+  // A posted write that fails is logged with its label; the call it belongs to goes on.
+  const writes = new WriteQueue((label, reason) => logger.error({ write: label, reason }, 'a queued write failed'));
   const prompts = openPrompts(config);
   await prompts.renderer.check();
   const telephony = new AriTelephony({ ari: config.ari, dialTemplate: config.dialTemplate, callerId: config.callerId, logger });
   const ami = new AmiClient({ ...config.ami, logger });
-  const repo = new OrderRepository(db);
-  const departments = new DepartmentStore(db, options.catalog ?? loadCatalog());
+  const repo = new OrderRepository(store);
+  const departments = await DepartmentStore.open(store, options.catalog ?? loadCatalog());
   const { webhook: wh } = config;
-  const webhooks = new WebhookOutbox(db, {
+  const webhooks = new WebhookOutbox(store, {
     secret: wh.secret,
     globalUrl: config.webhookUrl,
     timeoutMs: wh.timeoutSeconds * 1000,
@@ -103,65 +109,68 @@ export async function createServices(config: Config, options: ServiceOptions = {
   // The 110 centre's alerts (unacknowledged, help requested, overdue) go through the outbox.
   const webhook = createWebhook((...a) => webhooks.enqueue(...a), (id) => repo.getOrder(id));
   const dispatcher = new Dispatcher({
-    repo, departments, telephony: lines, prompts, logger, webhook, platform: createPlatformChannel(wh.secret), language: config.language, timezone: config.timezone,
+    repo, writes, departments, telephony: lines, prompts, logger, webhook, platform: createPlatformChannel(wh.secret), language: config.language, timezone: config.timezone,
   });
   const orders = new OrderService(repo, departments, dispatcher);
   // The feedback line's PIN per unit (issue 13): set by the admin, asked of callers who are not contacts.
-  const pins = new UnitPins(db);
-  const surveyRepo = new SurveyRepository(db);
+  const pins = new UnitPins(store);
+  const surveyRepo = new SurveyRepository(store);
   const metrics = new ServiceMetrics({
-    db,
+    store,
     ariConnected: () => telephony.health().connected,
     amiAlive: () => ami.ping(),
     pacer: () => lines.pacer.stats(),
     webhookDeliveries: () => webhooks.counts(),
   }, logger);
   // Case events that concern subscribers become webhook events in the same commit; metrics count them.
-  const webhookTap = caseEventTap((id) => repo.getOrder(id), (...a) => webhooks.enqueue(...a));
-  repo.onEvent = surveyRepo.onEvent = (e) => {
-    webhookTap(e);
-    metrics.caseEvent(e);
+  // Both read and write through the transaction's view (`inTx`): on SQLite a read through the
+  // outer store inside a transaction would wait for the one connection that transaction holds.
+  const webhookTap = caseEventTap((id, inTx) => new OrderRepository(inTx).getOrder(id), (...a) => webhooks.enqueue(...a));
+  repo.onEvent = surveyRepo.onEvent = async (e, inTx) => {
+    await webhookTap(e, inTx);
+    await metrics.caseEvent(e, inTx);
   };
   repo.onAttempt = surveyRepo.onAttempt = (e) => metrics.attempt(e);
   lines.onCallEvent = (channelId, e) => metrics.callEvent(channelId, e);
-  const surveys = new SurveyService({ config, surveys: surveyRepo, orders: repo, departments, telephony: lines, prompts, logger });
+  const surveys = new SurveyService({ config, surveys: surveyRepo, orders: repo, departments, telephony: lines, prompts, logger, writes });
   orders.onCompleted = (orderId) => surveys.onOrderCompleted(orderId);
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
-  const reminderRepo = new ReminderRepository(db);
-  metrics.gauge('liandong_reminders_open', 'Feedback deadlines passed without the feedback and still chased by reminder calls, now', () => reminderRepo.openCounts().chasing);
-  metrics.gauge('liandong_orders_overdue', 'Orders escalated as overdue (leader called, linkage office flagged) whose feedback has not come, now', () => reminderRepo.openCounts().overdueOrders);
+  const reminderRepo = new ReminderRepository(store);
+  metrics.gauge('liandong_reminders_open', 'Feedback deadlines passed without the feedback and still chased by reminder calls, now', async () => (await reminderRepo.openCounts()).chasing);
+  metrics.gauge('liandong_orders_overdue', 'Orders escalated as overdue (leader called, linkage office flagged) whose feedback has not come, now', async () => (await reminderRepo.openCounts()).overdueOrders);
   // 督查催办: deadlines start at the acceptance, are met by feedback; a key on a reminder call is feedback.
   const reminders = new ReminderService({
-    config, reminders: reminderRepo, orders: repo, departments, telephony: lines, prompts, webhook, logger,
-    recordFeedback: (orderId, kind, note, actor) => void orders.feedback(orderId, kind, note, 'phone', actor),
+    config, reminders: reminderRepo, orders: repo, departments, telephony: lines, prompts, webhook, logger, writes,
+    recordFeedback: (orderId, kind, note, actor) => orders.feedback(orderId, kind, note, 'phone', actor),
   });
   dispatcher.onAccepted = (orderId) => reminders.onAccepted(orderId);
   orders.onFeedback = (orderId, kind) => reminders.onFeedback(orderId, kind);
   orders.remindersOf = (orderId) => reminders.forOrder(orderId);
   // Key-3 disputes, settled by the linkage office; upheld with reassignTo dispatches to that unit.
-  const disputes = new DisputeService({ db, repo, departments, dispatcher, onReassigned: (orderId) => reminders.onReassigned(orderId) });
+  const disputes = new DisputeService({ store, repo, departments, dispatcher, onReassigned: (orderId) => reminders.onReassigned(orderId) });
   orders.disputesOf = (orderId) => disputes.forOrder(orderId);
   let stopFeedbackLine: () => void = () => undefined;
   let stopMediaRetention: () => void = () => undefined;
-  const core: CoreServices = { config, logger, db, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys, webhooks, metrics, reminders };
+  const core: CoreServices = { config, logger, store, writes, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys, webhooks, metrics, reminders };
 
   const app = await buildApp({
     config,
     logger,
     health: {
-      database: () => databaseHealth(db),
+      database: async () => ({ ...(await store.health()), engine: store.engine }),
       ari: () => {
         const h = telephony.health();
         return h.connected ? { ok: true } : { ok: false, detail: h.lastError ?? 'not connected' };
       },
       ami: async () => ((await ami.ping()) ? { ok: true } : { ok: false, detail: 'no answer to Ping' }),
+      cluster: () => Promise.resolve({ ok: true, nodeId: config.cluster.nodeId, leases: 'holding' as const, owned: dispatcher.liveCount(), liveNodes: [config.cluster.nodeId] }),
     },
     mediaRoutes: async (instance) => instance.register(mediaRoute, { dir: config.media.dir }),
     onAnswered: (method, route, status, seconds) => metrics.http(method, route, status, seconds),
     apiRoutes: async (instance) => {
       await instance.register(departmentRoutes, { departments });
-      await instance.register(unitPinRoutes, { departments, pins, db });
-      await instance.register(flagRoutes, { db });
+      await instance.register(unitPinRoutes, { departments, pins, store });
+      await instance.register(flagRoutes, { store });
       await instance.register(orderRoutes, { orders });
       await instance.register(surveyRoutes, { surveys });
       await instance.register(disputeRoutes, { disputes });
@@ -172,7 +181,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
   return {
     config,
     logger,
-    db,
+    store,
+    writes,
     telephony,
     ami,
     prompts,
@@ -200,11 +210,12 @@ export async function createServices(config: Config, options: ServiceOptions = {
       // The feedback line answers inbound calls before the first one can arrive.
       // Citizens calling back about a missed survey are taken first (inbound-survey.ts).
       const takeCall = inboundSurveyRouter({ telephony, prompts, surveys, orders: repo, logger, numbers: new Set(config.survey.lineNumbers) });
-      stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger, departments, pins, db }, { takeCall, ...options.feedbackLine });
+      stopFeedbackLine = startFeedbackLine({ telephony, prompts, orders, repo, logger, departments, pins, store, writes }, { takeCall, ...options.feedbackLine });
       telephony.start();
-      surveys.start();
+      // Surveys and reminder rounds left mid-call by a restart are put back before new ones are taken.
+      await surveys.start();
       webhooks.start();
-      reminders.start();
+      await reminders.start();
       const { media } = config;
       stopMediaRetention = startMediaRetention({
         dir: media.dir,
@@ -217,15 +228,17 @@ export async function createServices(config: Config, options: ServiceOptions = {
     async close() {
       dispatcher.stopAll();
       surveys.stop();
-      webhooks.stop();
       reminders.stop();
       stopFeedbackLine();
       stopMediaRetention();
       prompts.renderer.close();
       await app.close();
+      // Deliveries in flight give their claims back; queued writes of the calls just stopped land.
+      await webhooks.stop();
+      await writes.drain();
       await telephony.close();
       ami.close();
-      db.close();
+      await store.close();
     },
   };
 }

@@ -63,7 +63,7 @@ export interface FeedbackLineOptions {
    */
   readonly numbers?: readonly string[];
   /** Looks at each inbound call first; returning true takes it away from the feedback line (citizens calling back about a survey). */
-  readonly takeCall?: (call: InboundCall) => boolean;
+  readonly takeCall?: (call: InboundCall) => boolean | Promise<boolean>;
   /** Told when a call's machine has finished (logging is done here already). */
   readonly onCallEnded?: (call: InboundCall, output: FeedbackIvrOutput) => void;
 }
@@ -81,7 +81,22 @@ export function startFeedbackLine(deps: FeedbackLineDeps, options: FeedbackLineO
   const live = new Map<string, FeedbackIvrActor>();
 
   const off = deps.telephony.onInboundCall((call) => {
-    if (options.takeCall?.(call)) return;
+    const taken = options.takeCall?.(call) ?? false;
+    if (typeof taken === 'boolean') {
+      if (!taken) answerFeedbackCall(call);
+      return;
+    }
+    // The survey line looks the caller up in the store first: the feedback line answers if it did not take the call.
+    taken.then(
+      (took) => { if (!took) answerFeedbackCall(call); },
+      (err: unknown) => {
+        log.error({ channelId: call.channelId, reason: err instanceof Error ? err.message : String(err) }, 'the survey line failed on an inbound call; the feedback line answers it');
+        answerFeedbackCall(call);
+      },
+    );
+  });
+
+  function answerFeedbackCall(call: InboundCall): void {
     if (numbers && !numbers.has(call.dialled)) return;
     const callLog = log.child({ channelId: call.channelId });
     if (live.has(call.channelId)) {
@@ -120,7 +135,7 @@ export function startFeedbackLine(deps: FeedbackLineDeps, options: FeedbackLineO
       },
     });
     actor.start();
-  });
+  }
 
   return () => {
     off();

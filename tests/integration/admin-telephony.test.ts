@@ -22,6 +22,7 @@ import { createAdminRoutes } from '../../src/http/admin.routes.js';
 import { buildApp } from '../../src/http/app.js';
 import { configFromProcess } from '../../src/config.js';
 import { ARTIFACTS, channelId, EventLog, startServices } from './support.js';
+import { healthyProbe } from '../support/health.js';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token' };
 const EXTENSION = '8091';
@@ -129,7 +130,7 @@ describe('a real SIP phone on the extension', () => {
     const admin = await buildApp({
       config: s.config,
       logger: s.logger,
-      health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
+      health: healthyProbe(),
       apiRoutes: async (i) => i.register(createAdminRoutes({ telephonyFile }), { core: s }),
     });
     let row: EndpointStatus | undefined;

@@ -17,6 +17,7 @@ import { createAdminRoutes } from '../../src/http/admin.routes.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logging.js';
 import { ENGINES, openTestStore } from '../support/engines.js';
+import { healthyProbe } from '../support/health.js';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token' };
 const DESK = { authorization: 'Bearer dev-desk-token' };
@@ -50,7 +51,7 @@ async function setup(engine: Engine, opts: { config?: Config; ami?: AmiPort } = 
   const app = await buildApp({
     config,
     logger: createLogger('silent'),
-    health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
+    health: healthyProbe(),
     apiRoutes: async (i) => i.register(createAdminRoutes({ telephonyFile, etcDir: dir }), { core }),
   });
   return { app, store };

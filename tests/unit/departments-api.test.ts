@@ -9,6 +9,7 @@ import { buildApp } from '../../src/http/app.js';
 import { departmentRoutes } from '../../src/http/departments.routes.js';
 import { createLogger } from '../../src/logging.js';
 import { ENGINES, openTestStore } from '../support/engines.js';
+import { healthyProbe } from '../support/health.js';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token' };
 
@@ -24,7 +25,7 @@ async function setup(engine: Engine) {
   const app = await buildApp({
     config: loadConfig({}, 'dev'),
     logger: createLogger('silent'),
-    health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
+    health: healthyProbe(),
     apiRoutes: async (i) => i.register(departmentRoutes, { departments }),
   });
   const current = departments.current().departmentsById.get('water-supply');

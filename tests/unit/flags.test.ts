@@ -16,6 +16,7 @@ import { SurveyRepository } from '../../src/survey/survey-repository.js';
 import { SurveyService } from '../../src/survey/survey-service.js';
 import { ENGINES, openTestStore } from '../support/engines.js';
 import { Fixture } from './reports-fixtures.js';
+import { healthyProbe } from '../support/health.js';
 
 /** Parts of the survey service the flag list never touches. */
 const unused = undefined as never;
@@ -35,7 +36,7 @@ describe.each(ENGINES)('PATCH /api/v1/flags/:id on %s', (engine) => {
     app = await buildApp({
       config,
       logger,
-      health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
+      health: healthyProbe(),
       apiRoutes: async (i) => {
         await i.register(flagRoutes, { store });
         await i.register(surveyRoutes, { surveys });

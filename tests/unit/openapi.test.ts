@@ -9,6 +9,7 @@ import { buildApp } from '../../src/http/app.js';
 import { responseSchemaFor, schemaMismatch } from '../../src/http/openapi.js';
 import { createLogger } from '../../src/logging.js';
 import { WEBHOOK_EVENTS } from '../../src/webhooks/events.js';
+import { healthyProbe } from '../support/health.js';
 
 interface Operation {
   security?: Array<Record<string, string[]>>;
@@ -144,7 +145,7 @@ describe('the response check (dev profile)', () => {
     const app = await buildApp({
       config,
       logger: createLogger('silent'),
-      health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
+      health: healthyProbe(),
       apiRoutes: (i) => {
         i.get('/api/v1/lies', { schema: { response: { 200: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } } } }, () => Promise.resolve({ n: 'seven' }));
         i.get('/api/v1/truth', { schema: { response: { 200: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } } } }, () => Promise.resolve({ n: 7 }));

@@ -16,6 +16,7 @@ import { eventRoutes } from '../../src/http/events.routes.js';
 import { createLogger } from '../../src/logging.js';
 import { ENGINES } from '../support/engines.js';
 import { Fixture } from './reports-fixtures.js';
+import { healthyProbe } from '../support/health.js';
 
 const DESK = { authorization: 'Bearer dev-desk-token' };
 const open: Array<() => Promise<void>> = [];
@@ -34,7 +35,7 @@ async function setup(intervalMs = 50, engine: Engine = 'sqlite') {
   const app = await buildApp({
     config,
     logger,
-    health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
+    health: healthyProbe(),
     apiRoutes: async (i) => {
       await i.register(consoleStatic, { files: loadConsoleFiles(), config });
       await i.register(eventRoutes, { store: f.store, feed });

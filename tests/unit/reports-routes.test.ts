@@ -11,6 +11,7 @@ import { FIGURE_COLUMNS } from '../../src/reports/definitions.js';
 import type { Engine } from '../../src/db/store.js';
 import { ENGINES } from '../support/engines.js';
 import { Fixture } from './reports-fixtures.js';
+import { healthyProbe } from '../support/health.js';
 
 const open: Fixture[] = [];
 afterEach(async () => {
@@ -31,7 +32,7 @@ async function setup(engine: Engine) {
   const app = await buildApp({
     config,
     logger: createLogger('silent'),
-    health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
+    health: healthyProbe(),
     apiRoutes: async (i) => i.register(assessmentRoutes, { reports }),
   });
   return { app, f };

@@ -10,6 +10,7 @@ import { buildApp } from '../../src/http/app.js';
 import { makeRoleGuard } from '../../src/http/auth.js';
 import { rateLimitKey } from '../../src/http/rate-limit.js';
 import { createLogger } from '../../src/logging.js';
+import { healthyProbe } from '../support/health.js';
 
 const crypto = vi.hoisted(() => ({ compares: 0 }));
 vi.mock('node:crypto', async (importOriginal) => {
@@ -143,7 +144,7 @@ describe('rate limit', () => {
     return buildApp({
       config,
       logger: createLogger('silent'),
-      health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
+      health: healthyProbe(),
       apiRoutes: (i) => {
         i.get('/api/v1/ping', { onRequest: i.requireRole('desk', 'viewer') }, () => Promise.resolve({ ok: true }));
         return Promise.resolve();

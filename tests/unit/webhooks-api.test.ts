@@ -16,6 +16,7 @@ import { webhookRoutes } from '../../src/http/webhooks.routes.js';
 import { createLogger } from '../../src/logging.js';
 import { WebhookOutbox } from '../../src/webhooks/outbox.js';
 import { ENGINES, openTestStore } from '../support/engines.js';
+import { healthyProbe } from '../support/health.js';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token' };
 const DESK = { authorization: 'Bearer dev-desk-token' };
@@ -33,7 +34,7 @@ async function setup(engine: Engine, config: Config = loadConfig({}, 'dev')) {
   const app = await buildApp({
     config,
     logger: createLogger('silent'),
-    health: { database: () => ({ ok: true }), ari: () => ({ ok: true }), ami: () => Promise.resolve({ ok: true }) },
+    health: healthyProbe(),
     apiRoutes: async (i) => i.register(webhookRoutes, { core }),
   });
   return { app, store, webhooks };
