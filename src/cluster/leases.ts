@@ -286,14 +286,20 @@ export class LeaseManager {
     if (sentAt <= this.lastConfirmedSentAt) return;
     this.lastConfirmedSentAt = sentAt;
     this.lostAllSince = undefined;
+    this.armWatchdog();
+  }
+
+  /** Fires when the grace has run out since the last confirmed renewal was sent, unless a later one re-arms it. */
+  private armWatchdog(): void {
     if (!this.running) return;
     clearTimeout(this.originateWatchdog);
-    // Fires when the grace has run out since this renewal was sent, unless a later one resets it.
-    this.originateWatchdog = setTimeout(() => this.checkSilence(), Math.max(0, sentAt + this.originateGraceMs - this.mono()));
+    // +1 ms: Node's timers count whole ms and may fire a fraction of one before the monotonic clock says so.
+    this.originateWatchdog = setTimeout(() => this.checkSilence(), Math.max(0, this.lastConfirmedSentAt + this.originateGraceMs - this.mono()) + 1);
   }
 
   private checkSilence(): void {
-    if (!this.running || this.lostAllSince !== undefined || this.canOriginate()) return;
+    if (!this.running || this.lostAllSince !== undefined) return;
+    if (this.canOriginate()) return this.armWatchdog(); // woke early or a renewal came in between
     this.lostAllSince = this.mono();
     this.held.clear();
     this.emitLost('all', `no lease renewal confirmed for ${Math.round(this.mono() - this.lastConfirmedSentAt)} ms (grace ${this.originateGraceMs} ms)${this.lastError ? `: ${this.lastError}` : ''}`);

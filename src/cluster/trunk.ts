@@ -6,7 +6,8 @@
 //   spaced evenly, so no 1-s window ever holds more than callsPerSecond of them.
 // - Lines: one row per held channel (cluster_lines), held under the unit's lease. Counting and
 //   inserting happen under the 'lines' row lock. A line whose lease expired or moved to another
-//   epoch counts as free and is deleted at the next count (claimExpired deletes them at takeover).
+//   epoch counts as free at once; its row stays until claimExpired deletes it and hands its channel
+//   id to the taker (to hang it up through the old node's ARI), or its owner releases it.
 import { sql } from 'kysely';
 import { first, run } from '../db/sql.js';
 import type { Executor, Store } from '../db/store.js';
@@ -28,7 +29,8 @@ export type CallStartResult =
 export type HoldLineResult =
   | { readonly ok: true; /** lines held cluster-wide, this one included */ readonly inUse: number }
   | { readonly ok: false; readonly reason: 'full'; readonly inUse: number }
-  | { readonly ok: false; readonly reason: 'lease-lost' | 'not-renewing'; readonly detail: string };
+  /** duplicate: another node holds a live line with this channel id (ids are meant to be unique). */
+  | { readonly ok: false; readonly reason: 'lease-lost' | 'not-renewing' | 'duplicate'; readonly detail: string };
 
 /** A line is live while the lease it was held under still has that owner and epoch and has not expired. */
 const LIVE_LINE = (store: Store) => sql`EXISTS (SELECT 1 FROM cluster_leases l
@@ -79,11 +81,17 @@ export class ClusterTrunk {
       return await this.store.transaction(async (tx): Promise<HoldLineResult> => {
         await first(tx, sql`SELECT name FROM cluster_pacing WHERE name = 'lines'${rowLock(engine, 'update')}`);
         await assertLease(this.store, tx, lease);
-        await run(tx, sql`DELETE FROM cluster_lines WHERE NOT ${LIVE_LINE(this.store)}`);
-        const mine = await first(tx, sql<{ owner: string }>`SELECT owner FROM cluster_lines WHERE channel_id = ${channelId}`);
-        const inUse = await countLines(tx);
-        if (mine !== undefined) return { ok: true, inUse };
+        const existing = await first(tx, sql<{ owner: string; live: number }>`
+          SELECT owner, CASE WHEN ${LIVE_LINE(this.store)} THEN 1 ELSE 0 END AS live FROM cluster_lines WHERE channel_id = ${channelId}`);
+        const inUse = await countLines(tx, this.store);
+        if (existing !== undefined && Number(existing.live) === 1) {
+          if (existing.owner === lease.owner) return { ok: true, inUse };
+          return { ok: false, reason: 'duplicate', detail: `channel ${channelId} is held by node ${existing.owner}` };
+        }
         if (inUse >= this.limits.channels) return { ok: false, reason: 'full', inUse };
+        // A stale row for this channel id (its lease moved on) gives way; a dead node's lines are
+        // otherwise kept until claimExpired hands them to the taker, who hangs them up.
+        if (existing !== undefined) await run(tx, sql`DELETE FROM cluster_lines WHERE channel_id = ${channelId}`);
         await run(tx, sql`
           INSERT INTO cluster_lines (channel_id, unit_key, owner, epoch, held_at)
           VALUES (${channelId}, ${unitKey}, ${lease.owner}, ${lease.epoch}, ${dbNowMs(engine)})`);
@@ -111,8 +119,7 @@ async function dbNow(db: Executor, store: Store): Promise<number> {
   return Number(r?.now_ms);
 }
 
-async function countLines(db: Executor, store?: Store): Promise<number> {
-  const where = store === undefined ? sql`` : sql` WHERE ${LIVE_LINE(store)}`;
-  const r = await first(db, sql<{ n: number }>`SELECT count(*) AS n FROM cluster_lines${where}`);
+async function countLines(db: Executor, store: Store): Promise<number> {
+  const r = await first(db, sql<{ n: number }>`SELECT count(*) AS n FROM cluster_lines WHERE ${LIVE_LINE(store)}`);
   return Number(r?.n ?? 0);
 }
