@@ -13,6 +13,12 @@ import { getNode, heartbeat, listNodes, liveLeaseCount, registerNode, type NodeI
 
 export interface LeaseManagerOptions extends Partial<Omit<NodeInfo, 'nodeId'>> {
   readonly store: Store;
+  /**
+   * Where renewals run; default store. On PostgreSQL give it a store of its own (a second pool; it
+   * uses one connection): a renewal queued behind the node's other work for a free connection
+   * counts against the grace and could stop a busy but healthy node.
+   */
+  readonly renewalStore?: Store;
   /** LIANDONG_NODE_ID (default host:port, chosen by config). */
   readonly nodeId: string;
   /** Lease lifetime, ms (LIANDONG_LEASE_SECONDS × 1000, default 6000). */
@@ -64,6 +70,7 @@ export type LostListener = (units: readonly string[] | 'all', reason: string) =>
 
 export class LeaseManager {
   readonly store: Store;
+  private readonly renewalStore: Store;
   readonly nodeId: string;
   readonly ttlMs: number;
   readonly renewEveryMs: number;
@@ -83,6 +90,7 @@ export class LeaseManager {
   constructor(options: LeaseManagerOptions) {
     if (!(options.ttlMs > 0)) throw new RangeError('ttlMs must be > 0');
     this.store = options.store;
+    this.renewalStore = options.renewalStore ?? options.store;
     this.nodeId = options.nodeId;
     this.ttlMs = Math.round(options.ttlMs);
     this.renewEveryMs = options.renewEveryMs ?? Math.floor(this.ttlMs / 3);
@@ -219,8 +227,8 @@ export class LeaseManager {
     const now = dbNowMs(this.store.engine);
     let renewed: Array<{ unit_key: string; epoch: number }>;
     try {
-      renewed = await this.store.transaction(async (tx) => {
-        if (!(await heartbeat(tx, this.store, this.nodeId, this.ttlMs))) await registerNode(this.store.within(tx), this.info, this.ttlMs);
+      renewed = await this.renewalStore.transaction(async (tx) => {
+        if (!(await heartbeat(tx, this.renewalStore, this.nodeId, this.ttlMs))) await registerNode(this.renewalStore.within(tx), this.info, this.ttlMs);
         if (snapshot.length === 0) return [];
         return rows(tx, sql<{ unit_key: string; epoch: number }>`
           UPDATE cluster_leases SET expires_at = ${now} + ${this.ttlMs}

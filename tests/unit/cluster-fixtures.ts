@@ -42,6 +42,8 @@ export async function testCluster(engine: Engine): Promise<TestCluster> {
         httpAddress: `http://${nodeId}:3000`,
         ...options,
         store: await open(),
+        // PostgreSQL: renewals on a pool of their own, as in production (see LeaseManagerOptions).
+        renewalStore: engine === 'postgres' ? await open() : undefined,
       });
       nodes.push(node);
       await node.start({ autoRenew });

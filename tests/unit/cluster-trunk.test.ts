@@ -50,8 +50,8 @@ describe.each(ENGINES)('cluster trunk, one node, on %s', (engine) => {
     const end = performance.now() + 1200;
     await Promise.all([hammer(trunk, end, grants, refusals), hammer(trunk, end, grants, refusals)]);
     expectAtMostPerSecond(grants, limits.callsPerSecond);
-    expect(grants.length).toBeGreaterThanOrEqual(20);
-    const paced = refusals.find((r) => !r.ok && r.reason === 'paced');
+    expect(grants.length).toBeGreaterThanOrEqual(15); // 1.2 s × 20/s = 25 at most; lateness is not caught up
+    const paced = refusals.find((r): r is Extract<CallStartResult, { ok: false }> => !r.ok && r.reason === 'paced');
     expect(paced?.retryInMs).toBeGreaterThan(0);
     expect(paced?.retryInMs).toBeLessThanOrEqual(50);
   });
