@@ -99,10 +99,20 @@ export class LeaseManager {
     this.info = { nodeId: options.nodeId, ariUrl: options.ariUrl ?? null, httpAddress: options.httpAddress ?? null };
   }
 
-  /** Registers this node and, unless autoRenew is false (tests), starts the renewal timer. */
-  async start({ autoRenew = true }: { autoRenew?: boolean } = {}): Promise<void> {
+  /**
+   * Registers this node and, unless autoRenew is false (tests), starts the renewal timer.
+   * restarted: this process replaces a previous one with the same node id, which is gone (it could
+   * not be listening on the same host:port otherwise): the leases it left expire now, so
+   * claimExpired resumes its units at once instead of after TTL. The single SQLite node's restart.
+   */
+  async start({ autoRenew = true, restarted = false }: { autoRenew?: boolean; restarted?: boolean } = {}): Promise<void> {
     const sentAt = this.mono();
     await registerNode(this.store, this.info, this.ttlMs);
+    if (restarted) {
+      await this.store.transaction(async (tx) => {
+        await run(tx, sql`UPDATE cluster_leases SET expires_at = 0 WHERE owner = ${this.nodeId}`);
+      });
+    }
     this.running = true;
     this.confirmed(sentAt);
     if (autoRenew) this.scheduleRenew();
@@ -313,14 +323,16 @@ export class LeaseManager {
     this.emitLost('all', `no lease renewal confirmed for ${Math.round(this.mono() - this.lastConfirmedSentAt)} ms (grace ${this.originateGraceMs} ms)${this.lastError ? `: ${this.lastError}` : ''}`);
   }
 
-  private scheduleRenew(): void {
+  /** Next renewal renewEveryMs after the previous one was sent (not after it answered: a slow answer must not push the next one later). */
+  private scheduleRenew(delayMs: number = this.renewEveryMs): void {
     if (!this.running) return;
-    this.renewTimer = setTimeout(() => void this.renewTick(), this.renewEveryMs);
+    this.renewTimer = setTimeout(() => void this.renewTick(), delayMs);
   }
 
   private async renewTick(): Promise<void> {
+    const sentAt = this.mono();
     await this.renew(); // a failure is kept in lastError; the watchdog acts if they go on
-    this.scheduleRenew();
+    this.scheduleRenew(Math.max(0, sentAt + this.renewEveryMs - this.mono()));
   }
 
   private emitLost(units: readonly string[] | 'all', reason: string): void {

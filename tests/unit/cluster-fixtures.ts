@@ -11,7 +11,7 @@ import { newPostgresDatabase } from '../support/engines.js';
 /** Short lease TTL of the tests, ms: renew every 200 ms, stop originating after 300 ms. */
 export const TTL_MS = 600;
 
-export type NodeOptions = Partial<Omit<LeaseManagerOptions, 'store' | 'nodeId'>> & { autoRenew?: boolean };
+export type NodeOptions = Partial<Omit<LeaseManagerOptions, 'store' | 'nodeId'>> & { autoRenew?: boolean; restarted?: boolean };
 
 export interface TestCluster {
   readonly engine: Engine;
@@ -34,7 +34,7 @@ export async function testCluster(engine: Engine): Promise<TestCluster> {
   };
   return {
     engine,
-    async openNode(nodeId, { autoRenew = true, ...options } = {}) {
+    async openNode(nodeId, { autoRenew = true, restarted = false, ...options } = {}) {
       const node = new LeaseManager({
         nodeId,
         ttlMs: TTL_MS,
@@ -46,7 +46,7 @@ export async function testCluster(engine: Engine): Promise<TestCluster> {
         renewalStore: engine === 'postgres' ? await open() : undefined,
       });
       nodes.push(node);
-      await node.start({ autoRenew });
+      await node.start({ autoRenew, restarted });
       return node;
     },
     store: async () => stores[0] ?? open(),
