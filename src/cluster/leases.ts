@@ -204,7 +204,12 @@ export class LeaseManager {
         SELECT owner, epoch, CASE WHEN expires_at <= ${now} THEN 1 ELSE 0 END AS expired FROM cluster_leases WHERE unit_key = ${unitKey}`);
       return { ok: false as const, owner: row?.owner ?? '', epoch: row?.epoch ?? 0, expired: Number(row?.expired) === 1 };
     });
-    if (!result.ok) return { ok: false, reason: 'held', owner: result.owner, epoch: result.epoch, expired: result.expired };
+    if (!result.ok) {
+      // Two claims of one unit on this node at once: the other one won it for us.
+      const won = this.held.get(unitKey);
+      if (won !== undefined && won.epoch === result.epoch && result.owner === this.nodeId) return { ok: true, lease: won };
+      return { ok: false, reason: 'held', owner: result.owner, epoch: result.epoch, expired: result.expired };
+    }
     const lease: Lease = { unitKey, owner: this.nodeId, epoch: result.epoch };
     this.held.set(unitKey, lease);
     return { ok: true, lease };

@@ -41,6 +41,9 @@ describe.each(ENGINES)('leases, one node, on %s', (engine) => {
     const first1 = await a.claim('order:1');
     expect(first1).toEqual({ ok: true, lease: { unitKey: 'order:1', owner: 'a', epoch: 1 } });
     expect(await a.claim('order:1')).toEqual(first1); // idempotent for the holder
+    const [x, y] = await Promise.all([a.claim('order:3'), a.claim('order:3')]);
+    expect([x, y]).toEqual([{ ok: true, lease: { unitKey: 'order:3', owner: 'a', epoch: 1 } }, { ok: true, lease: { unitKey: 'order:3', owner: 'a', epoch: 1 } }]);
+    expect(await a.release('order:3')).toBe(true);
     expect(await a.liveLeaseCount()).toBe(1);
 
     await writeSetting(a.fenced('order:1'), 'k', 'by epoch 1');
