@@ -364,4 +364,43 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'at most one acceptance that counts (not late) per order and unit, on both engines',
     sql: `CREATE UNIQUE INDEX acknowledgements_one_acceptance ON acknowledgements (order_id, department_id) WHERE script = 'dispatch' AND late = 0;`,
   },
+  {
+    version: 51,
+    name: 'cluster: nodes with a heartbeat, fenced leases on units of work, cluster-wide trunk pacing and held lines',
+    // Every *_at / expires_at here is ms since the epoch read from the DATABASE clock (src/cluster/db-clock.ts),
+    // never a node's clock: nodes with skewed clocks still agree on who holds what.
+    sql: `
+    CREATE TABLE cluster_nodes (
+      node_id TEXT PRIMARY KEY,      -- LIANDONG_NODE_ID, default host:port
+      ari_url TEXT,                  -- its Asterisk's ARI, so a taker can hang up channels the dead node left
+      http_address TEXT,             -- where to forward a unit placed on this node
+      started_at INTEGER NOT NULL,
+      heartbeat_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL    -- heartbeat_at + lease TTL: alive while the database clock is below it
+    );
+    CREATE TABLE cluster_leases (
+      unit_key TEXT PRIMARY KEY,     -- 'order:<id>', 'survey:<id>', 'leader:<id>', 'reminder:<id>', …
+      owner TEXT,                    -- node_id; null once released (the row stays so the epoch never goes back)
+      epoch INTEGER NOT NULL,        -- fencing number: +1 at every change of hands
+      acquired_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX cluster_leases_owner ON cluster_leases (owner);
+    CREATE INDEX cluster_leases_expires ON cluster_leases (expires_at);
+    CREATE TABLE cluster_pacing (
+      name TEXT PRIMARY KEY,         -- 'call_start': the token bucket; 'lines': the row locked while counting lines
+      next_at REAL NOT NULL          -- call_start: earliest database time of the next call start
+    );
+    INSERT INTO cluster_pacing (name, next_at) VALUES ('call_start', 0);
+    INSERT INTO cluster_pacing (name, next_at) VALUES ('lines', 0);
+    CREATE TABLE cluster_lines (
+      channel_id TEXT PRIMARY KEY,   -- one row per trunk channel held, cluster-wide
+      unit_key TEXT NOT NULL,
+      owner TEXT NOT NULL,
+      epoch INTEGER NOT NULL,        -- the lease epoch it was held under: a line whose lease moved on is free
+      held_at INTEGER NOT NULL
+    );
+    CREATE INDEX cluster_lines_unit ON cluster_lines (unit_key);
+    `,
+  },
 ];
