@@ -216,6 +216,17 @@ export class LeaseManager {
   }
 
   /**
+   * Puts a unit that has no lease row up for takeover: a row at epoch 0 that has already expired,
+   * so the next claimExpired of any node (this one included) takes it at epoch 1. For work whose
+   * node died between storing it and claiming it. A unit that has a row is left alone.
+   */
+  async offer(unitKey: string): Promise<boolean> {
+    return this.store.transaction(async (tx) => (await run(tx, sql`
+      INSERT INTO cluster_leases (unit_key, owner, epoch, acquired_at, expires_at)
+      VALUES (${unitKey}, ${this.nodeId}, 0, 0, 0) ON CONFLICT (unit_key) DO NOTHING`)) > 0);
+  }
+
+  /**
    * The unit is done: its lease row keeps its epoch with owner null (a later claim gets epoch + 1),
    * its trunk lines are freed. False if this node no longer held it.
    */
