@@ -34,6 +34,7 @@ import { AriTelephony } from './telephony/ari/ari-telephony.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import { caseEventTap } from './webhooks/events.js';
 import { WebhookOutbox } from './webhooks/outbox.js';
+import { openClusterRuntime } from './cluster/cluster-runtime.js';
 
 /** What every feature's routes may use; passed to each feature plugin below. */
 export type CoreServices = Omit<Services, 'app' | 'start' | 'close'>;
@@ -106,10 +107,15 @@ export async function createServices(config: Config, options: ServiceOptions = {
   }, logger);
   // Outbound calls take a line of the trunk first: calls per second and channels at once (pacing.ts).
   const lines = new PacedTelephony(telephony, config.pacing, logger);
+  // Cluster mode (PostgreSQL, docs/cluster.md): leases decide which node runs what; the trunk's
+  // calls per second hold for all nodes together. On SQLite this node is alone.
+  const cluster = store.engine === 'postgres' ? await openClusterRuntime(config, store, telephony, logger) : undefined;
+  if (cluster) lines.clusterGate = cluster.gate;
   // The 110 centre's alerts (unacknowledged, help requested, overdue) go through the outbox.
   const webhook = createWebhook((...a) => webhooks.enqueue(...a), (id) => repo.getOrder(id));
   const dispatcher = new Dispatcher({
     repo, writes, departments, telephony: lines, prompts, logger, webhook, platform: createPlatformChannel(wh.secret), language: config.language, timezone: config.timezone,
+    ...(cluster ? { ownership: cluster.ownership } : {}),
   });
   const orders = new OrderService(repo, departments, dispatcher);
   // The feedback line's PIN per unit (issue 13): set by the admin, asked of callers who are not contacts.
@@ -150,6 +156,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const disputes = new DisputeService({ store, repo, departments, dispatcher, onReassigned: (orderId) => reminders.onReassigned(orderId) });
   orders.disputesOf = (orderId) => disputes.forOrder(orderId);
   let stopFeedbackLine: () => void = () => undefined;
+  let clusterTimer: NodeJS.Timeout | undefined;
   let stopMediaRetention: () => void = () => undefined;
   const core: CoreServices = { config, logger, store, writes, telephony, ami, prompts, repo, departments, dispatcher, orders, surveys, webhooks, metrics, reminders };
 
@@ -163,7 +170,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
         return h.connected ? { ok: true } : { ok: false, detail: h.lastError ?? 'not connected' };
       },
       ami: async () => ((await ami.ping()) ? { ok: true } : { ok: false, detail: 'no answer to Ping' }),
-      cluster: () => Promise.resolve({ ok: true, nodeId: config.cluster.nodeId, leases: 'holding' as const, owned: dispatcher.liveCount(), liveNodes: [config.cluster.nodeId] }),
+      cluster: () => cluster?.health() ?? Promise.resolve({ ok: true, nodeId: config.cluster.nodeId, leases: 'holding' as const, owned: dispatcher.liveCount(), liveNodes: [config.cluster.nodeId] }),
     },
     mediaRoutes: async (instance) => instance.register(mediaRoute, { dir: config.media.dir }),
     onAnswered: (method, route, status, seconds) => metrics.http(method, route, status, seconds),
@@ -200,12 +207,32 @@ export async function createServices(config: Config, options: ServiceOptions = {
       logger.info(warmed, 'static prompts ready');
       // A refused recording does not stop the service: that prompt is spoken by TTS until it is fixed.
       for (const problem of recordingProblems ?? []) logger.error(problem, 'recorded prompt refused; TTS is used instead (`liandong prompts check`)');
-      // Orders interrupted by a restart resume once Asterisk answers (not before: their next
-      // attempts would fail for want of a connection).
+      if (cluster) {
+        await cluster.start();
+        const { ownership } = cluster;
+        const leaseMs = config.cluster.leaseSeconds * 1000;
+        // An order whose node died, or that a node could not claim: taken over and resumed here.
+        ownership.handle(
+          'order',
+          (orderId, takeover) => dispatcher.takeOver(orderId, takeover, async (channelId) => (await ownership.hangUpLeft(channelId, takeover)).status === 'hung_up'),
+          () => repo.unownedDispatchingOrders(new Date(Date.now() - 2 * leaseMs).toISOString()),
+        );
+        ownership.onLost('order', (ids) => {
+          dispatcher.abandon(ids).catch((err: unknown) => logger.error({ err }, 'hanging up the calls of lost orders failed'));
+        });
+        // What other nodes did (a cancel, feedback, a department changed) reaches this node's machines and catalog.
+        clusterTimer = setInterval(() => {
+          dispatcher.followStore().catch((err: unknown) => logger.error({ err }, 'following other nodes\' changes to live orders failed'));
+          departments.refresh().catch((err: unknown) => logger.error({ err }, 'reading other nodes\' department changes failed'));
+        }, cluster.leases.renewEveryMs);
+      }
+      // Orders interrupted by a restart (or, in a cluster, left by a node that died) resume once
+      // Asterisk answers (not before: their next attempts would fail for want of a connection).
       const off = telephony.onHealthChange((h) => {
         if (!h.connected) return;
         off();
-        dispatcher.resumeAll().catch((err: unknown) => logger.error({ err }, 'resuming orders after restart failed'));
+        if (cluster) cluster.beginTakeovers();
+        else dispatcher.resumeAll().catch((err: unknown) => logger.error({ err }, 'resuming orders after restart failed'));
       });
       // The feedback line answers inbound calls before the first one can arrive.
       // Citizens calling back about a missed survey are taken first (inbound-survey.ts).
@@ -226,6 +253,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       }, asteriskMediaCache(ami), logger);
     },
     async close() {
+      clearInterval(clusterTimer);
       dispatcher.stopAll();
       surveys.stop();
       reminders.stop();
@@ -236,6 +264,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
       // Deliveries in flight give their claims back; queued writes of the calls just stopped land.
       await webhooks.stop();
       await writes.drain();
+      // Handing over: this node's leases expire now, another node resumes its work at once.
+      await cluster?.close();
       await telephony.close();
       ami.close();
       await store.close();

@@ -216,14 +216,16 @@ export class LeaseManager {
   }
 
   /**
-   * Puts a unit that has no lease row up for takeover: a row at epoch 0 that has already expired,
-   * so the next claimExpired of any node (this one included) takes it at epoch 1. For work whose
-   * node died between storing it and claiming it. A unit that has a row is left alone.
+   * Puts a unit nobody holds up for takeover: a row (epoch 0 when new) that has already expired,
+   * so the next claimExpired of any node (this one included) takes it at the next epoch. For work
+   * whose node died between storing it and claiming it, or released it unfinished. A unit some
+   * node holds is left alone.
    */
   async offer(unitKey: string): Promise<boolean> {
     return this.store.transaction(async (tx) => (await run(tx, sql`
       INSERT INTO cluster_leases (unit_key, owner, epoch, acquired_at, expires_at)
-      VALUES (${unitKey}, ${this.nodeId}, 0, 0, 0) ON CONFLICT (unit_key) DO NOTHING`)) > 0);
+      VALUES (${unitKey}, ${this.nodeId}, 0, 0, 0)
+      ON CONFLICT (unit_key) DO UPDATE SET owner = excluded.owner, expires_at = 0 WHERE cluster_leases.owner IS NULL`)) > 0);
   }
 
   /**

@@ -20,6 +20,8 @@ export interface WorkOwnership {
   claim(kind: string, id: string): Promise<Store | undefined>;
   /** The fenced store of a unit this node holds (writes fail with LeaseLostError once it is lost). */
   fenced(kind: string, id: string): Store;
+  /** Puts a unit this node could not claim up for any node's takeover (no-op if it has a lease row). */
+  offer(kind: string, id: string): Promise<void>;
   /** The unit is finished here: another node may claim it later at a new epoch. */
   release(kind: string, id: string): Promise<void>;
   /** False once this node could not renew in time: place no call. */
@@ -69,6 +71,10 @@ export class ClusterOwnership implements WorkOwnership {
 
   fenced(kind: string, id: string): Store {
     return this.options.leases.fenced(unitKey(kind, id));
+  }
+
+  async offer(kind: string, id: string): Promise<void> {
+    await this.options.leases.offer(unitKey(kind, id));
   }
 
   async release(kind: string, id: string): Promise<void> {

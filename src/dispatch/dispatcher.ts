@@ -12,6 +12,9 @@ import type { Logger } from '../logging.js';
 import type { CoUnitRow, OrderRepository, OrderRow } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
 import type { TelephonyPort } from '../telephony/port.js';
+import type { WorkOwnership } from '../cluster/ownership.js';
+import type { Takeover } from '../cluster/leases.js';
+import { reconcileOpenAttempts } from './reconcile.js';
 import { provideCallAttempt } from './call-effects.js';
 import type { Webhook } from './webhook.js';
 import { webhookPlatform, type PlatformChannel } from './platform.js';
@@ -30,6 +33,11 @@ export interface DispatcherDeps {
   readonly timezone: string;
   /** Where normal orders go first (the department platform); webhook.ts by default. */
   readonly platform?: PlatformChannel;
+  /**
+   * Cluster mode (PostgreSQL): each order is run by the node holding its lease, its writes fenced
+   * by that lease. Unset: this node is alone (SQLite) and runs every order.
+   */
+  readonly ownership?: WorkOwnership;
 }
 
 type OrderActor = ActorRefFrom<typeof orderMachine>;
@@ -71,6 +79,12 @@ export class Dispatcher {
    * platform, 0 seconds, or a platform that refuses it: phoned at once).
    */
   async begin(order: OrderRow): Promise<void> {
+    // Cluster: the receiving node runs the order if it may; otherwise another node takes it over.
+    if (this.deps.ownership && !(await this.deps.ownership.claim('order', order.id))) {
+      await this.deps.ownership.offer('order', order.id);
+      this.log.warn({ orderId: order.id }, 'order not claimed on this node; offered to the cluster');
+      return;
+    }
     // Co-units are phoned at once, in parallel with the lead (the platform wait is the lead's).
     for (const unit of await this.deps.repo.coUnits(order.id)) await this.start(order, { nextAttemptSeq: firstSeqOfUnit(unit.unit_index), cursor: FIRST_CURSOR }, coUnitOf(unit));
     const platform = this.deps.departments.platformOf(order.department_id);
@@ -79,7 +93,7 @@ export class Dispatcher {
       await this.start(order);
       return;
     }
-    const { repo } = this.deps;
+    const repo = this.repoFor(order.id);
     const dueMs = Date.now() + ackSeconds * 1000;
     await repo.setPlatformDue(order.id, dueMs);
     await repo.appendEvent(order.id, 'liandong', 'sent_to_platform', { dueAt: new Date(dueMs).toISOString(), ackSeconds });
@@ -107,10 +121,11 @@ export class Dispatcher {
   private async platformDeadline(orderId: string, reason: string): Promise<void> {
     clearTimeout(this.platformTimers.get(orderId));
     this.platformTimers.delete(orderId);
-    const order = await this.deps.repo.getOrder(orderId);
+    const repo = this.repoFor(orderId);
+    const order = await repo.getOrder(orderId);
     if (!order || order.status !== 'dispatching' || !order.platform_due_at || this.live.has(orderId)) return;
-    await this.deps.repo.setPlatformDue(orderId, null);
-    await this.deps.repo.appendEvent(orderId, 'liandong', 'platform_unacknowledged', { reason });
+    await repo.setPlatformDue(orderId, null);
+    await repo.appendEvent(orderId, 'liandong', 'platform_unacknowledged', { reason });
     await this.start({ ...order, platform_due_at: null });
   }
 
@@ -126,7 +141,8 @@ export class Dispatcher {
   async start(order: OrderRow, resume?: OrderResume, unit?: CoUnit): Promise<void> {
     const key = keyOf(order.id, unit);
     if (this.live.has(key)) return;
-    const { repo, departments, language, writes } = this.deps;
+    const { departments, language, writes } = this.deps;
+    const repo = this.repoFor(order.id);
     const catalog = departments.current();
     const departmentId = unit?.departmentId ?? order.department_id;
     const department = catalog.departmentsById.get(departmentId);
@@ -140,7 +156,7 @@ export class Dispatcher {
     const category = catalog.categoriesById.get(order.category);
     const contacts = contactsOnDuty(department, new Date(), this.deps.timezone).map((c) => ({ id: c.id, number: c.number }));
     const endpoint = (e: Endpoint) => ({ id: e.id, number: e.number });
-    const callAttempt = provideCallAttempt(this.deps, {
+    const callAttempt = provideCallAttempt({ ...this.deps, repo }, {
       order,
       categoryName: category?.name[language] ?? order.category,
       departmentName: department.name[language],
@@ -207,11 +223,13 @@ export class Dispatcher {
         this.live.delete(key);
         saveResume(null);
         orderLog.info({ output: actor.getSnapshot().output }, 'dispatch finished');
+        this.releaseIfDone(order.id);
       },
       error: (err: unknown) => {
         this.live.delete(key);
         writes.post('dispatch_crashed event', () => repo.appendEvent(order.id, 'liandong', 'dispatch_crashed', { reason: err instanceof Error ? err.message : String(err), departmentId }));
         orderLog.error({ err }, 'order machine crashed');
+        this.releaseIfDone(order.id);
       },
     });
     actor.start();
@@ -233,32 +251,86 @@ export class Dispatcher {
     const open = (await repo.allOpenAttempts()).filter((a) => !liveOrders.has(a.order_id));
     if (orders.length === 0 && coUnits.length === 0 && open.length === 0) return 0;
     const present = new Set(await telephony.listChannelIds());
-    for (const attempt of open) {
-      if (present.has(attempt.id)) await telephony.hangup(attempt.id);
-      // An acceptance (or alarm/leader confirmation) committed before the crash stands: the call
-      // only lost its confirmation, and the record must say `accepted` like the acknowledgement.
-      const committed = await repo.hasAcknowledgement(attempt.id);
-      await repo.endAttempt(attempt.id, {
-        result: committed ? 'accepted' : 'interrupted',
-        reason: committed ? 'confirmation interrupted' : 'service restarted during the call',
-        digits: attempt.digits,
-        endedAt: Date.now(),
-      });
-      await repo.appendEvent(attempt.order_id, 'liandong', committed ? 'confirmation_interrupted' : 'attempt_interrupted', { attemptId: attempt.id, channelStillUp: present.has(attempt.id) });
+    await reconcileOpenAttempts(repo, open, async (id) => {
+      if (!present.has(id)) return false;
+      await telephony.hangup(id);
+      return true;
+    }, 'service restarted during the call');
+    await this.resumeOrders(orders, coUnits);
+    this.log.info({ resumed: orders.length, coUnits: coUnits.length }, 'resumed dispatching orders after restart');
+    return orders.length + coUnits.length;
+  }
+
+  /**
+   * Cluster: this node took the order over from a node that stopped renewing its lease. The calls
+   * that node left open are hung up where they live (hangUpLeft: its Asterisk if it still answers)
+   * and ended like a restart ends them; the order goes on from its resume point with new attempt ids.
+   */
+  async takeOver(orderId: string, takeover: Takeover, hangUpLeft: (channelId: string) => Promise<boolean>): Promise<void> {
+    if ([...this.live.keys()].some((k) => k.split('/')[0] === orderId)) return;
+    const repo = this.repoFor(orderId);
+    const order = await repo.getOrder(orderId);
+    if (!order) return;
+    const open = await repo.openAttempts(orderId);
+    await reconcileOpenAttempts(repo, open, hangUpLeft, `node ${takeover.previousOwner} stopped during the call`);
+    const lead = order.status === 'dispatching' ? [order] : [];
+    const coUnits = (await repo.coUnits(orderId)).filter((u) => u.status === 'dispatching');
+    await repo.appendEvent(orderId, 'liandong', 'order_taken_over', { from: takeover.previousOwner, epoch: takeover.lease.epoch, openAttempts: open.length });
+    await this.resumeOrders(lead, coUnits);
+    this.releaseIfDone(orderId);
+  }
+
+  /**
+   * Cluster: this node lost these orders' leases (or all of them): their machines stop, their calls
+   * on this node's Asterisk are hung up; the node that takes them over writes what happened.
+   */
+  async abandon(orderIds: readonly string[] | 'all'): Promise<void> {
+    const lost = (id: string) => orderIds === 'all' || orderIds.includes(id);
+    for (const [key, actor] of [...this.live]) {
+      if (!lost(key.split('/')[0] as string)) continue;
+      actor.stop();
+      this.live.delete(key);
     }
+    for (const [id, timer] of [...this.platformTimers]) {
+      if (!lost(id)) continue;
+      clearTimeout(timer);
+      this.platformTimers.delete(id);
+    }
+    const mine = (await this.deps.telephony.listChannelIds()).filter((c) => lost(c.replace(/-(u\d+-)?a\d+$/, '')));
+    for (const channel of mine) await this.deps.telephony.hangup(channel);
+    this.log.warn({ orders: orderIds === 'all' ? 'all' : orderIds.length, hungUp: mine.length }, 'orders abandoned: this node lost their leases');
+  }
+
+  /**
+   * Cluster: a request taken by another node may have cancelled an order running here, or accepted
+   * it through feedback: its machines here are told (within one poll period, TTL/3).
+   */
+  async followStore(): Promise<void> {
+    const ids = [...new Set([...this.live.keys()].map((k) => k.split('/')[0] as string))];
+    const { cancelled, acceptedElsewhere } = await this.deps.repo.settledElsewhere(ids);
+    for (const [key, actor] of this.live) {
+      if (cancelled.has(key)) actor.send({ type: 'CANCEL', reason: 'cancelled through another node' });
+      else if (acceptedElsewhere.has(key)) actor.send({ type: 'ACCEPTED_ELSEWHERE', source: 'http' });
+    }
+  }
+
+  /** Runs the order's machines here from their resume points (after a restart or a takeover). */
+  private async resumeOrders(orders: readonly OrderRow[], coUnits: readonly CoUnitRow[]): Promise<void> {
     for (const order of orders) {
+      const repo = this.repoFor(order.id);
       // Still waiting on its platform: the wait goes on (or ends now if it passed while stopped).
       if (order.platform_due_at && !order.resume) {
         this.armPlatformTimer(order.id, Date.parse(order.platform_due_at));
         continue;
       }
       const saved = order.resume ? (JSON.parse(order.resume) as OrderResume) : undefined;
-      const nextAttemptSeq = Math.max(saved?.nextAttemptSeq ?? 1, (await repo.maxSeq(order.id)) + 1);
+      const nextAttemptSeq = Math.max(saved?.nextAttemptSeq ?? 1, (await this.deps.repo.maxSeq(order.id)) + 1);
       await repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq });
       await this.start(order, { ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq });
     }
     // Each co-unit still dispatching continues its own chain from its own resume point.
     for (const row of coUnits) {
+      const repo = this.repoFor(row.order_id);
       const order = await repo.getOrder(row.order_id);
       if (!order) continue;
       const saved = row.resume ? (JSON.parse(row.resume) as OrderResume) : undefined;
@@ -266,8 +338,19 @@ export class Dispatcher {
       await repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq, departmentId: row.department_id });
       await this.start(order, { ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq }, coUnitOf(row));
     }
-    this.log.info({ resumed: orders.length, coUnits: coUnits.length }, 'resumed dispatching orders after restart');
-    return orders.length + coUnits.length;
+  }
+
+  /** The order's repository: over its lease's fenced store in cluster mode, else the plain one. */
+  private repoFor(orderId: string): OrderRepository {
+    return this.deps.ownership ? this.deps.repo.over(this.deps.ownership.fenced('order', orderId)) : this.deps.repo;
+  }
+
+  /** Cluster: nothing of the order runs here any more → its lease is released after its last writes. */
+  private releaseIfDone(orderId: string): void {
+    const ownership = this.deps.ownership;
+    if (!ownership) return;
+    if ([...this.live.keys()].some((k) => k.split('/')[0] === orderId) || this.platformTimers.has(orderId)) return;
+    this.deps.writes.post(`release order ${orderId}`, () => ownership.release('order', orderId));
   }
 
   /**
@@ -291,9 +374,11 @@ export class Dispatcher {
     if (timer !== undefined) {
       clearTimeout(timer);
       this.platformTimers.delete(orderId);
-      await this.deps.repo.setPlatformDue(orderId, null);
-      await this.deps.repo.appendEvent(orderId, 'liandong', 'accepted', { via: source, attemptId: null });
+      const repo = this.repoFor(orderId);
+      await repo.setPlatformDue(orderId, null);
+      await repo.appendEvent(orderId, 'liandong', 'accepted', { via: source, attemptId: null });
       await this.onAccepted(orderId);
+      this.releaseIfDone(orderId);
     }
   }
 
@@ -319,6 +404,7 @@ export class Dispatcher {
     const actor = this.live.get(orderId);
     actor?.send({ type: 'CANCEL', reason });
     await this.written();
+    this.releaseIfDone(orderId);
     return actor !== undefined;
   }
 

@@ -215,6 +215,12 @@ export class PacedTelephony implements TelephonyPort {
   /** Lines whose channel was originated: they are freed by the channel's hangup, not by `settle`. */
   private readonly placed = new Set<string>();
   private readonly offHealth: Unsubscribe;
+  /**
+   * Cluster mode: the trunk's calls per second hold for all nodes together. Asked right before each
+   * originate, after this node's own line; resolves when a start is granted cluster-wide, rejects
+   * when this node may not place calls (it lost its leases). Unset: this node is alone.
+   */
+  clusterGate: ((channelId: string) => Promise<void>) | undefined;
   /** Told of each placed call's originate and events (set by the composition root: the metrics). */
   onCallEvent: (channelId: string, event: CallEvent | { readonly type: 'originating'; readonly at: Date }) => void = () => undefined;
 
@@ -253,8 +259,9 @@ export class PacedTelephony implements TelephonyPort {
       this.onCallEvent(id, e);
       if (e.type === 'hangup') free();
     });
-    this.onCallEvent(id, { type: 'originating', at: new Date() });
     try {
+      if (this.clusterGate) await this.clusterGate(id);
+      this.onCallEvent(id, { type: 'originating', at: new Date() });
       await this.inner.originate(request, listener);
     } catch (err) {
       // Refused: no channel was created, so the line is free again at once.

@@ -28,7 +28,12 @@ export class OrderRepository {
 
   /** This repository inside tx (same clock and hooks): what it does commits with tx (Store.within). */
   within(tx: Tx): OrderRepository {
-    const repo = new OrderRepository(this.store.within(tx), this.now);
+    return this.over(this.store.within(tx));
+  }
+
+  /** This repository over another view of the store (a cluster node's fenced store of one order), same clock and hooks. */
+  over(store: Store): OrderRepository {
+    const repo = new OrderRepository(store, this.now);
     repo.onEvent = this.onEvent;
     repo.onAttempt = this.onAttempt;
     return repo;
@@ -139,6 +144,41 @@ export class OrderRepository {
   }
 
   /** Co-units whose dispatch was under way when the service stopped. */
+  /**
+   * Cluster: orders still being dispatched (lead or a co-unit) that no node holds a lease on — their
+   * node died between storing and claiming them, or released them early. Stored before `before`
+   * (ISO), so an order being created right now is not taken for one.
+   */
+  async unownedDispatchingOrders(before: string): Promise<string[]> {
+    const found = await rows(this.store.db, sql<{ id: string }>`
+      SELECT o.id FROM orders o
+      WHERE o.created_at < ${before}
+        AND (o.status = 'dispatching' OR EXISTS (SELECT 1 FROM order_co_units u WHERE u.order_id = o.id AND u.status = 'dispatching'))
+        AND NOT EXISTS (SELECT 1 FROM cluster_leases l WHERE l.unit_key = 'order:' || o.id AND l.owner IS NOT NULL)
+      ORDER BY o.created_at LIMIT 100`);
+    return found.map((r) => r.id);
+  }
+
+  /**
+   * What other nodes did to these orders (a cluster node checks the orders it runs): cancelled ones,
+   * and the units (`<order>` for the lead, `<order>/<unit>` for a co-unit) accepted other than by
+   * phone (feedback, the inbound line), whose calls must stop.
+   */
+  async settledElsewhere(orderIds: readonly string[]): Promise<{ cancelled: Set<string>; acceptedElsewhere: Set<string> }> {
+    if (orderIds.length === 0) return { cancelled: new Set(), acceptedElsewhere: new Set() };
+    const ids = sql.join([...orderIds]);
+    const cancelled = await rows(this.store.db, sql<{ id: string }>`
+      SELECT id FROM orders WHERE id IN (${ids}) AND status = 'cancelled'
+      UNION SELECT order_id || '/' || department_id AS id FROM order_co_units WHERE order_id IN (${ids}) AND status = 'cancelled'`);
+    const accepted = await rows(this.store.db, sql<{ order_id: string; department_id: string | null; lead: string }>`
+      SELECT k.order_id, k.department_id, o.department_id AS lead FROM acknowledgements k JOIN orders o ON o.id = k.order_id
+      WHERE k.order_id IN (${ids}) AND k.script = 'dispatch' AND k.late = 0 AND k.via <> 'phone'`);
+    return {
+      cancelled: new Set(cancelled.map((r) => r.id)),
+      acceptedElsewhere: new Set(accepted.map((r) => (r.department_id === null || r.department_id === r.lead ? r.order_id : `${r.order_id}/${r.department_id}`))),
+    };
+  }
+
   dispatchingCoUnits(): Promise<CoUnitRow[]> {
     return rows(this.store.db, sql<CoUnitRow>`SELECT * FROM order_co_units WHERE status = 'dispatching' ORDER BY order_id, unit_index`);
   }

@@ -1,0 +1,84 @@
+// The cluster pieces of one controller process, built by the composition root when the store is
+// PostgreSQL: this node's leases (renewed on a pool of their own, so a busy node's queries never
+// delay its renewal), the ownership the services ask before they call, the cluster-wide
+// call-start gate, and what /healthz says about this node. On SQLite a node is alone: none of this.
+import type { Config } from '../config.js';
+import { openStore, type Store } from '../db/store.js';
+import type { ClusterHealth } from '../http/health.routes.js';
+import type { Logger } from '../logging.js';
+import { TelephonyError, type TelephonyPort } from '../telephony/port.js';
+import type { RemoteHangup } from '../telephony/ari/remote-hangup.js';
+import { clusterCallGate } from './call-gate.js';
+import { LeaseManager } from './leases.js';
+import { ClusterOwnership } from './ownership.js';
+import { ClusterTrunk } from './trunk.js';
+
+export interface ClusterRuntime {
+  readonly leases: LeaseManager;
+  readonly ownership: ClusterOwnership;
+  /** PacedTelephony.clusterGate: a call start granted cluster-wide. */
+  readonly gate: (channelId: string) => Promise<void>;
+  /** Registers the node; the leases a previous process of this node id left expire now. */
+  start(): Promise<void>;
+  /** Starts taking over expired work (call once Asterisk answers: the takeover places calls). */
+  beginTakeovers(): void;
+  health(): Promise<ClusterHealth>;
+  /** Graceful: this node's leases expire now, so another node takes its work at once. */
+  close(): Promise<void>;
+}
+
+export async function openClusterRuntime(config: Config, store: Store, telephony: TelephonyPort, logger: Logger): Promise<ClusterRuntime> {
+  const renewalStore = await openStore(config.database, (detail) => logger.warn({ pool: 'lease renewal' }, detail));
+  const leases = new LeaseManager({
+    store,
+    renewalStore,
+    nodeId: config.cluster.nodeId,
+    ttlMs: config.cluster.leaseSeconds * 1000,
+    ariUrl: config.ari.url,
+    httpAddress: `http://${config.http.host}:${config.http.port}`,
+  });
+  const hangUpLocal = async (channelId: string): Promise<RemoteHangup> => {
+    try {
+      await telephony.hangup(channelId);
+      return { status: 'hung_up' };
+    } catch (err) {
+      if (err instanceof TelephonyError && err.code === 'no_such_channel') return { status: 'gone' };
+      return { status: 'unreachable', reason: err instanceof Error ? err.message : String(err) };
+    }
+  };
+  const ownership = new ClusterOwnership({ leases, logger, hangUpLocal, ariCredentials: config.ari });
+  const trunk = new ClusterTrunk(leases, { callsPerSecond: config.pacing.callsPerSecond, channels: config.pacing.maxChannels });
+  let taking = false;
+  return {
+    leases,
+    ownership,
+    gate: clusterCallGate(trunk),
+    start: () => leases.start({ restarted: true }),
+    beginTakeovers: () => {
+      if (taking) return;
+      taking = true;
+      ownership.start();
+    },
+    health: async () => {
+      const status = leases.status();
+      const nodes = await leases.nodes().then(
+        (all) => all.filter((n) => n.alive).map((n) => n.nodeId),
+        () => [] as string[],
+      );
+      const ok = status.canOriginate;
+      return {
+        ok,
+        ...(ok ? {} : { detail: status.lastError ?? `no lease renewal confirmed for ${Math.round(status.msSinceConfirmedRenewal)} ms` }),
+        nodeId: leases.nodeId,
+        leases: ok ? 'holding' : 'lost',
+        owned: status.held,
+        liveNodes: nodes,
+      };
+    },
+    close: async () => {
+      ownership.stop();
+      await leases.stop({ handOver: true });
+      await renewalStore.close();
+    },
+  };
+}
