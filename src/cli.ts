@@ -9,6 +9,7 @@ type Command = (args: string[], config: Config, out: Out) => Promise<number>;
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   asterisk: () => import('./asterisk/cli.js').then((m) => m.runAsteriskCli),
   demo: () => import('./demo/demo.js').then((m) => (_args: string[], config: Config, out: Out) => m.runDemo(config, out)),
+  'demo-cluster': () => import('./demo/cluster-demo.js').then((m) => (_args: string[], config: Config, out: Out) => m.runClusterDemo(config, out)),
   report: () => import('./reports/cli.js').then((m) => m.runReportCli),
   tokens: () => import('./tokens/cli.js').then((m) => m.runTokensCli),
   service: () => import('./service/cli.js').then((m) => m.runServiceCli),
@@ -38,6 +39,7 @@ const USAGE = `usage: liandong <command>
   asterisk up|down|status|render|cli   run the project's own Asterisk 22 (see 'liandong asterisk help')
   service install [--dir DIR] [--settings FILE] [--user NAME]   write the systemd units and the EnvironmentFile (docs/operations.md)
   demo                                 start Asterisk and the service with simulated phones and show real calls
+  demo-cluster                         two cells on PostgreSQL: kill one controller mid-call, watch the other take over
   report assessment --quarter 2026Q4 [--csv]   quarterly assessment of every department, ranked (the 110 centre's transmittal)
   tokens add --role R [--unit U] --person NAME | list | revoke ID   per-person API tokens (the file keeps only hashes)
   prompts list|check                   prompt ids, recorded or TTS, durations; check the site's recordings (docs/recording.md)
@@ -53,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`--profile must be dev or production\n`);
     return 2;
   }
-  const profile: Profile = (chosen) ?? (command === 'demo' || command === 'asterisk' ? 'dev' : 'production');
+  const profile: Profile = (chosen) ?? (command === 'demo' || command === 'demo-cluster' || command === 'asterisk' ? 'dev' : 'production');
   const out = (line: string) => process.stdout.write(`${line}\n`);
   if (command === undefined || command === 'help' || command === '--help') {
     out(USAGE);
