@@ -13,6 +13,9 @@
 // presses 1 after 5 s)  --drain 10000  --drain-cps 100  --drain-channels 50  --no-drain
 // --profile: run the service under `node --cpu-prof` and print where its CPU goes (the CPU
 // figures of that run then include the profiler's own cost).
+// --store postgres: the controller runs again on PostgreSQL (a server of the bench's own), rows
+// beside SQLite's, and the cluster takeover is measured (--takeover N orders, default 20; two
+// cells, cell 1 killed with SIGKILL while every call is up).
 import fs from 'node:fs';
 import path from 'node:path';
 import { asteriskStatus, asteriskUp } from '../src/asterisk/index.js';
@@ -26,6 +29,7 @@ import { AriObserver } from './lib/observer.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import { baselineRun, controllerRun, type RunResult, type RunSetup } from './lib/runs.js';
 import { round } from './lib/stats.js';
+import { benchPostgres, takeoverRun, type BenchPostgres, type TakeoverResult } from './lib/takeover.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string): string => {
@@ -39,6 +43,8 @@ const DRAIN = args.includes('--no-drain') ? 0 : Number(opt('drain', '10000'));
 const DRAIN_CPS = Number(opt('drain-cps', '100'));
 const DRAIN_CHANNELS = Number(opt('drain-channels', '50'));
 const PROFILE = args.includes('--profile');
+const STORES: ReadonlyArray<'sqlite' | 'postgres'> = opt('store', 'sqlite') === 'postgres' ? ['sqlite', 'postgres'] : ['sqlite'];
+const TAKEOVER_ORDERS = Number(opt('takeover', '20'));
 const PROFILE_DIR = path.join(import.meta.dirname, 'results', 'profiles');
 /** Seconds the controller and the baseline wait for a key after the menu. */
 const KEY_TIMEOUT_S = 12;
@@ -82,23 +88,26 @@ async function quiet(observer: AriObserver, ms = 3000): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-function table(results: Array<{ size: number; controller: RunResult; baseline: RunResult }>): string[] {
+type SizeResult = { size: number; store: 'sqlite' | 'postgres'; controller: RunResult; baseline: RunResult };
+
+function table(results: SizeResult[]): string[] {
   const rows = [
     '| orders | side | calls/s | lost | max concurrent | Asterisk CPU s | controller CPU s (% of Asterisk) | TTS CPU s | controller peak RSS MB | POST→originate p50 / p95 ms | key→ack committed p50 / p95 ms |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  for (const { size, controller: c, baseline: b } of results) {
+  for (const { size, store, controller: c, baseline: b } of results) {
     const share = c.controllerCpuSeconds !== undefined ? round((100 * c.controllerCpuSeconds) / c.asteriskCpuSeconds) : Number.NaN;
-    rows.push(`| ${size} | controller | ${c.callsPerSecond} | ${c.lost} | ${c.maxConcurrent} | ${c.asteriskCpuSeconds} | ${c.controllerCpuSeconds} (${share} %) | ${c.ttsCpuSeconds} | ${c.controllerPeakRssMb} | ${c.postToOriginateMs.p50} / ${c.postToOriginateMs.p95} | ${c.keyToAckMs.p50} / ${c.keyToAckMs.p95} |`);
+    rows.push(`| ${size} | controller (${store}) | ${c.callsPerSecond} | ${c.lost} | ${c.maxConcurrent} | ${c.asteriskCpuSeconds} | ${c.controllerCpuSeconds} (${share} %) | ${c.ttsCpuSeconds} | ${c.controllerPeakRssMb} | ${c.postToOriginateMs.p50} / ${c.postToOriginateMs.p95} | ${c.keyToAckMs.p50} / ${c.keyToAckMs.p95} |`);
     rows.push(`| ${size} | baseline | ${b.callsPerSecond} | ${b.lost} | ${b.maxConcurrent} | ${b.asteriskCpuSeconds} | – | – | – | ${b.postToOriginateMs.p50} / ${b.postToOriginateMs.p95} (call file) | ${b.keyToAckMs.p50} / ${b.keyToAckMs.p95} (AstDB) |`);
   }
   return rows;
 }
 
-function targets(results: Array<{ size: number; controller: RunResult; baseline: RunResult }>, drain: DrainResult | undefined): string[] {
+function targets(results: SizeResult[], drain: DrainResult | undefined): string[] {
   const lines: string[] = [];
   const check = (ok: boolean, text: string) => lines.push(`${ok ? 'MET    ' : 'NOT MET'}  ${text}`);
-  for (const { size, controller: c, baseline: b } of results) {
+  for (const { size: n, store, controller: c, baseline: b } of results) {
+    const size = `${n} (${store})`;
     const share = (100 * (c.controllerCpuSeconds ?? 0)) / c.asteriskCpuSeconds;
     const withTts = (100 * ((c.controllerCpuSeconds ?? 0) + (c.ttsCpuSeconds ?? 0))) / c.asteriskCpuSeconds;
     check(share <= 15, `${size}: controller CPU ${round(share)} % of Asterisk's (≤ 15 %); with its TTS children ${round(withTts)} %`);
@@ -106,7 +115,7 @@ function targets(results: Array<{ size: number; controller: RunResult; baseline:
     check(c.keyToAckMs.p95 < 20, `${size}: key→ack committed p95 ${c.keyToAckMs.p95} ms (< 20 ms)`);
     check(c.postToOriginateMs.p95 < 30, `${size}: POST→originate p95 ${c.postToOriginateMs.p95} ms (< 30 ms)`);
   }
-  const biggest = results.find((r) => r.size === 200);
+  const biggest = results.find((r) => r.size === 200 && r.store === 'sqlite');
   if (biggest) check(biggest.controller.lost === 0 && biggest.controller.maxConcurrent >= 200, `200 concurrent with none lost: lost ${biggest.controller.lost}, max concurrent ${biggest.controller.maxConcurrent}`);
   if (drain) {
     check(drain.maxCallsInAnySecond <= drain.callsPerSecondSet && drain.maxConcurrent <= drain.channelsSet, `pacing never exceeded: at most ${drain.maxCallsInAnySecond} call starts in any second (set ${drain.callsPerSecondSet}), at most ${drain.maxConcurrent} channels (set ${drain.channelsSet})`);
@@ -126,39 +135,58 @@ async function main(): Promise<void> {
   await prepareBaseline(config, await baselineMedia(), KEY_TIMEOUT_S);
 
   const policy = { attemptsPerContact: 1, retryDelaySeconds: 1, ringTimeoutSeconds: 15, chainLoops: 0, loopDelaySeconds: 1, maxReplays: 0, keyTimeoutSeconds: KEY_TIMEOUT_S };
-  const svc = await spawnService('bench', {
-    LOG_LEVEL: 'info',
-    LIANDONG_MEDIA_DIR: MEDIA_DIR,
-    // Not the limit under test here: the controller's own cost is.
-    LIANDONG_TRUNK_CALLS_PER_SECOND: '1000',
-    LIANDONG_TRUNK_CHANNELS: '1000',
-    LIANDONG_API_RATE_LIMIT: '1000000',
-  }, PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []);
-  const results: Array<{ size: number; controller: RunResult; baseline: RunResult }> = [];
+  const results: SizeResult[] = [];
+  const baselines = new Map<number, RunResult>();
   let drain: DrainResult | undefined;
+  const pg: BenchPostgres | undefined = STORES.includes('postgres') ? await benchPostgres() : undefined;
+  let takeover: TakeoverResult | undefined;
   try {
-    await configureService(svc, NUMBER, '740', policy);
-    const setup: RunSetup = { config, observer, asteriskPid: status.pid, number: NUMBER, rate: RATE };
-    if (SIZES.length > 0) {
-      out('warm-up: 10 calls each way');
-      await controllerRun(setup, svc, 10, `warm-${Date.now()}`);
-      await baselineRun(setup, 10, `warm-${Date.now()}`, 15, KEY_TIMEOUT_S);
-      await quiet(observer);
+    for (const store of STORES) {
+      const svc = await spawnService(`bench-${store}`, {
+        LOG_LEVEL: 'info',
+        LIANDONG_MEDIA_DIR: MEDIA_DIR,
+        // Not the limit under test here: the controller's own cost is.
+        LIANDONG_TRUNK_CALLS_PER_SECOND: '1000',
+        LIANDONG_TRUNK_CHANNELS: '1000',
+        LIANDONG_API_RATE_LIMIT: '1000000',
+        ...(store === 'postgres' && pg ? { LIANDONG_DATABASE_URL: await pg.newDatabase() } : {}),
+      }, PROFILE && store === 'sqlite' ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []);
+      try {
+        await configureService(svc, NUMBER, '740', policy);
+        const setup: RunSetup = { config, observer, asteriskPid: status.pid, number: NUMBER, rate: RATE };
+        if (SIZES.length > 0) {
+          out(`warm-up (${store}): 10 calls each way`);
+          await controllerRun(setup, svc, 10, `warm-${Date.now()}`);
+          if (!baselines.size) await baselineRun(setup, 10, `warm-${Date.now()}`, 15, KEY_TIMEOUT_S);
+          await quiet(observer);
+        }
+        for (const size of SIZES) {
+          out(`${size} orders: controller on ${store}`);
+          const controller = await controllerRun(setup, svc, size, `c${size}-${store}-${Date.now()}`);
+          await quiet(observer);
+          let baseline = baselines.get(size);
+          if (!baseline) {
+            out(`${size} orders: baseline`);
+            baseline = await baselineRun(setup, size, `b${size}-${Date.now()}`, 15, KEY_TIMEOUT_S);
+            baselines.set(size, baseline);
+            await quiet(observer);
+          }
+          results.push({ size, store, controller, baseline });
+          out(`  controller ${JSON.stringify(controller)}`);
+          out(`  baseline   ${JSON.stringify(baseline)}`);
+        }
+      } finally {
+        await svc.stop();
+        svc.removeDatabase();
+      }
     }
-    for (const size of SIZES) {
-      out(`${size} orders: controller`);
-      const controller = await controllerRun(setup, svc, size, `c${size}-${Date.now()}`);
-      await quiet(observer);
-      out(`${size} orders: baseline`);
-      const baseline = await baselineRun(setup, size, `b${size}-${Date.now()}`, 15, KEY_TIMEOUT_S);
-      await quiet(observer);
-      results.push({ size, controller, baseline });
-      out(`  controller ${JSON.stringify(controller)}`);
-      out(`  baseline   ${JSON.stringify(baseline)}`);
+    if (pg && TAKEOVER_ORDERS > 0) {
+      out(`takeover: ${TAKEOVER_ORDERS} answered orders on cell 1, SIGKILL, cell 2 takes over`);
+      takeover = await takeoverRun(pg, TAKEOVER_ORDERS, 6, out);
+      out(`  takeover ${JSON.stringify(takeover)}`);
     }
   } finally {
-    await svc.stop();
-    svc.removeDatabase();
+    await pg?.stop();
   }
   let profile: ProfileSummary | undefined;
   let drainProfile: ProfileSummary | undefined;
@@ -228,6 +256,12 @@ async function main(): Promise<void> {
           '',
         ]
       : []),
+    ...(takeover
+      ? [
+          `Takeover (PostgreSQL, lease ${takeover.leaseSeconds} s): ${takeover.orders} answered orders on cell 1, SIGKILL; cell 2 owned all ${round(takeover.killToAllOwnedMs / 1000, 2)} s later; first new originate per order ${round(takeover.killToOriginateMs.min / 1000, 2)} / ${round(takeover.killToOriginateMs.p50 / 1000, 2)} / ${round(takeover.killToOriginateMs.max / 1000, 2)} s (min / p50 / max); lost ${takeover.lost}, duplicate acknowledgements ${takeover.duplicateAcknowledgements}, channel ids created twice ${takeover.channelsCreatedTwice}.`,
+          '',
+        ]
+      : []),
     ...(cap
       ? [
           `Channel cap: ${cap.orders} orders, ${cap.calls} calls (answered, hung up at once) at up to ${cap.callsPerSecondSet} calls/s through ${cap.channelsSet} channels: most channels at once ${cap.maxConcurrent}; ${cap.meanCallsPerSecond} calls/s over ${cap.drainSeconds} s; stuck ${cap.stuck}, lost ${cap.lost}.`,
@@ -236,6 +270,7 @@ async function main(): Promise<void> {
       : []),
     'Targets:',
     ...targets(results, drain),
+    ...(takeover ? [`${takeover.killToOriginateMs.max <= (takeover.leaseSeconds + 2) * 1000 && takeover.lost === 0 && takeover.duplicateAcknowledgements === 0 ? 'MET    ' : 'NOT MET'}  takeover: SIGKILL → first new originate of every order ≤ ${takeover.leaseSeconds + 2} s (max ${round(takeover.killToOriginateMs.max / 1000, 2)} s), lost ${takeover.lost}, duplicate acknowledgements ${takeover.duplicateAcknowledgements}`] : []),
     ...(cap ? [`${cap.maxConcurrent <= cap.channelsSet && cap.stuck === 0 && cap.lost === 0 ? 'MET    ' : 'NOT MET'}  channel limit never exceeded: at most ${cap.maxConcurrent} channels (set ${cap.channelsSet}), all ${cap.orders} orders settled`] : []),
     ...(profile
       ? [
@@ -260,7 +295,7 @@ async function main(): Promise<void> {
   for (const l of lines) out(l);
   fs.mkdirSync(path.join(import.meta.dirname, 'results'), { recursive: true });
   const file = path.join(import.meta.dirname, 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), asterisk: status.version, node: process.version, rate: RATE, number: NUMBER, results, drain, cap, profile, drainProfile, profiled: PROFILE, report: lines }, null, 2)}\n`);
+  fs.writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), asterisk: status.version, node: process.version, rate: RATE, number: NUMBER, results, drain, cap, takeover, profile, drainProfile, profiled: PROFILE, report: lines }, null, 2)}\n`);
   out(`\nwritten ${path.relative(process.cwd(), file)}`);
 }
 
