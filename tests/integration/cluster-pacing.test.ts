@@ -34,7 +34,7 @@ beforeAll(async () => {
   if (!d) throw new Error('no tourism department');
   const policy = { attemptsPerContact: 1, retryDelaySeconds: 1, ringTimeoutSeconds: 10, chainLoops: 0, loopDelaySeconds: 1, maxReplays: 0, keyTimeoutSeconds: 3 };
   expect((await a.api('PUT', '/api/v1/departments/tourism', TOKENS.admin, { name: d.name, categories: d.categories, contacts: [{ id: 'duty', name: '值班室', number: PHONE, priority: 1 }], policy })).status).toBe(200);
-  b = await spawnService('cluster-pace-b', env('pace-2', cell2.env as Record<string, string>));
+  b = await spawnService('cluster-pace-b', env('pace-2', cell2.env));
 }, 180_000);
 
 afterAll(async () => {
