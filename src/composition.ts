@@ -110,7 +110,10 @@ export async function createServices(config: Config, options: ServiceOptions = {
   // Cluster mode (PostgreSQL, docs/cluster.md): leases decide which node runs what; the trunk's
   // calls per second hold for all nodes together. On SQLite this node is alone.
   const cluster = store.engine === 'postgres' ? await openClusterRuntime(config, store, telephony, logger) : undefined;
-  if (cluster) lines.clusterGate = cluster.gate;
+  if (cluster) {
+    lines.clusterGate = cluster.gate;
+    lines.clusterRelease = cluster.releaseLine;
+  }
   // The 110 centre's alerts (unacknowledged, help requested, overdue) go through the outbox.
   const webhook = createWebhook((...a) => webhooks.enqueue(...a), (id) => repo.getOrder(id));
   const dispatcher = new Dispatcher({

@@ -16,8 +16,10 @@ import { ClusterTrunk } from './trunk.js';
 export interface ClusterRuntime {
   readonly leases: LeaseManager;
   readonly ownership: ClusterOwnership;
-  /** PacedTelephony.clusterGate: a call start granted cluster-wide. */
+  /** PacedTelephony.clusterGate: a line and a call start granted cluster-wide. */
   readonly gate: (channelId: string) => Promise<void>;
+  /** PacedTelephony.clusterRelease: the call's line back to the cluster. */
+  readonly releaseLine: (channelId: string) => void;
   /** Registers the node; the leases a previous process of this node id left expire now. */
   start(): Promise<void>;
   /** Starts taking over expired work (call once Asterisk answers: the takeover places calls). */
@@ -48,12 +50,34 @@ export async function openClusterRuntime(config: Config, store: Store, telephony
   };
   const ownership = new ClusterOwnership({ leases, logger, hangUpLocal, ariCredentials: config.ari });
   const trunk = new ClusterTrunk(leases, { callsPerSecond: config.pacing.callsPerSecond, channels: config.pacing.maxChannels });
+  // This process's lines are held under a lease of its own: a later process of the same node id
+  // does not inherit them; whoever takes this one over after a crash hangs its calls up.
+  let linesId = '';
+  // A node that lost its leases (a database outage) and renews again claims a fresh lines lease.
+  const linesUnit = async (): Promise<string> => {
+    if (linesId && leases.lease(`lines:${linesId}`)) return `lines:${linesId}`;
+    linesId = `${config.cluster.nodeId}:${Date.now().toString(36)}`;
+    if (!(await ownership.claim('lines', linesId))) throw new TelephonyError('not_connected', `this node could not claim its trunk lines lease lines:${linesId}`);
+    return `lines:${linesId}`;
+  };
+  const log = logger.child({ component: 'cluster', nodeId: config.cluster.nodeId });
   let taking = false;
   return {
     leases,
     ownership,
-    gate: clusterCallGate(trunk),
-    start: () => leases.start({ restarted: true }),
+    gate: async (channelId) => clusterCallGate(trunk, await linesUnit())(channelId),
+    releaseLine: (channelId) => {
+      trunk.releaseLine(channelId).catch((err: unknown) => log.error({ channelId, reason: err instanceof Error ? err.message : String(err) }, 'freeing a cluster trunk line failed; it is freed when this node\'s lines lease ends'));
+    },
+    start: async () => {
+      await leases.start({ restarted: true });
+      // Lines left by a process that died: its calls are hung up (the orders' takeover ends their attempts).
+      ownership.handle('lines', async (id, takeover) => {
+        for (const channelId of takeover.channels) await ownership.hangUpLeft(channelId, takeover);
+        await ownership.release('lines', id);
+      });
+      await linesUnit();
+    },
     beginTakeovers: () => {
       if (taking) return;
       taking = true;

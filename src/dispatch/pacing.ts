@@ -221,6 +221,8 @@ export class PacedTelephony implements TelephonyPort {
    * when this node may not place calls (it lost its leases). Unset: this node is alone.
    */
   clusterGate: ((channelId: string) => Promise<void>) | undefined;
+  /** Cluster mode: the call's line is given back to the cluster (its channel hung up, or never made). */
+  clusterRelease: ((channelId: string) => void) | undefined;
   /** Told of each placed call's originate and events (set by the composition root: the metrics). */
   onCallEvent: (channelId: string, event: CallEvent | { readonly type: 'originating'; readonly at: Date }) => void = () => undefined;
 
@@ -254,6 +256,7 @@ export class PacedTelephony implements TelephonyPort {
       off();
       this.placed.delete(id);
       this.pacer.release(id);
+      this.clusterRelease?.(id);
     };
     const off = this.inner.subscribe(id, (e) => {
       this.onCallEvent(id, e);
