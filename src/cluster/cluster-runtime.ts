@@ -48,7 +48,10 @@ export async function openClusterRuntime(config: Config, store: Store, telephony
       return { status: 'unreachable', reason: err instanceof Error ? err.message : String(err) };
     }
   };
-  const ownership = new ClusterOwnership({ leases, logger, hangUpLocal, ariCredentials: config.ari });
+  // Placement: a node runs at most twice as many units as the trunk has channels (a short queue
+  // waits for lines where it was received; +1: its own lines lease). A new order beyond that is
+  // offered to the cluster and taken by a node with room.
+  const ownership = new ClusterOwnership({ leases, logger, hangUpLocal, ariCredentials: config.ari, capacity: 2 * config.pacing.maxChannels + 1 });
   const trunk = new ClusterTrunk(leases, { callsPerSecond: config.pacing.callsPerSecond, channels: config.pacing.maxChannels });
   // This process's lines are held under a lease of its own: a later process of the same node id
   // does not inherit them; whoever takes this one over after a crash hangs its calls up.

@@ -42,6 +42,11 @@ export interface ClusterOwnershipOptions {
   readonly ariCredentials: AriCredentials;
   /** Most units taken over per poll. */
   readonly takeoverBatch?: number;
+  /**
+   * Most units this node runs at once (its own trunk's channels): a new order beyond it is offered
+   * to the cluster (a node with room takes it over), and the takeover poll takes no more than the room left.
+   */
+  readonly capacity?: number;
 }
 
 const unitKey = (kind: string, id: string) => `${kind}:${id}`;
@@ -63,7 +68,7 @@ export class ClusterOwnership implements WorkOwnership {
   }
 
   async claim(kind: string, id: string): Promise<Store | undefined> {
-    const result = await this.options.leases.claim(unitKey(kind, id));
+    const result = await this.options.leases.claim(unitKey(kind, id), kind === 'lines' || this.options.capacity === undefined ? {} : { capacity: this.options.capacity });
     if (result.ok) return this.options.leases.fenced(result.lease.unitKey);
     this.log.info({ unit: unitKey(kind, id), reason: result.reason }, 'unit not claimed here');
     return undefined;
@@ -124,7 +129,9 @@ export class ClusterOwnership implements WorkOwnership {
         if (!orphans) continue;
         for (const id of await orphans()) await this.options.leases.offer(unitKey(kind, id));
       }
-      const taken = await this.options.leases.claimExpired(this.options.takeoverBatch ?? 50);
+      const batch = this.options.takeoverBatch ?? 50;
+      const room = this.options.capacity === undefined ? batch : Math.min(batch, this.options.capacity - (await this.options.leases.liveLeaseCount()));
+      const taken = room > 0 ? await this.options.leases.claimExpired(room) : [];
       for (const t of taken) await this.takeOver(t);
       return taken.length;
     } catch (err) {
