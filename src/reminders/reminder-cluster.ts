@@ -122,6 +122,7 @@ export class ReminderUnits {
    */
   private async orphans(): Promise<string[]> {
     const offer: string[] = [];
+    let reconciled = false;
     for (const { id, leased } of await this.reminders.remindingUnowned(Date.now() - ORPHAN_AFTER_MS)) {
       if (Number(leased) === 0) {
         offer.push(id);
@@ -129,6 +130,7 @@ export class ReminderUnits {
       }
       const repo = await this.claim(id);
       if (!repo) continue; // another node got there first
+      reconciled = true;
       try {
         await this.host.recover(repo, id, (c) => this.host.hangUpLocal(c));
         this.log.warn({ deadlineId: id }, 'deadline left reminding with a released lease; put back');
@@ -138,6 +140,7 @@ export class ReminderUnits {
         await this.done(id);
       }
     }
+    if (reconciled) this.host.wake(); // due again now, or later than the timer thought
     if (offer.length > 0) this.log.warn({ deadlines: offer }, 'deadlines left reminding without a lease; offered for takeover');
     return offer;
   }

@@ -106,6 +106,7 @@ export class SurveyUnits {
    */
   private async orphans(): Promise<string[]> {
     const offer: string[] = [];
+    let reconciled = false;
     for (const { id, leased } of await this.surveys.callingUnowned(Date.now() - ORPHAN_AFTER_MS)) {
       if (Number(leased) === 0) {
         offer.push(id);
@@ -113,6 +114,7 @@ export class SurveyUnits {
       }
       const repo = await this.claim(id);
       if (!repo) continue; // another node got there first
+      reconciled = true;
       try {
         const survey = await repo.get(id);
         if (survey?.status === 'calling') await this.host.recover(repo, survey, (c) => this.host.hangUpLocal(c));
@@ -123,6 +125,7 @@ export class SurveyUnits {
         await this.release(id);
       }
     }
+    if (reconciled) this.host.wake(); // due again now, or later than the timer thought
     if (offer.length > 0) this.log.warn({ surveys: offer }, 'surveys left calling without a lease; offered for takeover');
     return offer;
   }

@@ -185,7 +185,7 @@ describe('survey calls, two nodes on one PostgreSQL database', () => {
     expect((await first(store.db, sql<{ n: number }>`SELECT count(*) AS n FROM cluster_leases WHERE unit_key LIKE 'survey:%'`))?.n).toBe(SURVEYS);
     expect([...a.failures, ...b.failures]).toEqual([]);
     console.info(`surveys: node a called ${a.phone.originated.length}, node b ${b.phone.originated.length}`);
-  });
+  }, 30_000);
 
   it('a node killed mid-call: its surveys are taken over after TTL, hung up through its Asterisk, and each ends answered exactly once', async () => {
     cluster = await testCluster('postgres');
@@ -233,7 +233,7 @@ describe('survey calls, two nodes on one PostgreSQL database', () => {
     expect(a.failures.every((f) => /lease on survey:\S+ lost/.test(f))).toBe(true);
     await expectAnsweredOnce(store, surveys);
     expect([...(await statuses(store)).values()].every((s) => s === 'completed')).toBe(true);
-  });
+  }, 30_000);
 
   it('sweeps up surveys left calling without a holder (no lease row, or a released one) and calls them once', async () => {
     cluster = await testCluster('postgres');
@@ -250,5 +250,5 @@ describe('survey calls, two nodes on one PostgreSQL database', () => {
     expect(await rows(store.db, sql<{ unit_key: string; owner: string | null }>`SELECT unit_key, owner FROM cluster_leases ORDER BY unit_key`))
       .toEqual([{ unit_key: `survey:${never}`, owner: null }, { unit_key: `survey:${released}`, owner: null }].sort((x, y) => x.unit_key.localeCompare(y.unit_key)));
     expect(b.failures).toEqual([]);
-  });
+  }, 30_000);
 });
