@@ -73,13 +73,14 @@ export class ReminderService {
 
   constructor(private readonly deps: ReminderServiceDeps) {
     this.log = deps.logger.child({ component: 'reminders' });
-    this.live = new LiveRounds((channelId) => this.hangUpLocal(channelId, 'could not hang up an abandoned reminder call'), this.log);
-    this.units = deps.ownership && new ReminderUnits(deps.ownership, deps.reminders, {
+    const units = deps.ownership && new ReminderUnits(deps.ownership, deps.reminders, {
       recover: (repo, deadlineId, hangUp) => recoverDeadline(repo, deadlineId, hangUp, (o, k, d) => this.event(o, k, d)),
       abandon: (ids, reason) => this.live.abandon(ids, reason),
-      hangUpLocal: (channelId) => this.hangUpLocal(channelId, 'could not hang up an orphaned reminder call'),
+      hangUpLocal: (channelId) => this.live.hangUp(channelId, 'could not hang up an orphaned reminder call'),
       wake: () => this.wake(),
     }, deps.logger);
+    this.units = units;
+    this.live = new LiveRounds(deps.telephony, deps.writes, this.log, units);
   }
 
   policyFor(order: OrderRow): ReminderPolicy {
@@ -140,15 +141,6 @@ export class ReminderService {
     const since = new Date(Date.now() - CATCH_UP_HOURS * 3_600_000).toISOString();
     for (const order of await reminders.acceptedWithoutDeadlines(since)) await this.onAccepted(order.id, Date.parse(order.accepted_at));
     this.wake();
-  }
-
-  /** Never rejects: a failure is logged (a channel already gone is no error worth more). */
-  private async hangUpLocal(channelId: string, what: string): Promise<void> {
-    try {
-      await this.deps.telephony.hangup(channelId);
-    } catch (err) {
-      this.log.warn({ channelId, err: String(err) }, what);
-    }
   }
 
   stop(): void {
@@ -303,27 +295,10 @@ export class ReminderService {
     const actor = createActor(machine, {
       input: { orderId: order.id, firstSeq, targets, script: target === 'command_centre' ? 'alarm' : 'reminder', ringTimeoutSeconds: policy.ringTimeoutSeconds, maxReplays: policy.maxReplays },
     });
-    this.units?.hold(row.id);
-    const ended = () => this.live.ended(liveKey);
-    // Whatever follows the round has run (or failed, logged): the unit may be released.
-    const settled = (work: Promise<void>) => work.finally(() => this.units?.done(row.id));
-    this.live.track(liveKey, actor, {
-      complete: () => {
-        ended();
-        const answer = actor.getSnapshot().output?.answer ?? null;
-        this.background('after a reminder round', settled(this.afterPostedWrites().then(() => done(answer))));
-      },
-      error: (err: unknown) => {
-        ended();
-        this.log.error({ err, orderId: order.id }, 'reminder round crashed');
-        const reason = err instanceof Error ? err.message : String(err);
-        this.background('after a crashed reminder round', settled(this.afterPostedWrites().then(async () => {
-          await this.event(order.id, 'reminder_crashed', { reason });
-          await done(null);
-        })));
-      },
+    this.live.start(liveKey, actor, async (answer, crash) => {
+      if (crash !== undefined) await this.event(order.id, 'reminder_crashed', { reason: crash });
+      await done(answer);
     });
-    actor.start();
   }
 
   /** Runs inside the call's commit, before the confirmation: the key's meaning is durable first. */
@@ -361,7 +336,7 @@ export class ReminderService {
   }
 
   private async notify(order: OrderRow, status: WebhookPayload['status'], deadline: DeadlineKind): Promise<void> {
-    // Called after the round's posted writes are in (afterPostedWrites, or the committed key).
+    // Called after the round's posted writes are in (LiveRounds.start waits for them, or the committed key).
     const attempts = (await this.deps.reminders.attempts(order.id)).length;
     const outcome = await this.deps.webhook.notify({ orderId: order.id, code: order.code, departmentId: order.department_id, status, attempts, deadline });
     await this.event(order.id, outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, event: status } : { reason: outcome.reason, event: status });
@@ -374,14 +349,6 @@ export class ReminderService {
    */
   private async event(orderId: string, kind: string, detail: Record<string, unknown>): Promise<void> {
     await this.deps.orders.appendEvent(orderId, 'liandong', kind, detail);
-  }
-
-  /**
-   * Resolves once every write posted so far (a round's attempt rows, keys, events) is in, so what
-   * follows a round is recorded after it. Only from our own callbacks, never inside a queued write.
-   */
-  private afterPostedWrites(): Promise<void> {
-    return this.deps.writes.run(() => Promise.resolve());
   }
 
   /** Work started from a callback that cannot wait for it: a failure is logged, never lost. */
