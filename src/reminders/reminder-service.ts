@@ -187,9 +187,11 @@ export class ReminderService {
         for (const row of await this.deps.reminders.takeDue(Date.now(), MAX_ROUNDS_PER_WAKE)) {
           const repo = this.units ? await this.units.claim(row.id) : this.deps.reminders;
           if (!repo) {
-            // Held elsewhere or not renewing: due now again for whichever node may take it.
-            this.log.warn({ orderId: row.order_id, deadline: row.kind }, 'reminder round taken but not claimed here; put back as due');
-            await this.deps.reminders.requeue(row.id);
+            // Not renewing: due now for another node. Held elsewhere (a help alarm of the deadline
+            // still running there): due shortly, not at once, which would only spin.
+            const dueAt = Date.now() + (this.units?.canOriginate() ? RETRY_AFTER_FAILURE_MS : 0);
+            this.log.warn({ orderId: row.order_id, deadline: row.kind, dueAt: new Date(dueAt).toISOString() }, 'reminder round taken but not claimed here; put back as due');
+            await this.deps.reminders.requeue(row.id, dueAt);
             continue;
           }
           try {

@@ -17,6 +17,12 @@ export const SURVEY_UNIT = 'survey';
  */
 export const ORPHAN_AFTER_MS = 5_000;
 
+/**
+ * A survey put back because another node holds its lease (finishing its call, or a call-in
+ * there) is due again after this, not at once: taking it again right away would only spin.
+ */
+export const HELD_ELSEWHERE_RETRY_MS = 5_000;
+
 /** What the service does for its units. */
 export interface SurveyUnitHost {
   /** Ends the survey's open attempts (hanging each up first through hangUp) and settles it as an interrupted call. */
@@ -58,12 +64,14 @@ export class SurveyUnits {
   }
 
   /**
-   * A survey claimDue took that this node cannot call (claim refused or failed): due now again
-   * for any node. If even that fails, the orphan sweep finds it `calling` without a holder.
+   * A survey claimDue took that this node cannot call (claim refused or failed): due again for
+   * any node, at once if this node stopped renewing (it takes nothing more), shortly if it is held
+   * elsewhere. If even that fails, the orphan sweep finds it `calling` without a holder.
    */
   async putBack(survey: SurveyRow, why: string): Promise<void> {
-    this.log.warn({ surveyId: survey.id, reason: why }, 'survey taken but not claimed here; put back as due');
-    await this.surveys.putBack(survey, Date.now());
+    const dueAt = Date.now() + (this.ownership.canOriginate() ? HELD_ELSEWHERE_RETRY_MS : 0);
+    this.log.warn({ surveyId: survey.id, reason: why, dueAt: new Date(dueAt).toISOString() }, 'survey taken but not claimed here; put back as due');
+    await this.surveys.putBack(survey, dueAt);
   }
 
   /** The call is over and its result written (or could not be): another node may claim it later. */

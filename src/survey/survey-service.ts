@@ -279,6 +279,8 @@ export class SurveyService {
       }
       attemptId = await surveys.startAttempt(survey, inbound ? 'inbound' : 'outbound', inbound?.callerNumber);
       if (attemptId === undefined) return false;
+      // Its lease was lost while the attempt was being recorded: no call; the new owner ends the attempt.
+      if (this.live.get(survey.id) !== live) return false;
       live.attemptId = attemptId;
       this.run(survey, surveys, live, order, attemptId, inbound);
       return true;

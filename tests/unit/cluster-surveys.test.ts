@@ -247,7 +247,8 @@ describe('survey calls, two nodes on one PostgreSQL database', () => {
     await go(b);
     await expect.poll(async () => [...(await statuses(store)).values()], { timeout: 10_000, interval: 20 }).toEqual(['completed', 'completed']);
     expect(b.phone.originated.sort()).toEqual([`${never}-c1`, `${released}-c1`].sort());
-    expect(await rows(store.db, sql<{ unit_key: string; owner: string | null }>`SELECT unit_key, owner FROM cluster_leases ORDER BY unit_key`))
+    // Released once the end of the call is written, so a moment after the status reads completed.
+    await expect.poll(() => rows(store.db, sql<{ unit_key: string; owner: string | null }>`SELECT unit_key, owner FROM cluster_leases ORDER BY unit_key`), { timeout: 2000, interval: 20 })
       .toEqual([{ unit_key: `survey:${never}`, owner: null }, { unit_key: `survey:${released}`, owner: null }].sort((x, y) => x.unit_key.localeCompare(y.unit_key)));
     expect(b.failures).toEqual([]);
   }, 30_000);
