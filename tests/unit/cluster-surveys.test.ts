@@ -4,7 +4,7 @@
 // mid-call has its surveys taken over after TTL, their channels hung up through its Asterisk, and
 // each survey ends answered exactly once; surveys left calling without a holder are swept up.
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { first, rows, run } from '../../src/db/sql.js';
 import type { Store } from '../../src/db/store.js';
@@ -28,6 +28,7 @@ function nodePhone(holdAtQuestion?: number) {
   const listeners = new Map<string, Set<CallEventListener>>();
   const asked = new Map<string, number>();
   const originated: string[] = [];
+  const hungUp: Array<{ channelId: string; at: number }> = [];
   const held: Array<{ channelId: string; resolve: (r: CollectResult) => void }> = [];
   const emit = (c: string, e: Parameters<CallEventListener>[0]) => {
     for (const l of [...(listeners.get(c) ?? [])]) l(e);
@@ -57,6 +58,7 @@ function nodePhone(holdAtQuestion?: number) {
       return Promise.resolve({ status: 'complete', digits: '1' });
     },
     hangup(c) {
+      hungUp.push({ channelId: c, at: performance.now() });
       setTimeout(() => emit(c, { type: 'hangup', cause: { code: 16, text: 'Normal Clearing', kind: 'normal' }, at: new Date() }), 1);
       return Promise.resolve();
     },
@@ -66,7 +68,7 @@ function nodePhone(holdAtQuestion?: number) {
   const releaseHeld = () => {
     for (const h of held.splice(0)) h.resolve({ status: 'complete', digits: '1' });
   };
-  return { port, originated, held, releaseHeld };
+  return { port, originated, hungUp, held, releaseHeld };
 }
 
 const prompts = { media: () => Promise.resolve(['sound:beep']) } as unknown as Prompts;
@@ -85,6 +87,7 @@ interface RunningNode {
 let cluster: TestCluster | undefined;
 const running: RunningNode[] = [];
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const r of running.splice(0)) {
     r.service.stop();
     r.node.ownership.stop();
@@ -233,6 +236,36 @@ describe('survey calls, two nodes on one PostgreSQL database', () => {
     expect(a.failures.every((f) => /lease on survey:\S+ lost/.test(f))).toBe(true);
     await expectAnsweredOnce(store, surveys);
     expect([...(await statuses(store)).values()].every((s) => s === 'completed')).toBe(true);
+  }, 30_000);
+
+  it('a node that cannot renew stops its calls and hangs them up itself at TTL/2, before another node takes them over at TTL', async () => {
+    cluster = await testCluster('postgres');
+    const store = await cluster.store();
+    const surveys = await dueSurveys(store, 4);
+    const a = await startNode(cluster, 'a', nodePhone(2));
+    await go(a);
+    await expect.poll(() => a.phone.held.length, { timeout: 10_000, interval: 10 }).toBe(4);
+    const b = await startNode(cluster, 'b', nodePhone());
+    await go(b);
+
+    // A's database connection for renewals is cut: every renewal fails from now on.
+    const cutAt = performance.now();
+    vi.spyOn(a.node.leases, 'renew').mockResolvedValue({ ok: false, reason: 'connection refused (test)' });
+    await expect.poll(() => a.phone.hungUp.length, { timeout: 5000, interval: 10 }).toBe(4);
+    const stoppedAfter = Math.max(...a.phone.hungUp.map((h) => h.at - cutAt));
+    expect(a.phone.hungUp.map((h) => h.channelId).sort()).toEqual(a.phone.held.map((h) => h.channelId).sort());
+    expect(a.node.leases.canOriginate()).toBe(false);
+    expect(a.node.ari.deleted).toEqual([]); // nobody has taken them over yet
+
+    await expect.poll(async () => [...(await statuses(store)).values()].filter((s) => s === 'completed').length, { timeout: 20_000, interval: 20 }).toBe(4);
+    const takenAfter = Math.min(...a.node.ari.deleted.map((d) => d.at - cutAt));
+    expect(stoppedAfter).toBeLessThan(takenAfter);
+    console.info(`survey lost: calls hung up by their node ${Math.round(stoppedAfter)} ms after its renewals stopped, taken over ${Math.round(takenAfter)} ms after`);
+    await b.writes.drain();
+    await a.writes.drain();
+    await expectAnsweredOnce(store, surveys);
+    expect(a.failures).toEqual([]); // the stopped calls wrote nothing more
+    expect(b.failures).toEqual([]);
   }, 30_000);
 
   it('sweeps up surveys left calling without a holder (no lease row, or a released one) and calls them once', async () => {
