@@ -4,7 +4,7 @@
 // during a round has it taken over after TTL, the call it left hung up through its Asterisk, and
 // the round placed again once, its key committed once.
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { first, rows, run } from '../../src/db/sql.js';
 import type { Store } from '../../src/db/store.js';
 import { WriteQueue } from '../../src/db/write-queue.js';
@@ -24,6 +24,7 @@ const DEADLINES = 20;
 function nodePhone(hold = false) {
   const listeners = new Map<string, Set<CallEventListener>>();
   const originated: string[] = [];
+  const hungUp: Array<{ channelId: string; at: number }> = [];
   const held: Array<{ channelId: string; resolve: (r: CollectResult) => void }> = [];
   const emit = (c: string, e: Parameters<CallEventListener>[0]) => {
     for (const l of [...(listeners.get(c) ?? [])]) l(e);
@@ -51,6 +52,7 @@ function nodePhone(hold = false) {
       return Promise.resolve({ status: 'complete', digits: '1' });
     },
     hangup(c) {
+      hungUp.push({ channelId: c, at: performance.now() });
       setTimeout(() => emit(c, { type: 'hangup', cause: { code: 16, text: 'Normal Clearing', kind: 'normal' }, at: new Date() }), 1);
       return Promise.resolve();
     },
@@ -60,7 +62,7 @@ function nodePhone(hold = false) {
   const releaseHeld = () => {
     for (const h of held.splice(0)) h.resolve({ status: 'complete', digits: '1' });
   };
-  return { port, originated, held, releaseHeld };
+  return { port, originated, hungUp, held, releaseHeld };
 }
 
 const prompts = { media: () => Promise.resolve(['sound:beep']) } as unknown as Prompts;
@@ -83,6 +85,7 @@ const running: RunningNode[] = [];
 /** Feedback recorded by a reminder call's key, on any node. */
 const feedback: Array<{ orderId: string; kind: FeedbackKind; node: string }> = [];
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const r of running.splice(0)) {
     r.node.ownership.stop();
     r.service.stop();
@@ -222,6 +225,33 @@ describe('reminder rounds, two nodes on one PostgreSQL database', () => {
     expect(a.failures.every((f) => /lease on reminder:\S+ lost/.test(f))).toBe(true);
     expect(feedback).toHaveLength(1);
     expect((await rows(store.db, sql<{ answer: string | null }>`SELECT answer FROM reminder_attempts ORDER BY seq`)).map((r) => r.answer)).toEqual([null, 'done']);
+  }, 30_000);
+
+  it('a node that cannot renew stops its round and hangs its call up itself at TTL/2, before another node takes it over at TTL', async () => {
+    cluster = await testCluster('postgres');
+    const store = await cluster.store();
+    const [orderId] = await dueDeadlines(store, 1);
+    const a = await startNode(cluster, 'a', nodePhone(true));
+    await expect.poll(() => a.phone.held.length, { timeout: 10_000, interval: 10 }).toBe(1);
+    await expect.poll(async () => (await rows(store.db, sql`SELECT id FROM reminder_attempts`)).length, { timeout: 2000, interval: 10 }).toBe(1);
+    const b = await startNode(cluster, 'b', nodePhone());
+
+    const cutAt = performance.now();
+    vi.spyOn(a.node.leases, 'renew').mockResolvedValue({ ok: false, reason: 'connection refused (test)' });
+    await expect.poll(() => a.phone.hungUp.map((h) => h.channelId), { timeout: 5000, interval: 10 }).toEqual([`${orderId}-r1`]);
+    const stoppedAfter = (a.phone.hungUp[0]?.at ?? Number.NaN) - cutAt;
+    expect(a.node.ari.deleted).toEqual([]);
+    await expect.poll(async () => (await deadlines(store))[0]?.status, { timeout: 10_000, interval: 20 }).toBe('met');
+    const takenAfter = (a.node.ari.deleted[0]?.at ?? Number.NaN) - cutAt;
+    expect(stoppedAfter).toBeLessThan(takenAfter);
+    console.info(`reminder lost: the call hung up by its node ${Math.round(stoppedAfter)} ms after its renewals stopped, taken over ${Math.round(takenAfter)} ms after`);
+    await a.writes.drain();
+    await b.writes.drain();
+    expect(a.failures).toEqual([]); // the stopped round wrote nothing more
+    expect(b.failures).toEqual([]);
+    expect(b.phone.originated).toEqual([`${orderId}-r2`]);
+    expect(feedback).toEqual([{ orderId, kind: 'arrived', node: 'b' }]);
+    expect(await deadlines(store)).toEqual([{ id: `${orderId}-arrival`, order_id: orderId, status: 'met', rounds: 2 }]);
   }, 30_000);
 
   it('sweeps up a deadline left reminding without a holder (a released lease) and reminds it once', async () => {
