@@ -55,6 +55,14 @@ export class ReminderRepository {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * The same repository writing through another view of the store (a cluster node's fenced store
+   * of one deadline's unit): its writes commit only while the node holds that lease.
+   */
+  withStore(store: Store): ReminderRepository {
+    return new ReminderRepository(store, this.now);
+  }
+
   /** Every write goes through store.transaction, even one statement (a fenced store view checks its epoch there). */
   private write(query: Parameters<typeof run>[1]): Promise<number> {
     return this.store.transaction((tx) => run(tx, query));
@@ -125,6 +133,19 @@ export class ReminderRepository {
   async nextDueAt(): Promise<number | undefined> {
     const row = await first(this.store.db, sql<{ due_at: string | null }>`SELECT min(due_at) AS due_at FROM feedback_deadlines WHERE status = 'pending'`);
     return row?.due_at == null ? undefined : Date.parse(row.due_at);
+  }
+
+  /**
+   * Cluster: deadlines `reminding` since before `beforeMs` whose lease nobody holds: no lease row
+   * (the node died between takeDue and its claim on the first round) or a released one (the same
+   * on a later round). `leased`: 1 when a released row exists.
+   */
+  remindingUnowned(beforeMs: number): Promise<Array<{ id: string; leased: number }>> {
+    return rows(this.store.db, sql<{ id: string; leased: number }>`
+      SELECT d.id, CASE WHEN l.unit_key IS NULL THEN 0 ELSE 1 END AS leased
+      FROM feedback_deadlines d LEFT JOIN cluster_leases l ON l.unit_key = 'reminder:' || d.id
+      WHERE d.status = 'reminding' AND d.updated_at < ${iso(beforeMs)} AND l.owner IS NULL
+      ORDER BY d.id`);
   }
 
   /** Deadlines left `reminding` by a stopped service. */
@@ -232,8 +253,10 @@ export class ReminderRepository {
     return rows(this.store.db, sql<ReminderAttemptRow>`SELECT * FROM reminder_attempts WHERE order_id = ${orderId} ORDER BY seq`);
   }
 
-  openAttempts(): Promise<ReminderAttemptRow[]> {
-    return rows(this.store.db, sql<ReminderAttemptRow>`SELECT * FROM reminder_attempts WHERE ended_at IS NULL`);
+  /** Calls not ended: of every deadline (a restart), or of one (a cluster takeover of its unit). */
+  openAttempts(deadlineId?: string): Promise<ReminderAttemptRow[]> {
+    const of = deadlineId === undefined ? sql`` : sql` AND deadline_id = ${deadlineId}`;
+    return rows(this.store.db, sql<ReminderAttemptRow>`SELECT * FROM reminder_attempts WHERE ended_at IS NULL${of} ORDER BY seq`);
   }
 
   /**

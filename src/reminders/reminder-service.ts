@@ -3,10 +3,13 @@
 // the next one, like the callback surveys. Each round runs the pure reminder-round machine over
 // the call-attempt machine with real effects; what follows a round is machines/reminder.policy.
 // A round's bookkeeping is posted to the shared write queue from machine actions; what follows a
-// round waits for those writes first, so a case reads in the order things happened.
-import { createActor, type ActorRefFrom } from 'xstate';
+// round waits for those writes first, so a case reads in the order things happened. In a cluster
+// the rounds of a deadline are also a leased unit of work (reminder-cluster.ts).
+import { createActor } from 'xstate';
 import { reminderRoundMachine, type ReminderTarget } from '../../machines/reminder-round.machine.js';
+export { leaderOf } from './reminder-views.js';
 import { afterRound, deadlineSecondsOf, reminderPolicyOf, type DeadlineKind, type ReminderAnswer, type ReminderPolicy } from '../../machines/reminder.policy.js';
+import type { WorkOwnership } from '../cluster/ownership.js';
 import type { Language } from '../config.js';
 import type { WriteQueue } from '../db/write-queue.js';
 import { contactsOnDuty, type Department } from '../departments/catalog.js';
@@ -16,8 +19,12 @@ import type { Logger } from '../logging.js';
 import type { FeedbackKind, OrderRepository, OrderRow } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
 import type { TelephonyPort } from '../telephony/port.js';
+import { ReminderUnits } from './reminder-cluster.js';
 import { provideReminderCall } from './reminder-effects.js';
-import type { DeadlineRow, ReminderAttemptRow, ReminderRepository, ReminderTargetKind } from './reminder-repository.js';
+import { LiveRounds } from './live-rounds.js';
+import { caseRecord, leaderOf } from './reminder-views.js';
+import { recoverAfterRestart, recoverDeadline } from './reminder-recovery.js';
+import type { DeadlineRow, ReminderRepository, ReminderTargetKind } from './reminder-repository.js';
 
 export interface ReminderServiceDeps {
   readonly config: { readonly language: Language; readonly timezone: string };
@@ -35,6 +42,13 @@ export interface ReminderServiceDeps {
    * deadlines); awaited: the caller hears the confirmation only once it is committed.
    */
   readonly recordFeedback: (orderId: string, kind: FeedbackKind, note: string, actor: string) => Promise<unknown>;
+  /**
+   * Cluster mode (PostgreSQL, several nodes): a deadline's rounds are unit `reminder:<deadline id>`,
+   * claimed after takeDue, written through its fenced store, released when its last round is
+   * recorded; rounds of a node that stopped renewing are taken over. Undefined (one node): a
+   * restart recovers every round left open.
+   */
+  readonly ownership?: WorkOwnership;
 }
 
 /** Rounds started per wake-up; the rest a moment later. */
@@ -48,10 +62,9 @@ const CATCH_UP_HOURS = 24;
 /** Orders in these statuses are chased; a deadline of another order is cancelled when due. */
 const CHASED: ReadonlySet<string> = new Set(['accepted', 'arrived']);
 
-type RoundActor = ActorRefFrom<typeof reminderRoundMachine>;
-
 export class ReminderService {
-  private readonly live = new Map<string, RoundActor>();
+  private readonly live: LiveRounds;
+  private readonly units: ReminderUnits | undefined;
   /** Next reminder attempt seq per order (rounds of one order may overlap: help alarm, leader). */
   private readonly seqs = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -60,6 +73,14 @@ export class ReminderService {
 
   constructor(private readonly deps: ReminderServiceDeps) {
     this.log = deps.logger.child({ component: 'reminders' });
+    const units = deps.ownership && new ReminderUnits(deps.ownership, deps.reminders, {
+      recover: (repo, deadlineId, hangUp) => recoverDeadline(repo, deadlineId, hangUp, (o, k, d) => this.event(o, k, d)),
+      abandon: (ids, reason) => this.live.abandon(ids, reason),
+      hangUpLocal: (channelId) => this.live.hangUp(channelId, 'could not hang up an orphaned reminder call'),
+      wake: () => this.wake(),
+    }, deps.logger);
+    this.units = units;
+    this.live = new LiveRounds(deps.telephony, deps.writes, this.log, units);
   }
 
   policyFor(order: OrderRow): ReminderPolicy {
@@ -95,50 +116,37 @@ export class ReminderService {
     const kinds: DeadlineKind[] = kind === 'arrived' ? ['arrival'] : kind === 'completed' ? ['arrival', 'completion'] : [];
     for (const row of await this.deps.reminders.meet(orderId, kinds)) {
       await this.event(orderId, 'deadline_met', { deadline: row.kind, late: row.missed_at !== null, overdue: row.status === 'overdue' });
-      this.live.get(row.id)?.send({ type: 'CANCEL' });
+      this.live.cancel((key) => key === row.id);
     }
   }
 
   /** The order went to another unit (a settled dispute): the first unit is no longer chased; the new one's deadlines start at its acceptance. */
   async onReassigned(orderId: string): Promise<void> {
     await this.deps.reminders.cancelForOrder(orderId, true);
-    for (const [key, actor] of this.live) if (key.startsWith(`${orderId}-`)) actor.send({ type: 'CANCEL' });
+    this.live.cancel((key) => key.startsWith(`${orderId}-`));
   }
 
-  /** Starts the timer; rounds cut short by a stop are placed again, accepted orders without deadlines get them. */
+  /**
+   * Starts the timer; rounds cut short by a stop are placed again, accepted orders without
+   * deadlines get them. In a cluster, rounds left open may be other nodes' live rounds: only those
+   * whose lease ran out are taken over (by the ownership's poll), orphans are found by its sweep.
+   */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     const { reminders, telephony } = this.deps;
-    const leftovers = await reminders.openAttempts();
-    for (const a of leftovers) {
-      await reminders.endAttempt(a.id, { result: a.answer ? 'accepted' : 'interrupted', reason: a.answer ? 'confirmation interrupted' : 'service restarted during the call', endedAt: Date.now() });
-    }
-    for (const row of await reminders.reminding()) {
-      await reminders.requeue(row.id);
-      await this.event(row.order_id, 'reminder_resumed', { deadline: row.kind });
-    }
+    if (this.units) this.units.register();
+    else await recoverAfterRestart(reminders, telephony, (o, k, d) => this.event(o, k, d), this.log);
+    // Idempotent (one deadline per order and kind): every node may catch up.
     const since = new Date(Date.now() - CATCH_UP_HOURS * 3_600_000).toISOString();
     for (const order of await reminders.acceptedWithoutDeadlines(since)) await this.onAccepted(order.id, Date.parse(order.accepted_at));
-    const hangUp = () => {
-      for (const a of leftovers) telephony.hangup(a.id).catch((err: unknown) => this.log.warn({ channelId: a.id, err: String(err) }, 'could not hang up a reminder call left by a stopped service'));
-    };
-    if (leftovers.length > 0 && telephony.health().connected) hangUp();
-    else if (leftovers.length > 0) {
-      const off = telephony.onHealthChange((h) => {
-        if (!h.connected) return;
-        off();
-        hangUp();
-      });
-    }
     this.wake();
   }
 
   stop(): void {
     this.running = false;
     clearTimeout(this.timer);
-    for (const actor of this.live.values()) actor.stop();
-    this.live.clear();
+    this.live.stopAll();
   }
 
   isLive(deadlineId: string): boolean {
@@ -148,13 +156,7 @@ export class ReminderService {
   /** The deadlines and reminder calls of an order, for its case record. */
   async forOrder(orderId: string) {
     const [deadlines, calls] = await Promise.all([this.deps.reminders.forOrder(orderId), this.deps.reminders.attempts(orderId)]);
-    return {
-      deadlines: deadlines.map((d) => ({
-        kind: d.kind, status: d.status, deadlineSeconds: d.deadline_seconds, firstDueAt: d.first_due_at, dueAt: d.due_at, rounds: d.rounds,
-        unanswered: d.unanswered, helpRequests: d.help_requests, missedAt: d.missed_at, metAt: d.met_at, overdueAt: d.overdue_at,
-      })),
-      calls: calls.map((a) => attemptView(a)),
-    };
+    return caseRecord(deadlines, calls);
   }
 
   /** Sets the timer for the next due deadline (read from the store). */
@@ -180,14 +182,27 @@ export class ReminderService {
   /** Takes the due deadlines (each taken by one node only, see ReminderRepository.takeDue) and reminds them. */
   private async tick(): Promise<void> {
     try {
-      if (this.deps.telephony.health().connected) {
+      // Cluster: a node that is not renewing takes nothing (another node reminds them).
+      if (this.deps.telephony.health().connected && (this.units?.canOriginate() ?? true)) {
         for (const row of await this.deps.reminders.takeDue(Date.now(), MAX_ROUNDS_PER_WAKE)) {
+          const repo = this.units ? await this.units.claim(row.id) : this.deps.reminders;
+          if (!repo) {
+            // Not renewing: due now for another node. Held elsewhere (a help alarm of the deadline
+            // still running there): due shortly, not at once, which would only spin.
+            const dueAt = Date.now() + (this.units?.canOriginate() ? RETRY_AFTER_FAILURE_MS : 0);
+            this.log.warn({ orderId: row.order_id, deadline: row.kind, dueAt: new Date(dueAt).toISOString() }, 'reminder round taken but not claimed here; put back as due');
+            await this.deps.reminders.requeue(row.id, dueAt);
+            continue;
+          }
           try {
-            await this.remind(row);
+            await this.remind(row, repo);
           } catch (err) {
             // Taken but no round started: due again shortly, not left `reminding` (nor retried in a tight loop).
             this.log.error({ err, orderId: row.order_id, deadline: row.kind }, 'reminder round not started; placed again');
-            await this.deps.reminders.requeue(row.id, Date.now() + RETRY_AFTER_FAILURE_MS);
+            await repo.requeue(row.id, Date.now() + RETRY_AFTER_FAILURE_MS);
+          } finally {
+            // The round started holds the unit itself (runRound); this releases one that started none.
+            await this.units?.done(row.id);
           }
         }
       }
@@ -196,9 +211,9 @@ export class ReminderService {
     }
   }
 
-  /** A deadline passed without its feedback: the accepting contact, then the duty chain. */
-  private async remind(row: DeadlineRow): Promise<void> {
-    const { reminders, orders } = this.deps;
+  /** A deadline passed without its feedback: the accepting contact, then the duty chain. `reminders`: the unit's repository (cluster: fenced). */
+  private async remind(row: DeadlineRow, reminders: ReminderRepository): Promise<void> {
+    const { orders } = this.deps;
     const order = await orders.getOrder(row.order_id);
     const department = order && this.deps.departments.current().departmentsById.get(order.department_id);
     if (!order || !department || !CHASED.has(order.status)) {
@@ -209,11 +224,10 @@ export class ReminderService {
     const started = await reminders.startRound(row.id);
     if (started.rounds === 1) await this.event(order.id, 'deadline_missed', { deadline: row.kind, dueAt: row.first_due_at });
     await this.event(order.id, 'reminder_round', { deadline: row.kind, round: started.rounds });
-    await this.runRound(order, department, started, 'chain', await this.chainTargets(order, department), (answer) => this.afterChainRound(order, department, row.id, answer));
+    await this.runRound(reminders, order, department, started, 'chain', await this.chainTargets(order, department), (answer) => this.afterChainRound(reminders, order, department, row.id, answer));
   }
 
-  private async afterChainRound(order: OrderRow, department: Department, deadlineId: string, answer: ReminderAnswer | null): Promise<void> {
-    const { reminders } = this.deps;
+  private async afterChainRound(reminders: ReminderRepository, order: OrderRow, department: Department, deadlineId: string, answer: ReminderAnswer | null): Promise<void> {
     const row = await reminders.get(deadlineId);
     if (!row || row.status !== 'reminding') return; // met (key 1 or feedback meanwhile) or cancelled
     const step = afterRound({ kind: row.kind, deadlineSeconds: row.deadline_seconds, unanswered: row.unanswered }, answer, this.policyFor(order), Date.now());
@@ -230,41 +244,48 @@ export class ReminderService {
       await this.event(order.id, 'flagged_overdue', { deadline: row.kind, rounds: row.rounds, unanswered: step.unanswered });
       await this.notify(order, 'overdue', row.kind);
       const leader = leaderOf(department);
-      if (leader) await this.runRound(order, department, row, 'leader', [leader], (leaderAnswer) => this.event(order.id, 'leader_reminder_ended', { deadline: row.kind, answer: leaderAnswer }));
+      if (leader) await this.runRound(reminders, order, department, row, 'leader', [leader], (leaderAnswer) => this.event(order.id, 'leader_reminder_ended', { deadline: row.kind, answer: leaderAnswer }));
       else await this.event(order.id, 'leader_missing', { deadline: row.kind });
     }
     this.wake();
   }
 
   /** Key 3: webhook and an alarm call to the 110 command centre (not retried; the webhook is the second channel). */
-  private async raiseHelpAlarm(order: OrderRow, department: Department, row: DeadlineRow): Promise<void> {
+  private async raiseHelpAlarm(reminders: ReminderRepository, order: OrderRow, department: Department, row: DeadlineRow): Promise<void> {
     await this.notify(order, 'help_requested', row.kind);
     const centre = this.deps.departments.current().commandCentre;
-    await this.runRound(order, department, row, 'command_centre', [{ id: centre.id, number: centre.number }], (answer) =>
+    await this.runRound(reminders, order, department, row, 'command_centre', [{ id: centre.id, number: centre.number }], (answer) =>
       this.event(order.id, answer ? 'help_alarm_confirmed' : 'help_alarm_unconfirmed', { deadline: row.kind }),
     );
   }
 
-  /** Starts a round of calls; `done` runs when it ends (its failure is logged). */
-  private async runRound(order: OrderRow, department: Department, row: DeadlineRow, target: ReminderTargetKind, targets: ReminderTarget[], done: (answer: ReminderAnswer | null) => Promise<void>): Promise<void> {
-    const { reminders, departments, config, writes } = this.deps;
+  /**
+   * Starts a round of calls; `done` runs when it ends (its failure is logged). `reminders`: the
+   * unit's repository (cluster: fenced), which the round holds until `done` has run.
+   */
+  private async runRound(reminders: ReminderRepository, order: OrderRow, department: Department, row: DeadlineRow, target: ReminderTargetKind, targets: ReminderTarget[], done: (answer: ReminderAnswer | null) => Promise<void>): Promise<void> {
+    const { departments, config, writes } = this.deps;
     const policy = departments.policyOf(department.id);
     const firstSeq = await this.reserveSeqs(order.id, targets.length);
     const liveKey = target === 'chain' ? row.id : `${row.id}:${target}:${firstSeq}`;
+    const calls = this.live.callsOf(row.id);
     const callAttempt = provideReminderCall(
-      { ...this.deps, appendEvent: async (o, actor, kind, detail) => { await this.deps.orders.appendEvent(o, actor, kind, detail); } },
+      { ...this.deps, reminders, appendEvent: async (o, actor, kind, detail) => { await this.deps.orders.appendEvent(o, actor, kind, detail); } },
       {
         orderId: order.id, code: order.code, departmentName: department.name[config.language], kind: row.kind, keyTimeoutSeconds: policy.keyTimeoutSeconds,
-        commitAnswer: (attemptId, contactId, answer) => this.commitAnswer(order, row, target, attemptId, contactId, answer),
+        commitAnswer: (attemptId, contactId, answer) => this.commitAnswer(reminders, order, row, target, attemptId, contactId, answer),
       },
     );
     const machine = reminderRoundMachine.provide({
       actors: { callAttempt },
       actions: {
-        recordReminderStarted: (_, p) =>
+        recordReminderStarted: (_, p) => {
+          calls.add(p.attemptId);
           writes.post('reminder attempt started', () =>
-            reminders.startAttempt({ id: p.attemptId, orderId: p.orderId, deadlineId: row.id, seq: p.seq, round: row.rounds, target, contactId: p.contactId, number: p.number })),
+            reminders.startAttempt({ id: p.attemptId, orderId: p.orderId, deadlineId: row.id, seq: p.seq, round: row.rounds, target, contactId: p.contactId, number: p.number }));
+        },
         recordReminderResult: (_, p) => {
+          calls.delete(p.attemptId);
           const o = p.output;
           writes.post('reminder attempt ended', () => reminders.endAttempt(p.attemptId, { result: o.result, reason: o.reason, digits: o.digits, answeredAt: o.answeredAt, endedAt: o.endedAt, cause: o.cause }));
           writes.post('reminder call event', async () => {
@@ -276,28 +297,14 @@ export class ReminderService {
     const actor = createActor(machine, {
       input: { orderId: order.id, firstSeq, targets, script: target === 'command_centre' ? 'alarm' : 'reminder', ringTimeoutSeconds: policy.ringTimeoutSeconds, maxReplays: policy.maxReplays },
     });
-    this.live.set(liveKey, actor);
-    actor.subscribe({
-      complete: () => {
-        this.live.delete(liveKey);
-        const answer = actor.getSnapshot().output?.answer ?? null;
-        this.background('after a reminder round', this.afterPostedWrites().then(() => done(answer)));
-      },
-      error: (err: unknown) => {
-        this.live.delete(liveKey);
-        this.log.error({ err, orderId: order.id }, 'reminder round crashed');
-        const reason = err instanceof Error ? err.message : String(err);
-        this.background('after a crashed reminder round', this.afterPostedWrites().then(async () => {
-          await this.event(order.id, 'reminder_crashed', { reason });
-          await done(null);
-        }));
-      },
+    this.live.start(liveKey, actor, async (answer, crash) => {
+      if (crash !== undefined) await this.event(order.id, 'reminder_crashed', { reason: crash });
+      await done(answer);
     });
-    actor.start();
   }
 
   /** Runs inside the call's commit, before the confirmation: the key's meaning is durable first. */
-  private async commitAnswer(order: OrderRow, row: DeadlineRow, target: ReminderTargetKind, attemptId: string, contactId: string, answer: ReminderAnswer): Promise<void> {
+  private async commitAnswer(reminders: ReminderRepository, order: OrderRow, row: DeadlineRow, target: ReminderTargetKind, attemptId: string, contactId: string, answer: ReminderAnswer): Promise<void> {
     await this.event(order.id, 'reminder_answered', { attemptId, target, contactId, deadline: row.kind, answer });
     if (target === 'command_centre') return;
     const actor = `reminder:${contactId}`;
@@ -305,9 +312,13 @@ export class ReminderService {
     else if (answer === 'on_the_way') await this.deps.recordFeedback(order.id, 'progress', row.kind === 'arrival' ? '督查催办电话：仍在途中' : '督查催办电话：仍在处置', actor);
     else {
       // Key 3: counted now, alerted at once (webhook + alarm call), while the caller hears the confirmation.
-      await this.deps.reminders.noteHelpRequest(row.id);
+      await reminders.noteHelpRequest(row.id);
       const department = this.deps.departments.current().departmentsById.get(order.department_id);
-      if (department) this.background('help alarm', this.raiseHelpAlarm(order, department, row));
+      if (department) {
+        // Held from now: the chain round may end before the alarm round has started.
+        this.units?.hold(row.id);
+        this.background('help alarm', this.raiseHelpAlarm(reminders, order, department, row).finally(() => this.units?.done(row.id)));
+      }
     }
   }
 
@@ -327,7 +338,7 @@ export class ReminderService {
   }
 
   private async notify(order: OrderRow, status: WebhookPayload['status'], deadline: DeadlineKind): Promise<void> {
-    // Called after the round's posted writes are in (afterPostedWrites, or the committed key).
+    // Called after the round's posted writes are in (LiveRounds.start waits for them, or the committed key).
     const attempts = (await this.deps.reminders.attempts(order.id)).length;
     const outcome = await this.deps.webhook.notify({ orderId: order.id, code: order.code, departmentId: order.department_id, status, attempts, deadline });
     await this.event(order.id, outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, event: status } : { reason: outcome.reason, event: status });
@@ -342,31 +353,8 @@ export class ReminderService {
     await this.deps.orders.appendEvent(orderId, 'liandong', kind, detail);
   }
 
-  /**
-   * Resolves once every write posted so far (a round's attempt rows, keys, events) is in, so what
-   * follows a round is recorded after it. Only from our own callbacks, never inside a queued write.
-   */
-  private afterPostedWrites(): Promise<void> {
-    return this.deps.writes.run(() => Promise.resolve());
-  }
-
   /** Work started from a callback that cannot wait for it: a failure is logged, never lost. */
   private background(what: string, work: Promise<unknown>): void {
     work.catch((err: unknown) => this.log.error({ err }, `reminders: ${what} failed`));
   }
-}
-
-/** The department's leader contact: the one with id `leader`, else the last by priority. */
-export function leaderOf(department: Department): ReminderTarget | null {
-  const byId = department.contacts.find((c) => c.id === 'leader');
-  const last = [...department.contacts].sort((a, b) => a.priority - b.priority).at(-1);
-  const c = byId ?? last;
-  return c ? { id: c.id, number: c.number } : null;
-}
-
-function attemptView(a: ReminderAttemptRow) {
-  return {
-    id: a.id, seq: a.seq, round: a.round, target: a.target, contactId: a.contact_id, startedAt: a.started_at, answeredAt: a.answered_at,
-    endedAt: a.ended_at, result: a.result, reason: a.reason, digits: a.digits, answer: a.answer,
-  };
 }

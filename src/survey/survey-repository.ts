@@ -63,6 +63,18 @@ export class SurveyRepository {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * The same repository writing through another view of the store (a cluster node's fenced store
+   * of one survey): its writes commit only while the node holds that survey's lease. The hooks
+   * are this repository's, read at each call (the composition root sets them after construction).
+   */
+  withStore(store: Store): SurveyRepository {
+    const view = new SurveyRepository(store, this.now);
+    view.onAttempt = (e) => this.onAttempt(e);
+    view.onEvent = (e, inTx) => this.onEvent(e, inTx);
+    return view;
+  }
+
   /** Told of every survey call started and ended (set by the composition root: the metrics, src/metrics/). */
   onAttempt: (e: { phase: 'started' | 'ended'; attemptId: string; script: string; result?: string }) => void = () => undefined;
 
@@ -116,6 +128,29 @@ export class SurveyRepository {
   async nextDueAt(): Promise<number | undefined> {
     const row = await first(this.store.db, sql<{ at: string | null }>`SELECT min(due_at) AS at FROM surveys WHERE status = 'scheduled'`);
     return row?.at ? Date.parse(row.at) : undefined;
+  }
+
+  /**
+   * A survey taken by claimDue that this node may not call after all (its lease is held
+   * elsewhere, or this node stopped renewing): due again at dueAt for whichever node takes it.
+   * Only while nobody has started an attempt on it since it was taken.
+   */
+  async putBack(survey: SurveyRow, dueAt: number): Promise<boolean> {
+    return (await this.store.transaction((tx) => run(tx, sql`UPDATE surveys SET status = 'scheduled', due_at = ${iso(dueAt)}, updated_at = ${iso(this.now())}
+      WHERE id = ${survey.id} AND status = 'calling' AND attempts = ${survey.attempts}`))) > 0;
+  }
+
+  /**
+   * Cluster: surveys `calling` since before `beforeMs` whose lease nobody holds: no lease row at
+   * all (the node died between claimDue and its claim) or a released one (the same on a retry, or
+   * the end of a call could not be recorded). `leased`: 1 when a released row exists.
+   */
+  callingUnowned(beforeMs: number): Promise<Array<{ id: string; leased: number }>> {
+    return rows(this.store.db, sql<{ id: string; leased: number }>`
+      SELECT s.id, CASE WHEN l.unit_key IS NULL THEN 0 ELSE 1 END AS leased
+      FROM surveys s LEFT JOIN cluster_leases l ON l.unit_key = 'survey:' || s.id
+      WHERE s.status = 'calling' AND s.updated_at < ${iso(beforeMs)} AND l.owner IS NULL
+      ORDER BY s.id`);
   }
 
   /** Surveys left `calling` by a stopped service. */

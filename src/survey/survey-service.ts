@@ -2,9 +2,11 @@
 // the calling window when stored), a timer wakes for the next one and takes the due surveys (one
 // conditional UPDATE: a survey is called once even with several nodes), and each call runs the
 // pure survey-call machine with real effects. Retries, dispositions, flags and follow-ups are here.
-import { createActor } from 'xstate';
+// In a cluster each call is also a leased unit of work (survey-cluster.ts).
+import { createActor, type Subscription } from 'xstate';
 import { parseWindow, scheduleAt, type CallingWindow } from '../../machines/calling-window.js';
-import type { SurveyAnswers, SurveyCallOutput } from '../../machines/survey-call.machine.js';
+import type { SurveyCallOutput } from '../../machines/survey-call.machine.js';
+import type { WorkOwnership } from '../cluster/ownership.js';
 import type { Config } from '../config.js';
 import type { WriteQueue } from '../db/write-queue.js';
 import type { DepartmentStore } from '../departments/store.js';
@@ -16,7 +18,9 @@ import type { TelephonyPort } from '../telephony/port.js';
 import { callbackRegister, PRIVACY_EVENT, registerCsv, type RegisterFilter } from './callback-register.js';
 import { provideSurveyCall } from './survey-effects.js';
 import { inboundPort } from './inbound-survey.js';
-import { QUESTIONS, type Disposition, type SurveyKind, type SurveyRepository, type SurveyRow } from './survey-repository.js';
+import { SurveyUnits } from './survey-cluster.js';
+import { answersOf, SurveyOutcomes } from './survey-outcome.js';
+import type { SurveyKind, SurveyRepository, SurveyRow } from './survey-repository.js';
 
 export interface SurveyServiceDeps {
   readonly config: Pick<Config, 'survey' | 'timezone' | 'language'>;
@@ -28,6 +32,18 @@ export interface SurveyServiceDeps {
   readonly logger: Logger;
   /** The service's shared queue: the call machine's actions post their writes here (survey-effects.ts). */
   readonly writes: WriteQueue;
+  /**
+   * Cluster mode (PostgreSQL, several nodes): each call is claimed as unit `survey:<id>`, written
+   * through its fenced store and released at its end; calls of a node that stopped renewing are
+   * taken over. Undefined (one node): a restart recovers every survey left `calling`.
+   */
+  readonly ownership?: WorkOwnership;
+}
+
+/** A call running on this node: its attempt (the channel id) and how to stop its machine without further writes. */
+interface LiveCall {
+  attemptId: string | undefined;
+  abandon: (() => void) | undefined;
 }
 
 /** Surveys started per wake-up; the rest wait for the next one (a few seconds later). */
@@ -37,7 +53,9 @@ const MAX_SLEEP_MS = 60_000;
 
 export class SurveyService {
   private readonly window: CallingWindow;
-  private readonly live = new Set<string>();
+  private readonly live = new Map<string, LiveCall>();
+  private readonly units: SurveyUnits | undefined;
+  private readonly outcomes: SurveyOutcomes;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly log: Logger;
@@ -46,6 +64,16 @@ export class SurveyService {
     const { window } = deps.config.survey;
     this.window = parseWindow(window.from, window.to, deps.config.timezone);
     this.log = deps.logger.child({ component: 'survey' });
+    this.outcomes = new SurveyOutcomes({
+      config: deps.config, orders: deps.orders, window: this.window,
+      scheduleFollowUp: (orderId, delaySeconds) => this.scheduleForOrder(orderId, 'follow_up', delaySeconds),
+    });
+    this.units = deps.ownership && new SurveyUnits(deps.ownership, deps.surveys, {
+      recover: (repo, survey, hangUp) => this.outcomes.recover(repo, survey, hangUp, 'the node placing the call stopped during it'),
+      abandon: (ids, reason) => this.abandon(ids, reason),
+      hangUpLocal: (channelId) => this.hangUpLocal(channelId, 'could not hang up an orphaned survey call'),
+      wake: () => this.wake(),
+    }, deps.logger);
   }
 
   /** Schedules a callback (or follow-up) for the order, after `delaySeconds` and inside the window. */
@@ -76,18 +104,25 @@ export class SurveyService {
     }
   }
 
-  /** Starts the timer loop; surveys left `calling` by a stopped service are rescheduled first. */
+  /**
+   * Starts the timer loop; surveys left `calling` by a stopped service are rescheduled first. In a
+   * cluster those may be other nodes' live calls: only the ones whose lease ran out are taken over
+   * (one at a time, by the ownership's poll), and orphans without a lease are found by its sweep.
+   */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    const leftovers: string[] = [];
-    for (const s of await this.deps.surveys.calling()) {
-      for (const a of await this.deps.surveys.openAttempts(s.id)) {
-        await this.deps.surveys.endAttempt(a.id, { result: 'interrupted', reason: 'service restarted during the call', endedAt: Date.now() });
-        leftovers.push(a.id);
-      }
-      await this.settle(s, { result: 'interrupted', answers: answersOf(s), endedAt: Date.now() });
+    if (this.units) {
+      this.units.register();
+      this.wake();
+      return;
     }
+    const leftovers: string[] = [];
+    const later = (channelId: string) => {
+      leftovers.push(channelId);
+      return Promise.resolve();
+    };
+    for (const s of await this.deps.surveys.calling()) await this.outcomes.recover(this.deps.surveys, s, later, 'service restarted during the call');
     // Their channels may still be up in Asterisk (the citizen still hearing a question): hung up
     // once Asterisk answers, so no call is left behind; a channel already gone is no error.
     const hangUpLeftovers = () => {
@@ -131,6 +166,27 @@ export class SurveyService {
     return Promise.all((await this.deps.surveys.forOrder(orderId)).map((s) => this.view(s)));
   }
 
+  /** Lost leases (cluster): the calls stop here without writing (the new owner reconciles them), their channels hung up. */
+  private abandon(ids: readonly string[] | 'all', reason: string): void {
+    for (const id of ids === 'all' ? [...this.live.keys()] : ids) {
+      const call = this.live.get(id);
+      if (!call) continue;
+      this.live.delete(id);
+      this.log.warn({ surveyId: id, attemptId: call.attemptId, reason }, 'survey call abandoned: its lease is lost');
+      call.abandon?.();
+      if (call.attemptId) void this.hangUpLocal(call.attemptId, 'could not hang up an abandoned survey call');
+    }
+  }
+
+  /** Never rejects: a failure is logged (a channel already gone is no error worth more). */
+  private async hangUpLocal(channelId: string, what: string): Promise<void> {
+    try {
+      await this.deps.telephony.hangup(channelId);
+    } catch (err) {
+      this.log.warn({ channelId, err: String(err) }, what);
+    }
+  }
+
   isLive(surveyId: string): boolean {
     return this.live.has(surveyId);
   }
@@ -161,7 +217,23 @@ export class SurveyService {
 
   private async tick(): Promise<void> {
     if (!this.running || !this.deps.telephony.health().connected) return;
-    for (const survey of await this.deps.surveys.claimDue(Date.now(), MAX_CALLS_PER_WAKE)) await this.call(survey);
+    const units = this.units;
+    if (units && !units.canOriginate()) return; // not renewing: another node calls them
+    for (const survey of await this.deps.surveys.claimDue(Date.now(), MAX_CALLS_PER_WAKE)) {
+      if (!units) {
+        await this.call(survey, this.deps.surveys);
+        continue;
+      }
+      let repo: SurveyRepository | undefined;
+      try {
+        repo = await units.claim(survey.id);
+      } catch (err) {
+        await units.putBack(survey, `claim failed: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
+      if (!repo) await units.putBack(survey, 'claim refused');
+      else await this.call(survey, repo);
+    }
   }
 
   /**
@@ -171,19 +243,25 @@ export class SurveyService {
    */
   async answerInbound(channelId: string, by: { number: string } | { orderId: string }, answered: boolean, callerNumber: string): Promise<boolean> {
     const survey = await this.deps.surveys.openSurvey(by);
-    if (!survey) return false;
-    return this.call(survey, { channelId, answered, callerNumber });
+    if (!survey || this.live.has(survey.id)) return false;
+    // Cluster: the node whose Asterisk has the citizen runs the survey, unless it is held elsewhere.
+    const repo = this.units ? await this.units.claim(survey.id) : this.deps.surveys;
+    if (!repo) return false;
+    return this.call(survey, repo, { channelId, answered, callerNumber });
   }
 
   /**
    * Starts the survey's call (outbound: `survey` was just taken by claimDue; inbound: read as open).
    * False when it is not called: live here already, opted out, or taken by another call meanwhile.
+   * `surveys`: the repository its writes go through (cluster: on the survey's fenced store).
    */
-  private async call(survey: SurveyRow, inbound?: { channelId: string; answered: boolean; callerNumber: string }): Promise<boolean> {
-    const { surveys, orders } = this.deps;
+  private async call(survey: SurveyRow, surveys: SurveyRepository, inbound?: { channelId: string; answered: boolean; callerNumber: string }): Promise<boolean> {
+    const { orders } = this.deps;
+    // Live here already: that call holds the lease too (a claim by its holder is the same lease), so it is not released here.
     if (this.live.has(survey.id)) return false;
     // Held from here, so a second inbound call for the same survey on this node waits for nothing.
-    this.live.add(survey.id);
+    const live: LiveCall = { attemptId: undefined, abandon: undefined };
+    this.live.set(survey.id, live);
     let attemptId: string | undefined;
     try {
       const order = await orders.getOrder(survey.order_id);
@@ -192,22 +270,33 @@ export class SurveyService {
         return false;
       }
       if (await surveys.isOptedOut(survey.number)) {
-        await this.finish(survey, 'opted_out');
+        await this.outcomes.finish(surveys, survey, 'opted_out');
+        return false;
+      }
+      if (this.units && !this.units.canOriginate()) {
+        if (!inbound) await this.units.putBack(survey, 'this node stopped renewing its leases');
         return false;
       }
       attemptId = await surveys.startAttempt(survey, inbound ? 'inbound' : 'outbound', inbound?.callerNumber);
       if (attemptId === undefined) return false;
-      this.run(survey, order, attemptId, inbound);
+      // Its lease was lost while the attempt was being recorded: no call; the new owner ends the attempt.
+      if (this.live.get(survey.id) !== live) return false;
+      live.attemptId = attemptId;
+      this.run(survey, surveys, live, order, attemptId, inbound);
       return true;
     } finally {
-      if (attemptId === undefined) this.live.delete(survey.id);
+      if (attemptId === undefined) {
+        if (this.live.get(survey.id) === live) this.live.delete(survey.id);
+        if (this.units) await this.units.release(survey.id);
+      }
     }
   }
 
   /** Runs the call machine of a started attempt; what follows its end is written in order after the machine's own writes. */
-  private run(survey: SurveyRow, order: { id: string; created_at: string }, attemptId: string, inbound?: { channelId: string; answered: boolean }): void {
+  private run(survey: SurveyRow, surveys: SurveyRepository, live: LiveCall, order: { id: string; created_at: string }, attemptId: string, inbound?: { channelId: string; answered: boolean }): void {
     const { config } = this.deps;
-    const effects = inbound ? { ...this.deps, telephony: inboundPort(this.deps.telephony, attemptId, inbound.channelId, inbound.answered) } : this.deps;
+    const telephony = inbound ? inboundPort(this.deps.telephony, attemptId, inbound.channelId, inbound.answered) : this.deps.telephony;
+    const effects = { ...this.deps, surveys, telephony };
     const machine = provideSurveyCall(effects, {
       orderId: order.id,
       incidentAt: new Date(order.created_at),
@@ -222,25 +311,40 @@ export class SurveyService {
         answered: answersOf(survey),
       },
     });
-    const ended = (end: AttemptEnd, output: SurveyCallOutput) => {
-      this.afterCall(survey, attemptId, end, output)
-        .catch((err: unknown) => this.log.error({ err, surveyId: survey.id, attemptId }, 'recording the end of a survey call failed'))
-        .finally(() => this.wake());
+    // Never rejects: a failure to record the end is logged. Released even then: the orphan sweep
+    // finds the survey `calling` without a holder and reconciles it.
+    const ended = async (end: AttemptEnd, output: SurveyCallOutput): Promise<void> => {
+      try {
+        await this.afterCall(surveys, survey, attemptId, end, output);
+      } catch (err) {
+        this.log.error({ err, surveyId: survey.id, attemptId }, 'recording the end of a survey call failed');
+      } finally {
+        await this.units?.release(survey.id);
+        this.wake();
+      }
     };
-    actor.subscribe({
+    const forget = () => {
+      if (this.live.get(survey.id) === live) this.live.delete(survey.id);
+    };
+    const subscription: Subscription = actor.subscribe({
       complete: () => {
         const output = actor.getSnapshot().output;
-        this.live.delete(survey.id);
-        if (output) ended({ result: output.result, reason: output.reason, answeredAt: output.answeredAt, endedAt: output.endedAt, cause: output.cause }, output);
+        forget();
+        if (output) void ended({ result: output.result, reason: output.reason, answeredAt: output.answeredAt, endedAt: output.endedAt, cause: output.cause }, output);
       },
       error: (err: unknown) => {
-        this.live.delete(survey.id);
+        forget();
         const reason = err instanceof Error ? err.message : String(err);
         this.log.error({ err, surveyId: survey.id }, 'survey call crashed');
         const endedAt = Date.now();
-        ended({ result: 'failed', reason: `survey call crashed: ${reason}`, endedAt }, { result: 'failed', reason, answers: answersOf(survey), endedAt });
+        void ended({ result: 'failed', reason: `survey call crashed: ${reason}`, endedAt }, { result: 'failed', reason, answers: answersOf(survey), endedAt });
       },
     });
+    // Lost lease: unsubscribed first, so stopping the machine records no end (the new owner does).
+    live.abandon = () => {
+      subscription.unsubscribe();
+      actor.stop();
+    };
     actor.start();
   }
 
@@ -248,40 +352,9 @@ export class SurveyService {
    * The attempt's end, after every write the call's actions posted (so the case reads in order),
    * then the survey's settlement.
    */
-  private async afterCall(survey: SurveyRow, attemptId: string, end: AttemptEnd, output: SurveyCallOutput): Promise<void> {
-    const { surveys, writes } = this.deps;
-    await writes.run(() => surveys.endAttempt(attemptId, end));
-    await this.settle((await surveys.get(survey.id)) ?? survey, output);
-  }
-
-  /** After an attempt: finished, or another try inside the window, or out of tries. */
-  private async settle(survey: SurveyRow, output: SurveyCallOutput): Promise<void> {
-    const answers = output.answers;
-    const answeredAll = QUESTIONS.every((q) => answers[q] !== undefined);
-    if (output.result === 'opted_out') return this.finish(survey, 'opted_out');
-    if (output.result === 'completed' || answeredAll) return this.finish(survey, 'completed');
-    if (survey.attempts < this.deps.config.survey.attempts) {
-      const due = scheduleAt(this.window, Date.now() + this.deps.config.survey.retrySeconds * 1000);
-      await this.deps.surveys.reschedule(survey.id, due);
-      await this.deps.surveys.event(survey.order_id, 'survey_retry_scheduled', { surveyId: survey.id, result: output.result, dueAt: new Date(due).toISOString() });
-      return;
-    }
-    await this.finish(survey, QUESTIONS.some((q) => answers[q] !== undefined) ? 'partial' : 'unreachable');
-  }
-
-  private async finish(survey: SurveyRow, disposition: Disposition): Promise<void> {
-    const { surveys, orders, config } = this.deps;
-    await surveys.finish(survey.id, disposition);
-    await surveys.event(survey.order_id, 'survey_finished', { surveyId: survey.id, kind: survey.kind, disposition });
-    await orders.advanceStatus(survey.order_id, 'surveyed');
-    const row = await surveys.get(survey.id);
-    if (!row) return;
-    const unsatisfied = QUESTIONS.filter((q) => row[q] === 'unsatisfied');
-    if (unsatisfied.length === 0) return;
-    await surveys.flag(row.order_id, row.id, `not satisfied: ${unsatisfied.join(', ')}`);
-    const rule = config.survey.followUpRule;
-    const wantsFollowUp = row.kind === 'callback' && (rule === 'any_unsatisfied' || (rule === 'quality_unsatisfied' && row.quality === 'unsatisfied'));
-    if (wantsFollowUp) await this.scheduleForOrder(row.order_id, 'follow_up', config.survey.followUpDelaySeconds);
+  private async afterCall(surveys: SurveyRepository, survey: SurveyRow, attemptId: string, end: AttemptEnd, output: SurveyCallOutput): Promise<void> {
+    await this.deps.writes.run(() => surveys.endAttempt(attemptId, end));
+    await this.outcomes.settle(surveys, (await surveys.get(survey.id)) ?? survey, output);
   }
 
   private async view(s: SurveyRow) {
@@ -298,12 +371,3 @@ export class SurveyService {
 }
 
 type AttemptEnd = Parameters<SurveyRepository['endAttempt']>[1];
-
-function answersOf(s: SurveyRow): SurveyAnswers {
-  const out: SurveyAnswers = {};
-  for (const q of QUESTIONS) {
-    const a = s[q];
-    if (a) out[q] = a;
-  }
-  return out;
-}
