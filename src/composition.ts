@@ -141,7 +141,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
   };
   repo.onAttempt = surveyRepo.onAttempt = (e) => metrics.attempt(e);
   lines.onCallEvent = (channelId, e) => metrics.callEvent(channelId, e);
-  const surveys = new SurveyService({ config, surveys: surveyRepo, orders: repo, departments, telephony: lines, prompts, logger, writes });
+  const ownership = cluster ? { ownership: cluster.ownership } : {};
+  const surveys = new SurveyService({ config, surveys: surveyRepo, orders: repo, departments, telephony: lines, prompts, logger, writes, ...ownership });
   orders.onCompleted = (orderId) => surveys.onOrderCompleted(orderId);
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
   const reminderRepo = new ReminderRepository(store);
@@ -149,7 +150,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   metrics.gauge('liandong_orders_overdue', 'Orders escalated as overdue (leader called, linkage office flagged) whose feedback has not come, now', async () => (await reminderRepo.openCounts()).overdueOrders);
   // 督查催办: deadlines start at the acceptance, are met by feedback; a key on a reminder call is feedback.
   const reminders = new ReminderService({
-    config, reminders: reminderRepo, orders: repo, departments, telephony: lines, prompts, webhook, logger, writes,
+    config, reminders: reminderRepo, orders: repo, departments, telephony: lines, prompts, webhook, logger, writes, ...ownership,
     recordFeedback: (orderId, kind, note, actor) => orders.feedback(orderId, kind, note, 'phone', actor),
   });
   dispatcher.onAccepted = (orderId) => reminders.onAccepted(orderId);
@@ -231,10 +232,17 @@ export async function createServices(config: Config, options: ServiceOptions = {
       }
       // Orders interrupted by a restart (or, in a cluster, left by a node that died) resume once
       // Asterisk answers (not before: their next attempts would fail for want of a connection).
+      // Cluster: takeovers begin once Asterisk answers and every kind's handler is registered (below).
+      let asteriskAnswered = false;
+      let handlersReady = false;
+      const beginTakeovers = () => {
+        if (cluster && asteriskAnswered && handlersReady) cluster.beginTakeovers();
+      };
       const off = telephony.onHealthChange((h) => {
         if (!h.connected) return;
         off();
-        if (cluster) cluster.beginTakeovers();
+        asteriskAnswered = true;
+        if (cluster) beginTakeovers();
         else dispatcher.resumeAll().catch((err: unknown) => logger.error({ err }, 'resuming orders after restart failed'));
       });
       // The feedback line answers inbound calls before the first one can arrive.
@@ -246,6 +254,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
       await surveys.start();
       webhooks.start();
       await reminders.start();
+      handlersReady = true;
+      beginTakeovers();
       const { media } = config;
       stopMediaRetention = startMediaRetention({
         dir: media.dir,

@@ -56,6 +56,7 @@ export class ClusterOwnership implements WorkOwnership {
   private readonly lostListeners = new Map<string, Array<(ids: readonly string[] | 'all', reason: string) => void>>();
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
+  private stopped = false;
   private readonly log: Logger;
 
   constructor(private readonly options: ClusterOwnershipOptions) {
@@ -106,16 +107,20 @@ export class ClusterOwnership implements WorkOwnership {
 
   /** Starts polling for expired units every renewal period (TTL/3). */
   start(): void {
+    this.stopped = false;
     const every = this.options.leases.renewEveryMs;
+    // poll() never rejects (it logs); a poll in flight when stop() is called does not re-arm.
     const tick = () => {
+      if (this.stopped) return;
       this.pollTimer = setTimeout(() => {
-        void this.poll().finally(tick);
+        void this.poll().then(tick);
       }, every);
     };
-    void this.poll().finally(tick);
+    void this.poll().then(tick);
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
   }
@@ -156,8 +161,10 @@ export class ClusterOwnership implements WorkOwnership {
     try {
       await entry.handler(id, t, this.options.leases.fenced(t.lease.unitKey));
     } catch (err) {
-      // Left held: it expires and is taken over again (here or elsewhere) rather than lost.
-      this.log.error({ unit: t.lease.unitKey, reason: err instanceof Error ? err.message : String(err) }, 'takeover failed');
+      // Released, not kept: this node would renew a lease it does nothing with. Released work still
+      // unfinished is offered again by its kind's orphan sweep and taken over afresh.
+      this.log.error({ unit: t.lease.unitKey, reason: err instanceof Error ? err.message : String(err) }, 'takeover failed; the unit is released');
+      await this.options.leases.release(t.lease.unitKey);
     }
   }
 
