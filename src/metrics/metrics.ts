@@ -39,7 +39,11 @@ export class ServiceMetrics {
   private readonly secondsToAccept: Histogram<'department'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   /** Per live channel: its script, when the originate went out, when the last key came. */
-  private readonly channels = new Map<string, { script: string; originatedAt?: number; lastKeyAt?: number }>();
+  /**
+   * Live calls by channel (= attempt) id. The attempt's row is a queued write that may land after its
+   * call is already originating: a call event creates the entry, the row's 'started' adds the script.
+   */
+  private readonly channels = new Map<string, { script?: string; originatedAt?: number; answeredAt?: number; lastKeyAt?: number }>();
   private readonly log: Logger;
 
   constructor(
@@ -93,7 +97,10 @@ export class ServiceMetrics {
   attempt(e: { phase: 'started' | 'ended'; attemptId: string; script: string; result?: string }): void {
     if (e.phase === 'started') {
       this.callsStarted.inc({ script: e.script });
-      this.channels.set(e.attemptId, { ...this.channels.get(e.attemptId), script: e.script });
+      const ch = { ...this.channels.get(e.attemptId), script: e.script };
+      this.channels.set(e.attemptId, ch);
+      // Answered before its row was written: observed now that the script is known.
+      if (ch.originatedAt !== undefined && ch.answeredAt !== undefined) this.originateToAnswer.observe({ script: e.script }, (ch.answeredAt - ch.originatedAt) / 1000);
       return;
     }
     this.callsEnded.inc({ script: e.script, result: e.result ?? 'unknown' });
@@ -102,12 +109,18 @@ export class ServiceMetrics {
 
   /** From the paced telephony: a placed call's originate and events (the channel id is the attempt id). */
   callEvent(channelId: string, event: CallEvent | { readonly type: 'originating'; readonly at: Date }): void {
-    const ch = this.channels.get(channelId);
-    if (!ch) return;
+    let ch = this.channels.get(channelId);
+    if (!ch) {
+      if (event.type !== 'originating') return; // an ended call's late event
+      ch = {};
+      this.channels.set(channelId, ch);
+    }
     const at = event.at.getTime();
     if (event.type === 'originating') ch.originatedAt = at;
-    else if (event.type === 'answered' && ch.originatedAt !== undefined) this.originateToAnswer.observe({ script: ch.script }, (at - ch.originatedAt) / 1000);
-    else if (event.type === 'key') ch.lastKeyAt = at;
+    else if (event.type === 'answered' && ch.originatedAt !== undefined) {
+      ch.answeredAt = at;
+      if (ch.script !== undefined) this.originateToAnswer.observe({ script: ch.script }, (at - ch.originatedAt) / 1000);
+    } else if (event.type === 'key') ch.lastKeyAt = at;
   }
 
   /**
@@ -121,7 +134,7 @@ export class ServiceMetrics {
       if (!committed) return;
       const attemptId = typeof e.detail.attemptId === 'string' ? e.detail.attemptId : undefined;
       const ch = attemptId ? this.channels.get(attemptId) : undefined;
-      if (ch?.lastKeyAt !== undefined) this.keyToCommit.observe({ script: ch.script }, Math.max(0, Date.now() - ch.lastKeyAt) / 1000);
+      if (ch?.lastKeyAt !== undefined && ch.script !== undefined) this.keyToCommit.observe({ script: ch.script }, Math.max(0, Date.now() - ch.lastKeyAt) / 1000);
       if (e.kind === 'acceptance_committed' && typeof e.detail.secondsToAccept === 'number') {
         const secondsToAccept = e.detail.secondsToAccept;
         const order = await first(store.db, sql<{ department_id: string }>`SELECT department_id FROM orders WHERE id = ${e.orderId}`);
