@@ -18,8 +18,10 @@ import { openStore, type Store } from '../db/store.js';
 type Out = (line: string) => void;
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const DESK = 'Bearer dev-desk-token';
-const ADMIN = 'Bearer dev-admin-token';
+/** The dev profile's tokens (DEV_DEFAULTS), as the desk and the admin send them. */
+const devToken = (role: string) => `Bearer ${(DEV_DEFAULTS.LIANDONG_API_TOKENS ?? '').split(',').find((t) => t.startsWith(`${role}:`))?.slice(role.length + 1) ?? ''}`;
+const DESK = devToken('desk');
+const ADMIN = devToken('admin');
 const LEASE_SECONDS = 6;
 const POLICY = { attemptsPerContact: 3, retryDelaySeconds: 1, ringTimeoutSeconds: 10, chainLoops: 0, loopDelaySeconds: 1, maxReplays: 1, keyTimeoutSeconds: 12 };
 

@@ -121,7 +121,7 @@ describe('OpenAPI document', () => {
       checked.push(r.url);
     }
     expect(checked.length).toBeGreaterThan(12);
-  });
+  }, 20_000); // every route of a whole service, some reading AMI or the store: seconds on a loaded machine
 
   it('the reference UI at /docs is served by the service: no script or style from another host', async () => {
     const page = await services.app.inject({ method: 'GET', url: '/docs/' });

@@ -82,7 +82,7 @@ describe('a role on every route', () => {
       if (STREAMS.test(`${method} ${path}`)) continue;
       expect([401, 403], `${method} ${path} refuses the admin`).not.toContain((await inject('Bearer dev-admin-token')).statusCode);
     }
-  });
+  }, 20_000); // every route of a whole service, some reading AMI or the store: seconds on a loaded machine
 
   it('keeps each role to its routes (403 for the others)', async () => {
     const cases: Array<[string, string, string, number]> = [
