@@ -74,10 +74,21 @@ export async function openClusterRuntime(config: Config, store: Store, telephony
     },
     start: async () => {
       await leases.start({ restarted: true });
-      // Lines left by a process that died: its calls are hung up (the orders' takeover ends their attempts).
+      // Lines left by a process that died. Its units' leases may expire up to a renewal period later
+      // than this one (claimed after its last renewal): each unit's takeover hangs up its own calls and
+      // records them. What no unit took care of is hung up one lease time later.
       ownership.handle('lines', async (id, takeover) => {
-        for (const channelId of takeover.channels) await ownership.hangUpLeft(channelId, takeover);
         await ownership.release('lines', id);
+        if (takeover.channels.length === 0) return;
+        const sweep = setTimeout(() => {
+          void (async () => {
+            for (const channelId of takeover.channels) {
+              const result = await ownership.hangUpLeft(channelId, takeover);
+              if (result.status === 'hung_up') log.warn({ channelId, from: takeover.previousOwner }, 'hung up a call a dead process left that no unit took over');
+            }
+          })();
+        }, leases.ttlMs);
+        sweep.unref();
       });
       await linesUnit();
     },
