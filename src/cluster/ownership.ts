@@ -105,10 +105,13 @@ export class ClusterOwnership implements WorkOwnership {
     this.lostListeners.set(kind, [...(this.lostListeners.get(kind) ?? []), listener]);
   }
 
-  /** Starts polling for expired units every renewal period (TTL/3). */
+  /**
+   * Starts polling for expired units every half renewal period (TTL/6, 1 s by default): a unit is
+   * taken over at most that long after its lease expired.
+   */
   start(): void {
     this.stopped = false;
-    const every = this.options.leases.renewEveryMs;
+    const every = Math.max(100, Math.floor(this.options.leases.renewEveryMs / 2));
     // poll() never rejects (it logs); a poll in flight when stop() is called does not re-arm.
     const tick = () => {
       if (this.stopped) return;

@@ -120,10 +120,21 @@ export async function runClusterDemo(config: Config, out: Out): Promise<number> 
       out(`order ${res.body.code} → ${dept} (${phone}), posted to cell-1`);
     }
     const o1 = orders[0]?.id ?? '';
-    await waitFor(() => rows(db, sql<{ answered_at: string | null }>`SELECT answered_at FROM attempts WHERE order_id = ${o1}`), (r) => r[0]?.answered_at != null, 30_000);
+    const o2 = orders[1]?.id ?? '';
+    // The moment to kill: the first order's officer has answered and not pressed yet; the second's
+    // acceptance is committed and its confirmation is playing.
+    await waitFor(
+      async () => ({
+        o1: await rows(db, sql<{ answered_at: string | null }>`SELECT answered_at FROM attempts WHERE order_id = ${o1}`),
+        o2: await rows(db, sql<{ ended_at: string | null }>`SELECT ended_at FROM attempts WHERE order_id = ${o2}`),
+        o2acks: await rows(db, sql<{ id: number }>`SELECT id FROM acknowledgements WHERE order_id = ${o2}`),
+      }),
+      (v) => v.o1[0]?.answered_at != null && v.o2acks.length === 1 && v.o2[0]?.ended_at == null,
+      30_000,
+    );
     const killedAt = Date.now();
     one.child.kill('SIGKILL');
-    out(`[  0.00 s] SIGKILL cell-1 while its calls are up (order ${orders[0]?.code} answered, no key yet)`);
+    out(`[  0.00 s] SIGKILL cell-1 while its calls are up (order ${orders[0]?.code} answered, no key yet; ${orders[1]?.code} accepted, confirmation playing)`);
     const at = () => `[${((Date.now() - killedAt) / 1000).toFixed(2).padStart(6)} s]`;
     const owners = await waitFor(
       () => rows(db, sql<{ unit_key: string; owner: string | null }>`SELECT unit_key, owner FROM cluster_leases WHERE unit_key IN (${sql.join(orders.map((o) => `order:${o.id}`))})`),
@@ -138,6 +149,7 @@ export async function runClusterDemo(config: Config, out: Out): Promise<number> 
       90_000,
     );
     out(`${at()} every order: ${final.map((o) => `${o.code} ${o.status}`).join(', ')}`);
+    await waitFor(() => rows(db, sql<{ n: number }>`SELECT count(*) AS n FROM attempts WHERE order_id IN (${sql.join(orders.map((o) => o.id))}) AND ended_at IS NULL`), (r) => r[0]?.n === 0, 30_000);
     for (const o of orders) {
       const attempts = await rows(db, sql<{ id: string; result: string | null; reason: string | null }>`SELECT id, result, reason FROM attempts WHERE order_id = ${o.id} ORDER BY seq`);
       const acks = await rows(db, sql<{ n: number }>`SELECT count(*) AS n FROM acknowledgements WHERE order_id = ${o.id} AND script = 'dispatch' AND late = 0`);
