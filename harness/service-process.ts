@@ -9,6 +9,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { configFromProcess, DEV_DEFAULTS, type Config } from '../src/config.js';
+import { freePort } from '../src/net/free-port.js';
+
+// Exported here as before, for harness users; the one definition lives in src.
+export { freePort };
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 export const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
@@ -31,17 +35,6 @@ export interface ServiceProcess {
   stop(): Promise<void>;
   /** Removes the database files (the log stays in tests/artifacts). */
   removeDatabase(): void;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The production profile's environment for a service on the dev Asterisk: credentials as the dev profile renders them. */

@@ -5,7 +5,6 @@
 // on cell 1, kills cell 1 with SIGKILL while the calls are up, and narrates cell 2 finishing them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { startCellAsterisk } from '../asterisk/cell.js';
@@ -13,6 +12,7 @@ import { asteriskUp } from '../asterisk/index.js';
 import { DEV_DEFAULTS, type Config } from '../config.js';
 import { startLocalPostgres } from '../db/local-postgres.js';
 import { rows } from '../db/sql.js';
+import { freePort } from '../net/free-port.js';
 import { openStore, type Store } from '../db/store.js';
 
 type Out = (line: string) => void;
@@ -29,17 +29,6 @@ interface Cell {
   readonly name: string;
   readonly url: string;
   readonly child: ChildProcess;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A production controller (src/main.ts) as a child process, healthy before it is returned. */
