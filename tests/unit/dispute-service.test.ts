@@ -1,27 +1,17 @@
 // Jurisdiction disputes on both engines: listed, settled once, and an upheld reassignment sends
 // the order to the other unit (the dispatcher is a stand-in: no call is placed here).
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/db/store.js';
-import { loadCatalog } from '../../src/departments/catalog.js';
-import type { DepartmentStore } from '../../src/departments/store.js';
+import { describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { DisputeService } from '../../src/disputes/dispute-service.js';
 import type { HttpError } from '../../src/http/errors.js';
-import { OrderRepository } from '../../src/orders/order-repository.js';
-import { ENGINES, openTestStore } from '../support/engines.js';
-
-const catalog = loadCatalog();
+import { ENGINES } from '../support/engines.js';
+import { departments, orderStorePerTest } from './order-store-fixture.js';
 
 describe.each(ENGINES)('DisputeService on %s', (engine) => {
-  let store: Store | undefined;
-  afterEach(async () => {
-    await store?.close();
-    store = undefined;
-  });
+  const openStore = orderStorePerTest(engine);
 
   async function setup() {
-    store = await openTestStore(engine);
-    const repo = new OrderRepository(store);
+    const { store, repo } = await openStore();
     const started: Array<{ orderId: string; department: string; nextAttemptSeq: number }> = [];
     const dispatcher = {
       isLive: () => false,
@@ -30,7 +20,6 @@ describe.each(ENGINES)('DisputeService on %s', (engine) => {
         return Promise.resolve();
       },
     } as unknown as Dispatcher;
-    const departments = { current: () => catalog } as unknown as DepartmentStore;
     const reassigned: string[] = [];
     const disputes = new DisputeService({ store, repo, departments, dispatcher, onReassigned: (id) => void reassigned.push(id) });
     const order = async (externalId: string) => {

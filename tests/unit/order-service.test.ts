@@ -1,34 +1,24 @@
 // What the API does with orders, on both engines (the dispatcher is a stand-in: no call placed):
 // create and its idempotence, feedback that counts as the acceptance, acknowledge, cancel.
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/db/store.js';
-import { loadCatalog } from '../../src/departments/catalog.js';
-import type { DepartmentStore } from '../../src/departments/store.js';
+import { describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatch/dispatcher.js';
-import { OrderRepository } from '../../src/orders/order-repository.js';
 import { OrderService } from '../../src/orders/order-service.js';
-import { ENGINES, openTestStore } from '../support/engines.js';
-
-const catalog = loadCatalog();
+import { ENGINES } from '../support/engines.js';
+import { departments, orderStorePerTest } from './order-store-fixture.js';
 const INPUT = { externalId: 'svc-1', category: 'water-main-burst', summary: '水管爆裂', address: '城关镇', reporterPhone: '13800138000', urgency: 'urgent' as const };
 
 describe.each(ENGINES)('OrderService on %s', (engine) => {
-  let store: Store | undefined;
-  afterEach(async () => {
-    await store?.close();
-    store = undefined;
-  });
+  const openStore = orderStorePerTest(engine);
 
   async function setup() {
-    store = await openTestStore(engine);
-    const repo = new OrderRepository(store);
+    const { repo } = await openStore();
     const calls: string[] = [];
     const dispatcher = {
       begin: (o: { id: string }) => void calls.push(`begin ${o.id}`),
       acceptedElsewhere: (id: string, source: string, unit?: string) => void calls.push(`accepted ${id} ${source}${unit ? ` ${unit}` : ''}`),
       cancel: () => Promise.resolve(false),
     } as unknown as Dispatcher;
-    const service = new OrderService(repo, { current: () => catalog } as unknown as DepartmentStore, dispatcher);
+    const service = new OrderService(repo, departments, dispatcher);
     const completed: string[] = [];
     service.onCompleted = (id) => void completed.push(id);
     return { repo, service, calls, completed };
