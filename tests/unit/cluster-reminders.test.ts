@@ -11,61 +11,22 @@ import { WriteQueue } from '../../src/db/write-queue.js';
 import type { DepartmentStore } from '../../src/departments/store.js';
 import { createLogger } from '../../src/logging.js';
 import type { FeedbackKind, OrderRepository } from '../../src/orders/order-repository.js';
-import type { Prompts } from '../../src/prompts/index.js';
 import { ReminderRepository } from '../../src/reminders/reminder-repository.js';
 import { ReminderService } from '../../src/reminders/reminder-service.js';
-import type { CallEventListener, CollectResult, TelephonyPort } from '../../src/telephony/port.js';
 import { sleep, testCluster, type TestCluster } from './cluster-fixtures.js';
 import { SERVICE_TTL_MS, testNode, type TestNode } from './cluster-service-fixtures.js';
+import { beepPrompts, heldPrompts, KEYED_1, scriptedTelephone } from './fake-telephony.js';
 
 const DEADLINES = 20;
 
 /** A node's telephone: the duty contact answers at once and keys 1 (arrived); with `hold`, the first prompt of each call waits until releaseHeld. */
 function nodePhone(hold = false) {
-  const listeners = new Map<string, Set<CallEventListener>>();
-  const originated: string[] = [];
-  const hungUp: Array<{ channelId: string; at: number }> = [];
-  const held: Array<{ channelId: string; resolve: (r: CollectResult) => void }> = [];
-  const emit = (c: string, e: Parameters<CallEventListener>[0]) => {
-    for (const l of [...(listeners.get(c) ?? [])]) l(e);
-  };
-  const port: TelephonyPort = {
-    health: () => ({ connected: true }) as ReturnType<TelephonyPort['health']>,
-    onHealthChange: () => () => undefined,
-    onInboundCall: () => () => undefined,
-    originate(request) {
-      originated.push(request.channelId);
-      setTimeout(() => emit(request.channelId, { type: 'answered', at: new Date() }), 5);
-      return Promise.resolve();
-    },
-    answer: () => Promise.resolve(),
-    subscribe(c, l) {
-      const set = listeners.get(c) ?? new Set();
-      set.add(l);
-      listeners.set(c, set);
-      return () => set.delete(l);
-    },
-    play: () => Promise.resolve({ status: 'finished' }),
-    collect: () => Promise.resolve({ status: 'timeout', digits: '' }),
-    prompt(channelId): Promise<CollectResult> {
-      if (hold) return new Promise((resolve) => held.push({ channelId, resolve }));
-      return Promise.resolve({ status: 'complete', digits: '1' });
-    },
-    hangup(c) {
-      hungUp.push({ channelId: c, at: performance.now() });
-      setTimeout(() => emit(c, { type: 'hangup', cause: { code: 16, text: 'Normal Clearing', kind: 'normal' }, at: new Date() }), 1);
-      return Promise.resolve();
-    },
-    listChannelIds: () => Promise.resolve([]),
-    close: () => Promise.resolve(),
-  };
-  const releaseHeld = () => {
-    for (const h of held.splice(0)) h.resolve({ status: 'complete', digits: '1' });
-  };
-  return { port, originated, hungUp, held, releaseHeld };
+  const gate = heldPrompts();
+  const phone = scriptedTelephone((channelId) => (hold ? gate.hold(channelId) : Promise.resolve(KEYED_1)));
+  return { ...phone, held: gate.held, releaseHeld: gate.release };
 }
 
-const prompts = { media: () => Promise.resolve(['sound:beep']) } as unknown as Prompts;
+const prompts = beepPrompts;
 const department = { id: 'water-supply', name: { 'zh-CN': '供水', en: 'Water' }, contacts: [{ id: 'duty', number: '1001', priority: 1 }], rosters: [] };
 const departments = {
   policyOf: () => ({ arrivalDeadlineSeconds: 60, completionDeadlineSeconds: 600, keyTimeoutSeconds: 5, ringTimeoutSeconds: 5, maxReplays: 0 }),

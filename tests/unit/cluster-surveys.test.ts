@@ -10,12 +10,11 @@ import { first, rows, run } from '../../src/db/sql.js';
 import type { Store } from '../../src/db/store.js';
 import { WriteQueue } from '../../src/db/write-queue.js';
 import { createLogger } from '../../src/logging.js';
-import type { Prompts } from '../../src/prompts/index.js';
 import { SurveyRepository } from '../../src/survey/survey-repository.js';
 import { SurveyService, type SurveyServiceDeps } from '../../src/survey/survey-service.js';
-import type { CallEventListener, CollectResult, TelephonyPort } from '../../src/telephony/port.js';
 import { sleep, testCluster, type TestCluster } from './cluster-fixtures.js';
 import { SERVICE_TTL_MS, testNode, type TestNode } from './cluster-service-fixtures.js';
+import { beepPrompts, heldPrompts, KEYED_1, scriptedTelephone } from './fake-telephony.js';
 import { Fixture } from './reports-fixtures.js';
 
 const SURVEYS = 20;
@@ -25,53 +24,17 @@ const SURVEYS = 20;
  * `holdAtQuestion`, the prompt of that question waits until `releaseHeld` (the node dies meanwhile).
  */
 function nodePhone(holdAtQuestion?: number) {
-  const listeners = new Map<string, Set<CallEventListener>>();
   const asked = new Map<string, number>();
-  const originated: string[] = [];
-  const hungUp: Array<{ channelId: string; at: number }> = [];
-  const held: Array<{ channelId: string; resolve: (r: CollectResult) => void }> = [];
-  const emit = (c: string, e: Parameters<CallEventListener>[0]) => {
-    for (const l of [...(listeners.get(c) ?? [])]) l(e);
-  };
-  const port: TelephonyPort = {
-    health: () => ({ connected: true }) as ReturnType<TelephonyPort['health']>,
-    onHealthChange: () => () => undefined,
-    onInboundCall: () => () => undefined,
-    originate(request) {
-      originated.push(request.channelId);
-      setTimeout(() => emit(request.channelId, { type: 'answered', at: new Date() }), 5);
-      return Promise.resolve();
-    },
-    answer: () => Promise.resolve(),
-    subscribe(c, l) {
-      const set = listeners.get(c) ?? new Set();
-      set.add(l);
-      listeners.set(c, set);
-      return () => set.delete(l);
-    },
-    play: () => Promise.resolve({ status: 'finished' }),
-    collect: () => Promise.resolve({ status: 'timeout', digits: '' }),
-    prompt(channelId): Promise<CollectResult> {
-      const n = (asked.get(channelId) ?? 0) + 1;
-      asked.set(channelId, n);
-      if (n === holdAtQuestion) return new Promise((resolve) => held.push({ channelId, resolve }));
-      return Promise.resolve({ status: 'complete', digits: '1' });
-    },
-    hangup(c) {
-      hungUp.push({ channelId: c, at: performance.now() });
-      setTimeout(() => emit(c, { type: 'hangup', cause: { code: 16, text: 'Normal Clearing', kind: 'normal' }, at: new Date() }), 1);
-      return Promise.resolve();
-    },
-    listChannelIds: () => Promise.resolve([]),
-    close: () => Promise.resolve(),
-  };
-  const releaseHeld = () => {
-    for (const h of held.splice(0)) h.resolve({ status: 'complete', digits: '1' });
-  };
-  return { port, originated, hungUp, held, releaseHeld };
+  const gate = heldPrompts();
+  const phone = scriptedTelephone((channelId) => {
+    const n = (asked.get(channelId) ?? 0) + 1;
+    asked.set(channelId, n);
+    return n === holdAtQuestion ? gate.hold(channelId) : Promise.resolve(KEYED_1);
+  });
+  return { ...phone, held: gate.held, releaseHeld: gate.release };
 }
 
-const prompts = { media: () => Promise.resolve(['sound:beep']) } as unknown as Prompts;
+const prompts = beepPrompts;
 const config = loadConfig({
   LIANDONG_SURVEY_WINDOW: '00:00-00:00', LIANDONG_SURVEY_DELAY_SECONDS: '0', LIANDONG_SURVEY_RETRY_SECONDS: '1', LIANDONG_FOLLOWUP_RULE: 'off',
 }, 'dev');

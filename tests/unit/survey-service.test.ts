@@ -8,54 +8,24 @@ import { first, rows } from '../../src/db/sql.js';
 import type { Store } from '../../src/db/store.js';
 import { WriteQueue } from '../../src/db/write-queue.js';
 import { createLogger } from '../../src/logging.js';
-import type { Prompts } from '../../src/prompts/index.js';
 import { SurveyRepository } from '../../src/survey/survey-repository.js';
 import { SurveyService, type SurveyServiceDeps } from '../../src/survey/survey-service.js';
-import type { CallEventListener, CollectResult, TelephonyPort } from '../../src/telephony/port.js';
+import type { CollectResult, TelephonyPort } from '../../src/telephony/port.js';
 import { ENGINES, openTestStore } from '../support/engines.js';
+import { beepPrompts, scriptedTelephone } from './fake-telephony.js';
 import { Fixture } from './reports-fixtures.js';
 
 /** A telephone whose citizen answers at once and keys `keys` in turn; `beforeKey` runs as each question is asked. */
 function scriptedPhone(keys: string[], beforeKey: () => Promise<void>) {
-  const listeners = new Map<string, Set<CallEventListener>>();
-  const originated: string[] = [];
-  const emit = (c: string, e: Parameters<CallEventListener>[0]) => {
-    for (const l of [...(listeners.get(c) ?? [])]) l(e);
-  };
-  const port: TelephonyPort = {
-    health: () => ({ connected: true }) as ReturnType<TelephonyPort['health']>,
-    onHealthChange: () => () => undefined,
-    onInboundCall: () => () => undefined,
-    originate(request) {
-      originated.push(request.channelId);
-      setTimeout(() => emit(request.channelId, { type: 'answered', at: new Date() }), 5);
-      return Promise.resolve();
-    },
-    answer: () => Promise.resolve(),
-    subscribe(c, l) {
-      const set = listeners.get(c) ?? new Set();
-      set.add(l);
-      listeners.set(c, set);
-      return () => set.delete(l);
-    },
-    play: () => Promise.resolve({ status: 'finished' }),
-    collect: () => Promise.resolve({ status: 'timeout', digits: '' }),
-    async prompt(): Promise<CollectResult> {
-      await beforeKey();
-      const key = keys.shift();
-      return key === undefined ? { status: 'timeout', digits: '' } : { status: 'complete', digits: key };
-    },
-    hangup(c) {
-      setTimeout(() => emit(c, { type: 'hangup', cause: { code: 16, text: 'Normal Clearing', kind: 'normal' }, at: new Date() }), 1);
-      return Promise.resolve();
-    },
-    listChannelIds: () => Promise.resolve([]),
-    close: () => Promise.resolve(),
-  };
+  const { port, originated } = scriptedTelephone(async (): Promise<CollectResult> => {
+    await beforeKey();
+    const key = keys.shift();
+    return key === undefined ? { status: 'timeout', digits: '' } : { status: 'complete', digits: key };
+  });
   return { port, originated };
 }
 
-const prompts = { media: () => Promise.resolve(['sound:beep']) } as unknown as Prompts;
+const prompts = beepPrompts;
 
 describe.each(ENGINES)('survey service on %s', (engine) => {
   let store: Store;
