@@ -2,6 +2,7 @@
 // (arrival, completion) with its next due time, and the reminder calls. Due times live here, so a
 // restart loses none.
 import { sql } from 'kysely';
+import { unownedUnits } from '../cluster/unowned-units.js';
 import { first, rows, run } from '../db/sql.js';
 import type { Store } from '../db/store.js';
 import type { DeadlineKind, ReminderAnswer } from '../../machines/reminder.policy.js';
@@ -141,11 +142,7 @@ export class ReminderRepository {
    * on a later round). `leased`: 1 when a released row exists.
    */
   remindingUnowned(beforeMs: number): Promise<Array<{ id: string; leased: number }>> {
-    return rows(this.store.db, sql<{ id: string; leased: number }>`
-      SELECT d.id, CASE WHEN l.unit_key IS NULL THEN 0 ELSE 1 END AS leased
-      FROM feedback_deadlines d LEFT JOIN cluster_leases l ON l.unit_key = 'reminder:' || d.id
-      WHERE d.status = 'reminding' AND d.updated_at < ${iso(beforeMs)} AND l.owner IS NULL
-      ORDER BY d.id`);
+    return unownedUnits(this.store.db, 'feedback_deadlines', 'reminding', 'reminder', beforeMs);
   }
 
   /** Deadlines left `reminding` by a stopped service. */

@@ -4,6 +4,7 @@
 // call it.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
+import { unownedUnits } from '../cluster/unowned-units.js';
 import { first, rows, run } from '../db/sql.js';
 import type { Executor, Store } from '../db/store.js';
 
@@ -146,11 +147,7 @@ export class SurveyRepository {
    * the end of a call could not be recorded). `leased`: 1 when a released row exists.
    */
   callingUnowned(beforeMs: number): Promise<Array<{ id: string; leased: number }>> {
-    return rows(this.store.db, sql<{ id: string; leased: number }>`
-      SELECT s.id, CASE WHEN l.unit_key IS NULL THEN 0 ELSE 1 END AS leased
-      FROM surveys s LEFT JOIN cluster_leases l ON l.unit_key = 'survey:' || s.id
-      WHERE s.status = 'calling' AND s.updated_at < ${iso(beforeMs)} AND l.owner IS NULL
-      ORDER BY s.id`);
+    return unownedUnits(this.store.db, 'surveys', 'calling', 'survey', beforeMs);
   }
 
   /** Surveys left `calling` by a stopped service. */
