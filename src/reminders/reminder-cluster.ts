@@ -25,10 +25,7 @@ export class ReminderUnits extends CallUnits<ReminderRepository> {
 
   constructor(ownership: WorkOwnership, reminders: ReminderRepository, private readonly host: ReminderUnitHost, logger: Logger) {
     super(ownership, reminders, host, {
-      kind: REMINDER_UNIT,
-      component: 'reminders',
-      idKey: 'deadlineId',
-      listKey: 'deadlines',
+      kind: REMINDER_UNIT, component: 'reminders', idKey: 'deadlineId', listKey: 'deadlines',
       takenOver: 'reminder round taken over and put back',
       orphanRecovered: 'deadline left reminding with a released lease; put back',
       orphanFailed: 'could not put back an orphaned deadline; tried again next sweep',

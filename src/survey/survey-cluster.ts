@@ -27,10 +27,7 @@ export interface SurveyUnitHost extends CallUnitHost {
 export class SurveyUnits extends CallUnits<SurveyRepository> {
   constructor(ownership: WorkOwnership, surveys: SurveyRepository, private readonly host: SurveyUnitHost, logger: Logger) {
     super(ownership, surveys, host, {
-      kind: SURVEY_UNIT,
-      component: 'survey',
-      idKey: 'surveyId',
-      listKey: 'surveys',
+      kind: SURVEY_UNIT, component: 'survey', idKey: 'surveyId', listKey: 'surveys',
       takenOver: 'survey taken over and reconciled',
       orphanRecovered: 'survey left calling with a released lease; reconciled',
       orphanFailed: 'could not reconcile an orphaned survey; tried again next sweep',

@@ -7,14 +7,14 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { first, rows, run } from '../../src/db/sql.js';
 import type { Store } from '../../src/db/store.js';
-import { WriteQueue } from '../../src/db/write-queue.js';
+import type { WriteQueue } from '../../src/db/write-queue.js';
 import type { DepartmentStore } from '../../src/departments/store.js';
 import { createLogger } from '../../src/logging.js';
 import type { FeedbackKind, OrderRepository } from '../../src/orders/order-repository.js';
 import { ReminderRepository } from '../../src/reminders/reminder-repository.js';
 import { ReminderService } from '../../src/reminders/reminder-service.js';
 import { sleep, testCluster, type TestCluster } from './cluster-fixtures.js';
-import { SERVICE_TTL_MS, testNode, type TestNode } from './cluster-service-fixtures.js';
+import { nodeWrites, SERVICE_TTL_MS, settleNode, testNode, type TestNode } from './cluster-service-fixtures.js';
 import { beepPrompts, heldPrompts, KEYED_1, scriptedTelephone } from './fake-telephony.js';
 
 const DEADLINES = 20;
@@ -50,11 +50,7 @@ afterEach(async () => {
   for (const r of running.splice(0)) {
     r.node.ownership.stop();
     r.service.stop();
-    r.phone.releaseHeld();
-    await r.writes.drain();
-    await sleep(20); // a poll in flight re-arms its timer once it ends
-    r.node.ownership.stop();
-    await r.node.ari.close();
+    await settleNode(r);
   }
   feedback.length = 0;
   await cluster?.close();
@@ -64,8 +60,7 @@ afterEach(async () => {
 async function startNode(c: TestCluster, nodeId: string, phone: ReturnType<typeof nodePhone>): Promise<RunningNode> {
   const node = await testNode(c, nodeId);
   const store = node.leases.store;
-  const failures: string[] = [];
-  const writes = new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`));
+  const { writes, failures } = nodeWrites();
   // Only what the service reads of the order repository, straight from the node's store.
   const orders = {
     getOrder: (id: string) => first(store.db, sql`SELECT * FROM orders WHERE id = ${id}`),

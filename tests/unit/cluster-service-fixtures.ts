@@ -6,8 +6,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClusterOwnership } from '../../src/cluster/ownership.js';
 import type { LeaseManager } from '../../src/cluster/leases.js';
+import { WriteQueue } from '../../src/db/write-queue.js';
 import { createLogger } from '../../src/logging.js';
-import type { TestCluster } from './cluster-fixtures.js';
+import { sleep, type TestCluster } from './cluster-fixtures.js';
 
 /** Lease TTL of these tests, ms: renewals every 300 ms, takeover polls every 300 ms. */
 export const SERVICE_TTL_MS = 900;
@@ -71,4 +72,23 @@ export async function testNode(cluster: TestCluster, nodeId: string): Promise<Te
       await leases.stop(); // no handOver: the leases run out on the database clock
     },
   };
+}
+
+/** A node's write queue for a service test, its failures collected (the test expects none). */
+export function nodeWrites(): { writes: WriteQueue; failures: string[] } {
+  const failures: string[] = [];
+  return { writes: new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`)), failures };
+}
+
+/**
+ * The end of a node's teardown, once its service and ownership were stopped (in the order the
+ * test needs): held prompts answered, queued writes drained, a poll in flight let end, then the
+ * ownership stopped again (that poll re-armed its timer) and the node's ARI closed.
+ */
+export async function settleNode(r: { node: TestNode; phone: { releaseHeld(): void }; writes: WriteQueue }): Promise<void> {
+  r.phone.releaseHeld();
+  await r.writes.drain();
+  await sleep(20);
+  r.node.ownership.stop();
+  await r.node.ari.close();
 }

@@ -8,12 +8,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { first, rows, run } from '../../src/db/sql.js';
 import type { Store } from '../../src/db/store.js';
-import { WriteQueue } from '../../src/db/write-queue.js';
+import type { WriteQueue } from '../../src/db/write-queue.js';
 import { createLogger } from '../../src/logging.js';
 import { SurveyRepository } from '../../src/survey/survey-repository.js';
 import { SurveyService, type SurveyServiceDeps } from '../../src/survey/survey-service.js';
 import { sleep, testCluster, type TestCluster } from './cluster-fixtures.js';
-import { SERVICE_TTL_MS, testNode, type TestNode } from './cluster-service-fixtures.js';
+import { nodeWrites, SERVICE_TTL_MS, settleNode, testNode, type TestNode } from './cluster-service-fixtures.js';
 import { beepPrompts, heldPrompts, KEYED_1, scriptedTelephone } from './fake-telephony.js';
 import { Fixture } from './reports-fixtures.js';
 
@@ -54,11 +54,7 @@ afterEach(async () => {
   for (const r of running.splice(0)) {
     r.service.stop();
     r.node.ownership.stop();
-    r.phone.releaseHeld();
-    await r.writes.drain();
-    await sleep(20); // a poll in flight re-arms its timer once it ends
-    r.node.ownership.stop();
-    await r.node.ari.close();
+    await settleNode(r);
   }
   await cluster?.close();
   cluster = undefined;
@@ -67,8 +63,7 @@ afterEach(async () => {
 async function startNode(c: TestCluster, nodeId: string, phone: ReturnType<typeof nodePhone>): Promise<RunningNode> {
   const node = await testNode(c, nodeId);
   const store = node.leases.store;
-  const failures: string[] = [];
-  const writes = new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`));
+  const { writes, failures } = nodeWrites();
   const orders = {
     getOrder: (id: string) => first(store.db, sql`SELECT * FROM orders WHERE id = ${id}`),
     events: () => Promise.resolve([]),
