@@ -75,6 +75,9 @@ export const orderMachine = setup({
       stepBetween(context.current?.cursor ?? FIRST_CURSOR, context.next, context.policy, context.contacts.length) === p.step,
     hasCommandCentre: ({ context }) => context.commandCentre !== null,
     alarmAttemptsLeft: ({ context }) => context.alarmAttempts < context.policy.attemptsPerContact,
+    alarmSettled: ({ context }) => context.alarmSettled,
+    /** Resumed while alarming: another alarm call is still due. */
+    alarmDue: ({ context }) => !context.alarmSettled && context.commandCentre !== null && context.alarmAttempts < context.policy.attemptsPerContact,
     leadersSettled: ({ context }) => context.leaders.every((l) => TERMINAL.includes(l.phase)),
     isLeaderCall: ({ context }, p: { actorId: string }) => context.leaders.some((l) => l.attemptId === p.actorId && l.phase === 'calling'),
     leaderWaiting: ({ context }, p: { leaderIndex: number }) => context.leaders[p.leaderIndex]?.phase === 'waiting',
@@ -106,6 +109,9 @@ export const orderMachine = setup({
       enqueue.assign({ status: 'cancelled' });
       enqueue(record.status(context, 'cancelled'));
       enqueue(record.event(context, 'cancelled', { reason: event.type === 'CANCEL' ? (event.reason ?? null) : null, previousStatus: context.status }));
+    }),
+    settleAlarm: step(({ enqueue }) => {
+      enqueue.assign({ alarmSettled: true });
     }),
     /** Asks a live call to end; it reports back through its done event. */
     cancelCall: step(({ enqueue }, p: { id: string }) => {
@@ -204,12 +210,22 @@ export const orderMachine = setup({
 }).createMachine({
   id: 'order',
   context: ({ input }) => initialContext(input),
-  entry: [
-    { type: 'recordStatus', params: ({ context }) => ({ orderId: context.orderId, status: 'dispatching' as const }) },
-    event('dispatch_started', ({ context }) => ({ major: context.major, nextSeq: context.nextSeq, ...context.next })),
-  ],
-  initial: 'active',
+  initial: 'starting',
   states: {
+    starting: {
+      always: [
+        {
+          guard: { type: 'statusIs', params: { status: ['dispatching'] } },
+          target: 'active',
+          actions: [
+            { type: 'recordStatus', params: ({ context }) => ({ orderId: context.orderId, status: 'dispatching' as const }) },
+            event('dispatch_started', ({ context }) => ({ major: context.major, nextSeq: context.nextSeq, ...context.next })),
+          ],
+        },
+        // Resumed past its chain (accepted, or alarming): its status and events are written already.
+        { target: 'active' },
+      ],
+    },
     active: {
       type: 'parallel',
       onDone: 'finished',
@@ -227,7 +243,15 @@ export const orderMachine = setup({
             ],
           },
           states: {
-            starting: { always: [{ guard: 'chainExhausted', target: 'unacknowledged' }, { target: 'calling' }] },
+            starting: {
+              always: [
+                // Resumed after the order was settled: the leaders alone go on, or the alarm.
+                { guard: { type: 'statusIs', params: { status: ['accepted'] } }, target: 'accepted' },
+                { guard: { type: 'statusIs', params: { status: ['unacknowledged'] } }, target: 'unacknowledged.resumed' },
+                { guard: 'chainExhausted', target: 'unacknowledged' },
+                { target: 'calling' },
+              ],
+            },
             calling: {
               entry: 'startDispatchAttempt',
               invoke: {
@@ -287,18 +311,32 @@ export const orderMachine = setup({
             accepted: { type: 'final' },
             cancelled: { type: 'final' },
             unacknowledged: {
-              entry: [
-                { type: 'setStatus', params: { status: 'unacknowledged' } },
-                event('chain_exhausted', ({ context }) => ({ attempts: context.nextSeq - context.firstSeq })),
-                {
-                  type: 'notifyWebhook',
-                  params: ({ context }) => ({ orderId: context.orderId, status: 'unacknowledged' as const, attempts: context.nextSeq - context.firstSeq }),
-                },
-              ],
               initial: 'choosingTarget',
               states: {
-                choosingTarget: { always: [{ guard: 'hasCommandCentre', target: 'alarmCalling' }, { target: 'noTarget' }] },
-                noTarget: { type: 'final', entry: event('alarm_target_missing', () => ({})) },
+                // The chain was just exhausted (a resumed machine enters `resumed` instead: these
+                // were written before the restart).
+                choosingTarget: {
+                  entry: [
+                    { type: 'setStatus', params: { status: 'unacknowledged' } },
+                    event('chain_exhausted', ({ context }) => ({ attempts: context.nextSeq - context.firstSeq })),
+                    {
+                      type: 'notifyWebhook',
+                      params: ({ context }) => ({ orderId: context.orderId, status: 'unacknowledged' as const, attempts: context.nextSeq - context.firstSeq }),
+                    },
+                  ],
+                  always: [{ guard: 'hasCommandCentre', target: 'alarmCalling' }, { target: 'noTarget' }],
+                },
+                // Resumed while alarming: the saved alarm attempts count toward attemptsPerContact.
+                resumed: {
+                  always: [
+                    { guard: 'alarmSettled', target: 'settledBefore' },
+                    { guard: 'alarmDue', target: 'alarmCalling' },
+                    { guard: 'hasCommandCentre', target: 'alarmUnconfirmed', actions: event('alarm_unconfirmed', ({ context }) => ({ attempts: context.alarmAttempts })) },
+                    { target: 'noTarget' },
+                  ],
+                },
+                settledBefore: { type: 'final' },
+                noTarget: { type: 'final', entry: ['settleAlarm', event('alarm_target_missing', () => ({}))] },
                 alarmCalling: {
                   entry: 'startAlarmAttempt',
                   invoke: {
@@ -335,8 +373,8 @@ export const orderMachine = setup({
                   ],
                 },
                 alarmWaiting: { after: { retryDelay: 'alarmCalling' } },
-                alarmConfirmed: { type: 'final' },
-                alarmUnconfirmed: { type: 'final' },
+                alarmConfirmed: { type: 'final', entry: 'settleAlarm' },
+                alarmUnconfirmed: { type: 'final', entry: 'settleAlarm' },
               },
               onDone: 'alarmDone',
             },
