@@ -8,6 +8,7 @@ import type { Store } from '../../src/db/store.js';
 import { WriteQueue } from '../../src/db/write-queue.js';
 import { loadCatalog } from '../../src/departments/catalog.js';
 import type { DepartmentStore } from '../../src/departments/store.js';
+import type { Takeover } from '../../src/cluster/leases.js';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { resolvePolicy } from '../../src/dispatch/policy.js';
 import type { Logger } from '../../src/logging.js';
@@ -159,5 +160,33 @@ describe.each(ENGINES)('Dispatcher writes on %s', (engine) => {
     expect(await repo.getOrder(row.id)).toMatchObject({ status: 'accepted', resume: null });
     expect((await repo.events(row.id)).map((e) => e.kind)).not.toContain('dispatch_started');
     expect(await repo.attempts(done.id)).toEqual([]);
+  });
+
+  it('a takeover of an unacknowledged co-unit still alarming places its next alarm call in its own block; the hung-up call ends interrupted', async () => {
+    store = await openTestStore(engine);
+    const { repo, failures, catalog, dispatcher, settled } = dispatcherOver(store, { attemptsPerContact: 2, chainLoops: 0 });
+    const { row } = await repo.createOrder({ externalId: 'disp-5', category: 'water-main-burst', departmentId: 'water-supply', summary: 's', address: 'a', reporterPhone: '13800138000', urgency: 'urgent', major: false, coUnits: ['civil-affairs'] });
+    await repo.setStatus(row.id, 'arrived');
+    await repo.advanceUnitStatus(row.id, 'civil-affairs', 'unacknowledged');
+    const centre = catalog.commandCentre;
+    await repo.startAttempt({ orderId: row.id, attemptId: `${row.id}-u1-a1003`, seq: 1003, script: 'alarm', contactId: centre.id, number: centre.number, attemptOnContact: 0, cursor: null, departmentId: 'civil-affairs' });
+    await repo.saveUnitResume(row.id, 'civil-affairs', { nextAttemptSeq: 1004, cursor: { loop: 1, contactIndex: 0, attemptOnContact: 0 }, leaders: [], status: 'unacknowledged', alarmAttempts: 1, alarmSettled: false });
+    const hungUp: string[] = [];
+    const takeover = { previousOwner: 'node-a', previousEpoch: 1, lease: { epoch: 2 }, previousNode: undefined, channels: [] } as unknown as Takeover;
+
+    await dispatcher.takeOver(row.id, takeover, (id) => {
+      hungUp.push(id);
+      return Promise.resolve(true);
+    });
+    await settled(`${row.id}/civil-affairs`);
+
+    expect(failures).toEqual([]);
+    expect(hungUp).toEqual([`${row.id}-u1-a1003`]);
+    expect((await repo.attempts(row.id)).map((a) => [a.id, a.script, a.result])).toEqual([
+      [`${row.id}-u1-a1003`, 'alarm', 'interrupted'],
+      [`${row.id}-u1-a1004`, 'alarm', 'accepted'],
+    ]);
+    expect(await repo.coUnit(row.id, 'civil-affairs')).toMatchObject({ status: 'unacknowledged', resume: null });
+    expect((await repo.events(row.id)).map((e) => e.kind)).not.toContain('chain_exhausted');
   });
 });
