@@ -75,13 +75,26 @@ export interface OrderContext {
   lastOutput: CallAttemptOutput | null;
   acceptedAttemptId: string | null;
   alarmAttempts: number;
+  /** The alarm needs no more calls (confirmed, unconfirmed, or nobody to call). */
+  alarmSettled: boolean;
   leaders: LeaderProgress[];
   leadersCancelled: boolean;
 }
 
-/** What to pass as `resume` to continue this order after a restart. */
+/**
+ * What to pass as `resume` to continue this order after a restart. A withdrawn order (cancelled)
+ * is never resumed: the dispatcher keeps no point for it.
+ */
 export function resumePointOf(c: OrderContext): OrderResume {
-  return { nextAttemptSeq: c.nextSeq, cursor: c.next, leaders: c.leaders.map((l) => ({ id: l.id, attempts: l.attempts, phase: l.phase })) };
+  const point: OrderResume = { nextAttemptSeq: c.nextSeq, cursor: c.next, leaders: c.leaders.map((l) => ({ id: l.id, attempts: l.attempts, phase: l.phase })) };
+  if (c.status === 'accepted') return { ...point, status: 'accepted' };
+  if (c.status === 'unacknowledged') return { ...point, status: 'unacknowledged', alarmAttempts: c.alarmAttempts, alarmSettled: c.alarmSettled };
+  return point;
+}
+
+/** The status a resume point puts the machine in: dispatching unless it says accepted/unacknowledged. */
+function resumedStatus(resume: OrderResume | undefined): OrderStatus {
+  return resume?.status === 'accepted' || resume?.status === 'unacknowledged' ? resume.status : 'dispatching';
 }
 
 export const TERMINAL: ReadonlyArray<LeaderProgress['phase']> = ['confirmed', 'unconfirmed', 'cancelled'];
@@ -99,9 +112,11 @@ export function initialContext(input: OrderInput): OrderContext {
     : [];
   return {
     orderId: input.orderId, contacts, policy, major: input.major, commandCentre: input.commandCentre,
-    status: 'dispatching', firstSeq: seq, nextSeq: seq,
+    status: resumedStatus(input.resume), firstSeq: seq, nextSeq: seq,
     next: normalizeCursor(input.resume?.cursor ?? FIRST_CURSOR, policy, contacts.length),
-    current: null, lastOutput: null, acceptedAttemptId: null, alarmAttempts: 0, leaders, leadersCancelled: false,
+    current: null, lastOutput: null, acceptedAttemptId: null,
+    alarmAttempts: Math.max(0, Math.floor(input.resume?.alarmAttempts ?? 0)), alarmSettled: input.resume?.alarmSettled === true,
+    leaders, leadersCancelled: false,
   };
 }
 

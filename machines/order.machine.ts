@@ -4,6 +4,8 @@
 //   the 110 command centre;
 // - leaders: for a major incident, a notification call to every county leader at once, retried
 //   per leader; their "1" confirms receipt and never accepts the order.
+// Resumed (input.resume) past dispatching, it does not write again what was written before the
+// stop: `accepted` leaves only the leaders region to run, `unacknowledged` only the alarm calls left.
 // Each call is the call-attempt machine, child actor source `callAttempt`. Pure: effects are named
 // actions/actors provided in src/; timers are named delays; the context is plain JSON.
 // Ordering note: after the first macrostep, recordAttemptStarted runs before its call starts.
@@ -12,6 +14,7 @@
 // any promise or telephony event can reach the machines.
 import { setup } from 'xstate';
 import { callAttemptMachine } from './call-attempt.machine.js';
+import { cancelLeaderCalls, finishLeaderAttempt, startLeaderCalls } from './order.leaders.js';
 import { clockNow } from './clock.js';
 import {
   TERMINAL,
@@ -33,13 +36,12 @@ import {
   type RecordEventParams,
   type RecordStatusParams,
 } from './order.context.js';
-import { FIRST_CURSOR, advanceCursor, attemptIdOf, isExhausted, skipContact, stepBetween, type LeaderProgress, type OrderInput, type OrderStatus } from './order.policy.js';
+import { FIRST_CURSOR, advanceCursor, attemptIdOf, isExhausted, skipContact, stepBetween, type OrderInput, type OrderStatus } from './order.policy.js';
 
 export { resumePointOf } from './order.context.js';
 export type * from './order.context.js';
 export type * from './order.policy.js';
 
-const retryIdOf = (leaderId: string): string => `leader-retry:${leaderId}`;
 // An acceptance (HTTP API, inbound line) that came after the order was settled: record it only.
 const lateAcceptance = event('late_acceptance', ({ context, event: e }) => ({
   via: e.type === 'ACCEPTED_ELSEWHERE' ? e.source : null,
@@ -75,6 +77,9 @@ export const orderMachine = setup({
       stepBetween(context.current?.cursor ?? FIRST_CURSOR, context.next, context.policy, context.contacts.length) === p.step,
     hasCommandCentre: ({ context }) => context.commandCentre !== null,
     alarmAttemptsLeft: ({ context }) => context.alarmAttempts < context.policy.attemptsPerContact,
+    alarmSettled: ({ context }) => context.alarmSettled,
+    /** Resumed while alarming: another alarm call is still due. */
+    alarmDue: ({ context }) => !context.alarmSettled && context.commandCentre !== null && context.alarmAttempts < context.policy.attemptsPerContact,
     leadersSettled: ({ context }) => context.leaders.every((l) => TERMINAL.includes(l.phase)),
     isLeaderCall: ({ context }, p: { actorId: string }) => context.leaders.some((l) => l.attemptId === p.actorId && l.phase === 'calling'),
     leaderWaiting: ({ context }, p: { leaderIndex: number }) => context.leaders[p.leaderIndex]?.phase === 'waiting',
@@ -106,6 +111,9 @@ export const orderMachine = setup({
       enqueue.assign({ status: 'cancelled' });
       enqueue(record.status(context, 'cancelled'));
       enqueue(record.event(context, 'cancelled', { reason: event.type === 'CANCEL' ? (event.reason ?? null) : null, previousStatus: context.status }));
+    }),
+    settleAlarm: step(({ enqueue }) => {
+      enqueue.assign({ alarmSettled: true });
     }),
     /** Asks a live call to end; it reports back through its done event. */
     cancelCall: step(({ enqueue }, p: { id: string }) => {
@@ -145,71 +153,29 @@ export const orderMachine = setup({
         enqueue(record.event(context, 'late_acceptance', { via: 'call', attemptId: a.attemptId, late: output.late ?? false, status: context.status }));
       }
     }),
-    /** Calls every pending leader at once, or only leader `only` (a retry). */
-    startLeaderCalls: step(({ context, enqueue }, p: { only?: number }) => {
-      let seq = context.nextSeq;
-      const started: Array<{ attempt: Attempt; attemptOnContact: number }> = [];
-      const leaders = context.leaders.map((l, i): LeaderProgress => {
-        const eligible = p.only === undefined ? l.phase === 'pending' : i === p.only && l.phase === 'waiting';
-        if (!eligible) return l;
-        const attempt: Attempt = { attemptId: attemptIdOf(context.orderId, seq), seq, script: 'major', contactId: l.id, number: l.number, cursor: null };
-        started.push({ attempt, attemptOnContact: l.attempts });
-        seq += 1;
-        return { ...l, attempts: l.attempts + 1, phase: 'calling', attemptId: attempt.attemptId };
-      });
-      enqueue.assign({ leaders, nextSeq: seq });
-      for (const s of started) {
-        for (const a of record.started(context, s.attempt, s.attemptOnContact)) enqueue(a);
-        enqueue.spawnChild('callAttempt', { id: s.attempt.attemptId, input: callInput(context, s.attempt) });
-      }
-    }),
-    finishLeaderAttempt: step(({ context, enqueue, system }, ended: Ended & { actorId: string }) => {
-      const p = { actorId: ended.actorId, output: outputOf(ended, clockNow(system)) };
-      const index = context.leaders.findIndex((l) => l.attemptId === p.actorId);
-      const leader = context.leaders[index];
-      if (!leader) return;
-      for (const x of record.result(context, { attemptId: p.actorId, contactId: leader.id, script: 'major' }, p.output)) enqueue(x);
-      let phase: LeaderProgress['phase'];
-      if (p.output.result === 'accepted') {
-        phase = 'confirmed';
-        enqueue(record.event(context, 'leader_confirmed', { leaderId: leader.id, attemptId: p.actorId }));
-      } else if (context.leadersCancelled) {
-        phase = 'cancelled';
-        enqueue(record.event(context, 'leader_cancelled', { leaderId: leader.id, attemptId: p.actorId }));
-      } else if (leader.attempts < context.policy.attemptsPerContact) {
-        phase = 'waiting';
-        enqueue(record.event(context, 'leader_retry_scheduled', { leaderId: leader.id, delaySeconds: context.policy.retryDelaySeconds }));
-        enqueue.raise({ type: 'LEADER.RETRY', leaderIndex: index }, { id: retryIdOf(leader.id), delay: 'retryDelay' });
-      } else {
-        phase = 'unconfirmed';
-        enqueue(record.event(context, 'leader_unconfirmed', { leaderId: leader.id, attempts: leader.attempts }));
-      }
-      enqueue.assign({ leaders: context.leaders.map((l, i) => (i === index ? { ...l, phase } : l)) });
-    }),
-    /** Order withdrawn: live leader calls are asked to end, pending retries dropped. */
-    cancelLeaderCalls: step(({ context, enqueue }) => {
-      enqueue.assign({
-        leadersCancelled: true,
-        leaders: context.leaders.map((l) => (l.phase === 'waiting' || l.phase === 'pending' ? { ...l, phase: 'cancelled' as const } : l)),
-      });
-      for (const l of context.leaders) {
-        if (l.phase === 'calling' && l.attemptId) enqueue.sendTo(l.attemptId, { type: 'CANCEL' });
-        if (l.phase === 'waiting') {
-          enqueue.cancel(retryIdOf(l.id));
-          enqueue(record.event(context, 'leader_cancelled', { leaderId: l.id, attemptId: null }));
-        }
-      }
-    }),
+    startLeaderCalls,
+    finishLeaderAttempt,
+    cancelLeaderCalls,
   },
 }).createMachine({
   id: 'order',
   context: ({ input }) => initialContext(input),
-  entry: [
-    { type: 'recordStatus', params: ({ context }) => ({ orderId: context.orderId, status: 'dispatching' as const }) },
-    event('dispatch_started', ({ context }) => ({ major: context.major, nextSeq: context.nextSeq, ...context.next })),
-  ],
-  initial: 'active',
+  initial: 'starting',
   states: {
+    starting: {
+      always: [
+        {
+          guard: { type: 'statusIs', params: { status: ['dispatching'] } },
+          target: 'active',
+          actions: [
+            { type: 'recordStatus', params: ({ context }) => ({ orderId: context.orderId, status: 'dispatching' as const }) },
+            event('dispatch_started', ({ context }) => ({ major: context.major, nextSeq: context.nextSeq, ...context.next })),
+          ],
+        },
+        // Resumed past its chain (accepted, or alarming): its status and events are written already.
+        { target: 'active' },
+      ],
+    },
     active: {
       type: 'parallel',
       onDone: 'finished',
@@ -227,7 +193,15 @@ export const orderMachine = setup({
             ],
           },
           states: {
-            starting: { always: [{ guard: 'chainExhausted', target: 'unacknowledged' }, { target: 'calling' }] },
+            starting: {
+              always: [
+                // Resumed after the order was settled: the leaders alone go on, or the alarm.
+                { guard: { type: 'statusIs', params: { status: ['accepted'] } }, target: 'accepted' },
+                { guard: { type: 'statusIs', params: { status: ['unacknowledged'] } }, target: 'unacknowledged.resumed' },
+                { guard: 'chainExhausted', target: 'unacknowledged' },
+                { target: 'calling' },
+              ],
+            },
             calling: {
               entry: 'startDispatchAttempt',
               invoke: {
@@ -287,18 +261,32 @@ export const orderMachine = setup({
             accepted: { type: 'final' },
             cancelled: { type: 'final' },
             unacknowledged: {
-              entry: [
-                { type: 'setStatus', params: { status: 'unacknowledged' } },
-                event('chain_exhausted', ({ context }) => ({ attempts: context.nextSeq - context.firstSeq })),
-                {
-                  type: 'notifyWebhook',
-                  params: ({ context }) => ({ orderId: context.orderId, status: 'unacknowledged' as const, attempts: context.nextSeq - context.firstSeq }),
-                },
-              ],
               initial: 'choosingTarget',
               states: {
-                choosingTarget: { always: [{ guard: 'hasCommandCentre', target: 'alarmCalling' }, { target: 'noTarget' }] },
-                noTarget: { type: 'final', entry: event('alarm_target_missing', () => ({})) },
+                // The chain was just exhausted (a resumed machine enters `resumed` instead: these
+                // were written before the restart).
+                choosingTarget: {
+                  entry: [
+                    { type: 'setStatus', params: { status: 'unacknowledged' } },
+                    event('chain_exhausted', ({ context }) => ({ attempts: context.nextSeq - context.firstSeq })),
+                    {
+                      type: 'notifyWebhook',
+                      params: ({ context }) => ({ orderId: context.orderId, status: 'unacknowledged' as const, attempts: context.nextSeq - context.firstSeq }),
+                    },
+                  ],
+                  always: [{ guard: 'hasCommandCentre', target: 'alarmCalling' }, { target: 'noTarget' }],
+                },
+                // Resumed while alarming: the saved alarm attempts count toward attemptsPerContact.
+                resumed: {
+                  always: [
+                    { guard: 'alarmSettled', target: 'settledBefore' },
+                    { guard: 'alarmDue', target: 'alarmCalling' },
+                    { guard: 'hasCommandCentre', target: 'alarmUnconfirmed', actions: event('alarm_unconfirmed', ({ context }) => ({ attempts: context.alarmAttempts })) },
+                    { target: 'noTarget' },
+                  ],
+                },
+                settledBefore: { type: 'final' },
+                noTarget: { type: 'final', entry: ['settleAlarm', event('alarm_target_missing', () => ({}))] },
                 alarmCalling: {
                   entry: 'startAlarmAttempt',
                   invoke: {
@@ -335,8 +323,8 @@ export const orderMachine = setup({
                   ],
                 },
                 alarmWaiting: { after: { retryDelay: 'alarmCalling' } },
-                alarmConfirmed: { type: 'final' },
-                alarmUnconfirmed: { type: 'final' },
+                alarmConfirmed: { type: 'final', entry: 'settleAlarm' },
+                alarmUnconfirmed: { type: 'final', entry: 'settleAlarm' },
               },
               onDone: 'alarmDone',
             },

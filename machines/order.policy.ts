@@ -50,7 +50,20 @@ export interface OrderResume {
   cursor: DispatchCursor;
   /** Leaders' progress; a leader not listed is called again from the start. */
   leaders?: Array<Pick<LeaderProgress, 'id' | 'attempts' | 'phase'>>;
+  /**
+   * Where the dispatch region stood; absent (older points) = dispatching. `accepted`: the dispatch
+   * region is done, only the leaders go on. `unacknowledged`: the chain was exhausted (status,
+   * event and webhook already written); the alarm goes on unless `alarmSettled`.
+   */
+  status?: ResumedStatus;
+  /** Alarm calls started so far (an interrupted one counts toward attemptsPerContact). */
+  alarmAttempts?: number;
+  /** The alarm needs no more calls (confirmed, unconfirmed, or no command centre). */
+  alarmSettled?: boolean;
 }
+
+/** The statuses an order machine is resumed in (a withdrawn order is never resumed). */
+export type ResumedStatus = 'dispatching' | 'accepted' | 'unacknowledged';
 
 export interface OrderInput {
   orderId: string;
@@ -62,7 +75,7 @@ export interface OrderInput {
   leaders: Contact[];
   /** Alarm call target when the chain is exhausted. */
   commandCentre: Contact | null;
-  /** To continue a `dispatching` order after a restart. */
+  /** To continue an order (dispatching, or still alarming / notifying leaders) after a restart. */
   resume?: OrderResume;
 }
 

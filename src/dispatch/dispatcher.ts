@@ -15,6 +15,7 @@ import type { TelephonyPort } from '../telephony/port.js';
 import type { WorkOwnership } from '../cluster/ownership.js';
 import type { Takeover } from '../cluster/leases.js';
 import { reconcileOpenAttempts } from './reconcile.js';
+import { ownAcks, pastDispatching, resumable, settledPoint } from './resume.js';
 import { provideCallAttempt } from './call-effects.js';
 import type { Webhook } from './webhook.js';
 import { webhookPlatform, type PlatformChannel } from './platform.js';
@@ -211,8 +212,10 @@ export class Dispatcher {
     const saveResume = (point: OrderResume | null) => writes.post('resume point', () => (unit ? repo.saveUnitResume(order.id, unit.departmentId, point) : repo.saveResume(order.id, point)));
     let saved = '';
     actor.subscribe({
+      // Saved in every status the machine is resumed in (its leader and alarm calls go on past the
+      // chain); a withdrawn order is never resumed, its last point stays until the machine ends.
       next: (snapshot) => {
-        if (snapshot.status !== 'active' || snapshot.context.status !== 'dispatching') return;
+        if (snapshot.status !== 'active' || snapshot.context.status === 'cancelled') return;
         const point = JSON.stringify(resumePointOf(snapshot.context));
         if (point !== saved) {
           saved = point;
@@ -236,15 +239,16 @@ export class Dispatcher {
   }
 
   /**
-   * After a restart: every order still dispatching continues from its saved resume point. Its
+   * After a restart: every order still dispatching continues from its saved resume point, and so
+   * does one accepted or unacknowledged whose machine was still calling (leaders, the alarm). Its
    * attempts that were live are ended as `interrupted` (their channels hung up if Asterisk still
    * has them) and never placed again: new attempts get new ids, so nobody is called twice for
    * one attempt. Returns how many orders were resumed.
    */
   async resumeAll(): Promise<number> {
     const { repo, telephony } = this.deps;
-    const orders = (await repo.dispatchingOrders()).filter((o) => !this.live.has(o.id));
-    const coUnits = (await repo.dispatchingCoUnits()).filter((u) => !this.live.has(keyOf(u.order_id, u.department_id)));
+    const orders = (await repo.resumableOrders()).filter((o) => !this.live.has(o.id));
+    const coUnits = (await repo.resumableCoUnits()).filter((u) => !this.live.has(keyOf(u.order_id, u.department_id)));
     // Every call left open, also of orders no longer dispatching (an acceptance committed while
     // its confirmation played, a leader's call after the order was accepted): ended, hung up.
     const liveOrders = new Set([...this.live.keys()].map((k) => k.split('/')[0]));
@@ -273,8 +277,8 @@ export class Dispatcher {
     if (!order) return;
     const open = await repo.openAttempts(orderId);
     await reconcileOpenAttempts(repo, open, hangUpLeft, `node ${takeover.previousOwner} stopped during the call`);
-    const lead = order.status === 'dispatching' ? [order] : [];
-    const coUnits = (await repo.coUnits(orderId)).filter((u) => u.status === 'dispatching');
+    const lead = resumable(order) ? [order] : [];
+    const coUnits = (await repo.coUnits(orderId)).filter(resumable);
     await repo.appendEvent(orderId, 'liandong', 'order_taken_over', { from: takeover.previousOwner, epoch: takeover.lease.epoch, openAttempts: open.length });
     await this.resumeOrders(lead, coUnits);
     this.releaseIfDone(orderId);
@@ -325,8 +329,9 @@ export class Dispatcher {
       }
       const saved = order.resume ? (JSON.parse(order.resume) as OrderResume) : undefined;
       const nextAttemptSeq = Math.max(saved?.nextAttemptSeq ?? 1, (await this.deps.repo.maxSeq(order.id)) + 1);
-      await repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq });
-      await this.start(order, { ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq });
+      const point = settledPoint({ ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq }, order.status, await ownAcks(repo, order.id, order.department_id, order.department_id));
+      await repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq, ...pastDispatching(point) });
+      await this.start(order, point);
     }
     // Each co-unit still dispatching continues its own chain from its own resume point.
     for (const row of coUnits) {
@@ -335,8 +340,9 @@ export class Dispatcher {
       if (!order) continue;
       const saved = row.resume ? (JSON.parse(row.resume) as OrderResume) : undefined;
       const nextAttemptSeq = Math.max(saved?.nextAttemptSeq ?? firstSeqOfUnit(row.unit_index), (await repo.maxSeq(order.id, row.unit_index)) + 1);
-      await repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq, departmentId: row.department_id });
-      await this.start(order, { ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq }, coUnitOf(row));
+      const point = settledPoint({ ...(saved ?? { cursor: FIRST_CURSOR }), nextAttemptSeq }, row.status, await ownAcks(repo, order.id, row.department_id, order.department_id));
+      await repo.appendEvent(order.id, 'liandong', 'dispatch_resumed', { nextAttemptSeq, ...pastDispatching(point), departmentId: row.department_id });
+      await this.start(order, point, coUnitOf(row));
     }
   }
 

@@ -103,6 +103,14 @@ export class OrderRepository {
   }
 
   /**
+   * Orders whose lead machine was running when the service stopped: dispatching, or past it
+   * (accepted, unacknowledged) with a resume point, i.e. leader or alarm calls still due.
+   */
+  resumableOrders(): Promise<OrderRow[]> {
+    return rows(this.store.db, sql<OrderRow>`SELECT * FROM orders WHERE status = 'dispatching' OR (status IN ('accepted', 'unacknowledged') AND resume IS NOT NULL) ORDER BY created_at, id`);
+  }
+
+  /**
    * Moves the status forward only: dispatching → accepted/unacknowledged → arrived → completed;
    * cancelled is final. A machine reporting "accepted" after feedback said "arrived" changes nothing.
    */
@@ -177,6 +185,11 @@ export class OrderRepository {
       cancelled: new Set(cancelled.map((r) => r.id)),
       acceptedElsewhere: new Set(accepted.map((r) => (r.department_id === null || r.department_id === r.lead ? r.order_id : `${r.order_id}/${r.department_id}`))),
     };
+  }
+
+  /** Co-units whose machine was running when the service stopped (as resumableOrders). */
+  resumableCoUnits(): Promise<CoUnitRow[]> {
+    return rows(this.store.db, sql<CoUnitRow>`SELECT * FROM order_co_units WHERE status = 'dispatching' OR (status IN ('accepted', 'unacknowledged') AND resume IS NOT NULL) ORDER BY order_id, unit_index`);
   }
 
   dispatchingCoUnits(): Promise<CoUnitRow[]> {

@@ -183,6 +183,26 @@ describe.each(ENGINES)('OrderRepository on %s', (engine: Engine) => {
     expect((await repo.getOrderByCode(second.code))?.id).toBe(second.id);
   });
 
+  it('lists as resumable the dispatching orders and units, and the accepted or unacknowledged ones that left a resume point', async () => {
+    const { repo, row, advance } = await setup();
+    const make = async (externalId: string, status: 'accepted' | 'unacknowledged' | 'arrived' | 'cancelled', resume: unknown) => {
+      advance(1_000);
+      const o = (await repo.createOrder({ ...ORDER, externalId, coUnits: ['fire-rescue'] })).row;
+      await repo.setStatus(o.id, status);
+      await repo.saveResume(o.id, resume);
+      await repo.advanceUnitStatus(o.id, 'fire-rescue', status === 'arrived' ? 'accepted' : status);
+      await repo.saveUnitResume(o.id, 'fire-rescue', resume);
+      return o;
+    };
+    const accepted = await make('r-1', 'accepted', { nextAttemptSeq: 3, status: 'accepted' });
+    const alarming = await make('r-2', 'unacknowledged', { nextAttemptSeq: 4, status: 'unacknowledged', alarmAttempts: 1 });
+    await make('r-3', 'accepted', null);
+    await make('r-4', 'cancelled', { nextAttemptSeq: 2 });
+    await make('r-5', 'arrived', null);
+    expect((await repo.resumableOrders()).map((o) => o.id)).toEqual([row.id, accepted.id, alarming.id]);
+    expect((await repo.resumableCoUnits()).map((u) => [u.order_id, u.status])).toEqual([[accepted.id, 'accepted'], [alarming.id, 'unacknowledged']].sort((x, y) => String(x[0]).localeCompare(String(y[0]))));
+  });
+
   it('a reassigned order restarts its clock for the new unit; the first acceptance stays on record', async () => {
     const { repo, row, advance } = await setup();
     advance(10_000);
