@@ -140,10 +140,7 @@ export class ClusterOwnership implements WorkOwnership {
       const batch = this.options.takeoverBatch ?? 50;
       const room = this.options.capacity === undefined ? batch : Math.min(batch, this.options.capacity - (await this.options.leases.liveLeaseCount()));
       const taken = room > 0 ? await this.options.leases.claimExpired(room) : [];
-      // A dead process's lines lease last: each unit hangs up its own calls first (its record then
-      // says the channel was still up); the lines handler hangs up whatever no unit claimed.
-      const linesLast = [...taken].sort((x, y) => Number(x.lease.unitKey.startsWith('lines:')) - Number(y.lease.unitKey.startsWith('lines:')));
-      for (const t of linesLast) await this.takeOver(t);
+      for (const t of taken) await this.takeOver(t);
       return taken.length;
     } catch (err) {
       this.log.error({ reason: err instanceof Error ? err.message : String(err) }, 'takeover poll failed; retried next period');
