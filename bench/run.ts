@@ -12,7 +12,8 @@
 // Options: --sizes 50,100,200  --rate 20 (arrivals/s: 200 orders arrive within 10 s, inside one call's length, so all are up at once)  --number 70591 (sim phone: answers,
 // presses 1 after 5 s)  --drain 10000  --drain-cps 100  --drain-channels 50  --no-drain
 // --profile: run the service under `node --cpu-prof` and print where its CPU goes (the CPU
-// figures of that run then include the profiler's own cost).
+// figures of that run then include the profiler's own cost); the profiles are kept as
+// bench/results/profile-*.cpuprofile (not committed) for their call trees.
 // --store postgres: the controller runs again on PostgreSQL (a server of the bench's own), rows
 // beside SQLite's, and the cluster takeover is measured (--takeover N orders, default 20; two
 // cells, cell 1 killed with SIGKILL while every call is up).
@@ -53,6 +54,14 @@ const SUMMARY = '城关镇人民路水管爆裂，路面积水';
 const ADDRESS = '城关镇人民路';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
+const STARTED = new Date().toISOString().replace(/[:.]/g, '-');
+
+/** Keeps a profile beside the results (for call trees in Chrome DevTools or a script); not committed. */
+function keepProfile(file: string, what: string): void {
+  const kept = path.join(import.meta.dirname, 'results', `profile-${what}-${STARTED}.cpuprofile`);
+  fs.copyFileSync(file, kept);
+  out(`  ${what} profile kept: ${path.relative(process.cwd(), kept)}`);
+}
 
 async function configureService(svc: ServiceProcess, contact: string, commandCentre: string, policy: Record<string, number>): Promise<void> {
   const directory = { commandCentre: { id: 'command-centre', name: { 'zh-CN': '指挥中心', en: 'Command centre' }, number: commandCentre }, leaders: [] };
@@ -193,7 +202,10 @@ async function main(): Promise<void> {
   if (PROFILE) {
     // tsx's module loader runs in a worker thread with its own (small) profile: the main thread's is the largest.
     const largest = fs.readdirSync(PROFILE_DIR).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(PROFILE_DIR, f)).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
-    if (largest) profile = summarizeProfile(largest);
+    if (largest) {
+      profile = summarizeProfile(largest);
+      keepProfile(largest, 'controller');
+    }
     fs.rmSync(PROFILE_DIR, { recursive: true, force: true });
   }
 
@@ -217,7 +229,10 @@ async function main(): Promise<void> {
     if (PROFILE) {
       const dir = `${PROFILE_DIR}-drain`;
       const largest = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f)).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
-      if (largest) drainProfile = summarizeProfile(largest);
+      if (largest) {
+        drainProfile = summarizeProfile(largest);
+        keepProfile(largest, 'drain');
+      }
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }

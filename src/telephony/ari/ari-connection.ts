@@ -1,4 +1,5 @@
-// Keeps ARI usable, forever. REST goes through ari-client; the event websocket is ours (the
+// Keeps ARI usable, forever. The hot REST calls go through our lean client (ari-rest.ts), the
+// rest through ari-client; the event websocket is ours (the
 // `ws` library): ari-client's own websocket stops retrying after 10 tries (~2 min), cannot
 // cancel a retry it has scheduled (a stopped client reconnects behind our back and competes
 // for the app's events), and never pings, so a silently cut connection goes unnoticed.
@@ -7,6 +8,7 @@
 import ari, { type AriClient, type AriRawEvent } from 'ari-client';
 import WebSocket from 'ws';
 import type { Logger } from '../../logging.js';
+import { AriRest } from './ari-rest.js';
 import type { TelephonyHealth } from '../port.js';
 
 export interface AriConnectionOptions {
@@ -22,6 +24,8 @@ export interface AriConnectionOptions {
   readonly pingIntervalMs: number;
   /** REST requests in flight at once; further ones queue. */
   readonly maxConcurrentRequests: number;
+  /** Milliseconds a REST request of the lean client may take; also how long an idle connection is kept. */
+  readonly restTimeoutMs: number;
   readonly onEvent: (event: AriRawEvent) => void;
   /** Called after every (re)connection of the event websocket, for reconciliation. */
   readonly onConnected: () => void;
@@ -37,8 +41,11 @@ export class AriConnection {
   private inFlight = 0;
   private readonly queue: Array<() => void> = [];
   private loopDone: Promise<void> | undefined;
+  private readonly leanRest: AriRest;
 
-  constructor(private readonly opts: AriConnectionOptions) {}
+  constructor(private readonly opts: AriConnectionOptions) {
+    this.leanRest = new AriRest({ url: opts.url, username: opts.username, password: opts.password, maxSockets: opts.maxConcurrentRequests, timeoutMs: opts.restTimeoutMs });
+  }
 
   /** Starts the supervision loop; does not wait for the first connection. */
   start(): void {
@@ -72,16 +79,26 @@ export class AriConnection {
     });
   }
 
-  /** Runs a REST call within the concurrency limit. */
+  /** Runs an ari-client REST call within the concurrency limit. */
   async rest<T>(call: (client: AriClient) => Promise<T>): Promise<T> {
     const client = this.client;
     if (!client || !this.state.connected) throw new Error('ARI is not connected');
+    return this.limited(() => call(client));
+  }
+
+  /** Runs a hot REST call through the lean client, within the same concurrency limit. */
+  async lean<T>(call: (rest: AriRest) => Promise<T>): Promise<T> {
+    if (!this.state.connected) throw new Error('ARI is not connected');
+    return this.limited(() => call(this.leanRest));
+  }
+
+  private async limited<T>(call: () => Promise<T>): Promise<T> {
     if (this.inFlight >= this.opts.maxConcurrentRequests) {
       await new Promise<void>((resolve) => this.queue.push(resolve));
     }
     this.inFlight += 1;
     try {
-      return await call(client);
+      return await call();
     } finally {
       this.inFlight -= 1;
       this.queue.shift()?.();
@@ -93,6 +110,7 @@ export class AriConnection {
     this.socket?.terminate();
     this.wake?.();
     await this.loopDone;
+    this.leanRest.close();
     this.setHealth(false, 'stopped');
   }
 

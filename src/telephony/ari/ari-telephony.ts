@@ -39,8 +39,12 @@ export interface AriTelephonyOptions {
   readonly pingIntervalMs?: number;
   /** REST requests in flight at once (http.conf sessionlimit is far above this). */
   readonly maxConcurrentRequests?: number;
+  /** Milliseconds an ARI REST request may take (and an idle kept-alive connection is kept). */
+  readonly restTimeoutMs?: number;
 }
 
+/** ms: a REST answer of a local Asterisk takes milliseconds; 10 s means it is stuck. Below http.conf session_inactivity (30 s). */
+const DEFAULT_REST_TIMEOUT_MS = 10_000;
 const CHANNEL_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const VAR_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MEDIA_RE = /^(sound|digits|number|characters|tone|recording):[^\s,]+$/;
@@ -69,6 +73,7 @@ export class AriTelephony implements TelephonyPort {
       maxBackoffMs: opts.maxBackoffMs ?? 2_000,
       pingIntervalMs: opts.pingIntervalMs ?? 2_000,
       maxConcurrentRequests: opts.maxConcurrentRequests ?? 32,
+      restTimeoutMs: opts.restTimeoutMs ?? DEFAULT_REST_TIMEOUT_MS,
       onEvent: (e) => this.route(e),
       onConnected: () => void this.reconcile(),
     });
@@ -111,18 +116,16 @@ export class AriTelephony implements TelephonyPort {
     this.registry.register(channelId, listener);
     log.info({ to: maskPhone(request.number), ringTimeoutSeconds: timeout }, 'originate');
     try {
-      await this.connection.rest((c) =>
-        c.channels.originate({
+      await this.connection.lean((r) =>
+        r.originate(channelId, {
           endpoint: dial,
           app: this.opts.ari.app,
           appArgs: 'outbound',
-          channelId,
           // A Local channel (simulated phones) talks G.711 µ-law like the carrier's trunk, not Asterisk's default slin.
           ...(dial.startsWith('Local/') ? { otherChannelId: `${channelId}-peer`, formats: 'ulaw' } : {}),
           ...(callerId ? { callerId } : {}),
           timeout,
-          variables: { variables },
-        }),
+        }, variables),
       );
     } catch (err) {
       const message = describe(err);
@@ -142,7 +145,7 @@ export class AriTelephony implements TelephonyPort {
 
   async answer(channelId: string): Promise<void> {
     try {
-      await this.connection.rest((c) => c.channels.answer({ channelId }));
+      await this.connection.lean((r) => r.answer(channelId));
     } catch (err) {
       throw new TelephonyError(/not found/i.test(describe(err)) ? 'no_such_channel' : 'asterisk_error', `answer failed: ${describe(err)}`);
     }
@@ -163,8 +166,8 @@ export class AriTelephony implements TelephonyPort {
       channelId,
       playbackId,
       {
-        start: (id) => this.connection.rest((c) => c.channels.play({ channelId, media: [...media], playbackId: id })).then(() => undefined),
-        stop: (id) => this.connection.rest((c) => c.playbacks.stop({ playbackId: id })).catch((err: unknown) => {
+        start: (id) => this.connection.lean((r) => r.play(channelId, id, media)),
+        stop: (id) => this.connection.lean((r) => r.stopPlayback(id)).catch((err: unknown) => {
           if (!/not found/i.test(describe(err))) throw err; // already finished: fine
         }),
       },
@@ -189,7 +192,7 @@ export class AriTelephony implements TelephonyPort {
   async hangup(channelId: string, reason: 'normal' | 'busy' | 'congestion' = 'normal'): Promise<void> {
     if (this.registry.endedCause(channelId)) return;
     try {
-      await this.connection.rest((c) => c.channels.hangup({ channelId, reason }));
+      await this.connection.lean((r) => r.hangup(channelId, reason));
     } catch (err) {
       if (/not found/i.test(describe(err))) return; // already gone
       throw new TelephonyError('asterisk_error', `hangup failed: ${describe(err)}`);
@@ -290,7 +293,7 @@ export class AriTelephony implements TelephonyPort {
       for (const id of live) this.registry.dispatch(id, { type: 'hangup', cause: present.has(id) ? missed : LOST_CAUSE, at: new Date() });
       await Promise.all(
         live.filter((id) => present.has(id)).map((id) =>
-          this.connection.rest((c) => c.channels.hangup({ channelId: id, reason: 'normal' })).catch((err: unknown) => {
+          this.connection.lean((r) => r.hangup(id, 'normal')).catch((err: unknown) => {
             if (!/not found/i.test(describe(err))) this.log.warn({ channelId: id, err: describe(err) }, 'could not hang up a channel after reconnecting');
           }),
         ),
