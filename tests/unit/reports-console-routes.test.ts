@@ -29,7 +29,7 @@ async function setup(intervalMs = 50, engine: Engine = 'sqlite') {
   open.push(() => f.close());
   const lines: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } });
-  const logger = createLogger('info', sink);
+  const logger = createLogger('debug', sink);
   const config = loadConfig({}, 'dev');
   const feed = new OrderFeed(f.store, logger, intervalMs);
   const app = await buildApp({
@@ -149,7 +149,7 @@ describe.each(ENGINES)('live order stream (server-sent events) on %s', (engine) 
     await app.close();
     await ended;
     const log = lines.join('');
-    expect(log).toContain('"msg":"incoming request"'); // other requests are logged …
+    expect(log).toMatch(/"route":"\/api\/v1\/board","status":200,"ms":[0-9.]+,"msg":"request"/); // other requests are logged (at debug) …
     expect(log).not.toContain('dev-viewer-token'); // … but never the stream's URL with the token
   });
 
