@@ -5,10 +5,11 @@
 // for TTL/2 it stops originating and tells its listeners to hang up everything (onLost('all')),
 // well before TTL, when another node may take the units over with epoch + 1.
 import { sql, type RawBuilder } from 'kysely';
+import { disprove } from '../db/group-commit.js';
 import { first, rows, run } from '../db/sql.js';
 import type { Executor, Store } from '../db/store.js';
 import { dbNowMs, rowLock } from './db-clock.js';
-import { fencedStore, type Lease } from './fencing.js';
+import { fencedStore, leaseFact, type Lease } from './fencing.js';
 import { getNode, heartbeat, listNodes, liveLeaseCount, registerNode, type NodeInfo, type NodeRow } from './nodes.js';
 
 export interface LeaseManagerOptions extends Partial<Omit<NodeInfo, 'nodeId'>> {
@@ -240,6 +241,8 @@ export class LeaseManager {
       const changed = await run(tx, sql`
         UPDATE cluster_leases SET owner = NULL, expires_at = 0 WHERE unit_key = ${unitKey} AND owner = ${this.nodeId} AND epoch = ${lease.epoch}`);
       await run(tx, sql`DELETE FROM cluster_lines WHERE unit_key = ${unitKey} AND owner = ${this.nodeId} AND epoch = ${lease.epoch}`);
+      // A write of the same group commit posted after this one must find the lease released.
+      disprove(tx, leaseFact(lease));
       return changed > 0;
     });
   }
