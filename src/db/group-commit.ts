@@ -91,35 +91,45 @@ export function disprove(tx: AnyTx, fact: string): void {
 /** Facts of transactions outside groups (a fenced store's own transaction). */
 const proofs = new WeakMap<AnyTx, Set<string>>();
 
-const SAVEPOINT = sql.raw('liandong_write');
+const SAVEPOINT_NAME = 'liandong_write';
+const SAVEPOINT = `SAVEPOINT ${SAVEPOINT_NAME}`;
+const RELEASE = `RELEASE SAVEPOINT ${SAVEPOINT_NAME}`;
+const ROLLBACK = `ROLLBACK TO SAVEPOINT ${SAVEPOINT_NAME}`;
 
 /**
  * Runs steps in order inside one transaction of db, each in its own savepoint: a step that throws
  * is rolled back alone and its error returned in its place; the others commit together. Rejects
  * (nothing committed) only when the transaction itself fails (begin, a savepoint, the commit).
+ * batched: the savepoint statements between two steps go as one query (PostgreSQL: one round
+ * trip instead of two; SQLite prepares one statement at a time and has no round trips).
  */
-export async function runGroup(db: AnyDb, steps: readonly GroupStep[]): Promise<StepOutcome[]> {
+export async function runGroup(db: AnyDb, steps: readonly GroupStep[], batched: boolean): Promise<StepOutcome[]> {
   groupsRunning += 1;
   try {
     return await db.transaction().execute(async (tx) => {
+      const control = async (...statements: string[]): Promise<void> => {
+        if (batched) await sql.raw(statements.join('; ')).execute(tx);
+        else for (const s of statements) await sql.raw(s).execute(tx);
+      };
       const proven = new Set<string>();
       const outcomes: StepOutcome[] = [];
-      for (const step of steps) {
-        await sql`SAVEPOINT ${SAVEPOINT}`.execute(tx);
+      await control(SAVEPOINT);
+      for (const [i, step] of steps.entries()) {
         const context: StepContext = { owner: db, tx, open: true, proven, mine: new Set() };
+        let outcome: StepOutcome;
         try {
           await ambient.run(context, step);
-          context.open = false;
-          await sql`RELEASE SAVEPOINT ${SAVEPOINT}`.execute(tx);
           for (const fact of context.mine) proven.add(fact);
-          outcomes.push({ ok: true });
+          outcome = { ok: true };
         } catch (error) {
-          context.open = false;
-          // PostgreSQL: a failed statement aborts the transaction until this rollback.
-          await sql`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`.execute(tx);
-          await sql`RELEASE SAVEPOINT ${SAVEPOINT}`.execute(tx);
-          outcomes.push({ ok: false, error });
+          outcome = { ok: false, error };
         }
+        context.open = false;
+        outcomes.push(outcome);
+        // Its end and the next step's savepoint in one query. PostgreSQL: a failed statement
+        // aborted the transaction until the rollback to the savepoint.
+        const next = i + 1 < steps.length ? [SAVEPOINT] : [];
+        await control(...(outcome.ok ? [] : [ROLLBACK]), RELEASE, ...next);
       }
       return outcomes;
     });

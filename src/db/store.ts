@@ -133,7 +133,7 @@ function baseStore(engine: Engine, location: string, db: Executor, health: () =>
     },
     within: (tx) => joined(store, tx),
     group: async (steps) => {
-      const outcomes = await runGroup(db, steps);
+      const outcomes = await runGroup(db, steps, engine === 'postgres');
       commits += 1;
       return outcomes;
     },

@@ -33,10 +33,13 @@ export interface PostOptions {
 }
 
 /**
- * Most writes in one group: bounds how long its transaction holds the SQLite connection or, on
- * PostgreSQL, the lease rows it checked (a lease renewal waits for them).
+ * Most writes in one group. Each write's savepoint that changes a row is a subtransaction on
+ * PostgreSQL, and a transaction with more than 64 of them overflows the server's per-backend
+ * cache (PGPROC_MAX_CACHED_SUBXIDS): every other session's snapshot then has to look them up in
+ * pg_subtrans while it runs. It also bounds how long the group holds the SQLite connection and,
+ * on PostgreSQL, the lease rows it checked (a renewal waits for them).
  */
-export const MAX_GROUP_WRITES = 200;
+export const MAX_GROUP_WRITES = 64;
 
 interface Posted {
   readonly label: string;

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LeaseManager } from '../../src/cluster/leases.js';
 import { run } from '../../src/db/sql.js';
 import type { Store } from '../../src/db/store.js';
-import { WriteQueue } from '../../src/db/write-queue.js';
+import { MAX_GROUP_WRITES, WriteQueue } from '../../src/db/write-queue.js';
 import { OrderRepository } from '../../src/orders/order-repository.js';
 import { ENGINES, openTestStore } from '../support/engines.js';
 import { testCluster, type TestCluster } from './cluster-fixtures.js';
@@ -74,6 +74,16 @@ describe.each(ENGINES)('WriteQueue group commit on %s', (engine) => {
     await writes.drain();
     expect(await kinds()).toEqual(Array.from({ length: 20 }, (_, i) => `e${i + 1}`));
     expect(store.commits() - before).toBe(1);
+  });
+
+  it(`ends a group at ${MAX_GROUP_WRITES} writes, whatever its window`, async () => {
+    const { store, writes } = await setUp(engine);
+    const before = store.commits();
+    for (let i = 0; i <= MAX_GROUP_WRITES; i++) writes.post('e', () => Promise.resolve());
+    expect(writes.stats().collecting).toBe(1);
+    await writes.drain();
+    expect(store.commits() - before).toBe(2);
+    expect(writes.stats()).toMatchObject({ groups: 2, grouped: MAX_GROUP_WRITES + 1 });
   });
 
   it('ends a group when its window, counted from its first write, ends', async () => {
