@@ -27,7 +27,7 @@ const CONTACT = catalog.departmentsById.get(UNIT)?.contacts[0]?.number ?? '';
 
 /** One node's effects for one call, over `store`; `seen` gets what the stand-in feedback saw when it wrote. */
 async function node(store: Store, seen: string[] = []): Promise<{ effects: CallerEffects; writes: WriteQueue }> {
-  const writes = new WriteQueue((label, reason) => seen.push(`failed ${label}: ${reason}`));
+  const writes = new WriteQueue((label, reason) => seen.push(`failed ${label}: ${reason}`), { store, windowMs: 20 });
   const repo = {
     getOrderByCode: (code: string) => first(store.db, sql<{ id: string; code: string; status: string }>`SELECT id, code, status FROM orders WHERE code = ${code}`),
     appendEvent: async (orderId: string, actor: string, kind: string, detail: Record<string, unknown> = {}) => {
