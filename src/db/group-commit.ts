@@ -10,6 +10,12 @@
 // that another write is using. Work that such a write starts and that runs while the write itself
 // is still running would join it: writes that start background work are posted `alone` (see
 // WriteQueue.post) and the webhook outbox wakes its worker outside any group (`outsideGroup`).
+//
+// A grouped write must not (post it `alone` if it does):
+// - wait for work outside it that uses the same store: on SQLite that work waits for the one
+//   connection the group holds, which waits for the write (a deadlock);
+// - catch a failed statement and go on: on PostgreSQL the group's transaction stays aborted until
+//   the write's savepoint is rolled back, so its next statement fails too.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type Kysely, type Transaction } from 'kysely';
 
