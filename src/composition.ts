@@ -90,8 +90,9 @@ const FEATURES: ReadonlyArray<() => Promise<FeaturePlugin>> = [
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const store = await openStore(config.database, (detail) => logger.warn({ engine: config.database.engine }, detail));
-  // A posted write that fails is logged with its label; the call it belongs to goes on.
-  const writes = new WriteQueue((label, reason) => logger.error({ write: label, reason }, 'a queued write failed'));
+  // A posted write that fails is logged with its label; the call it belongs to goes on. Posted
+  // writes commit in groups (LIANDONG_GROUP_COMMIT_MS); awaited ones (acceptances, answers) alone.
+  const writes = new WriteQueue((label, reason) => logger.error({ write: label, reason }, 'a queued write failed'), { store, windowMs: config.groupCommitMs });
   const prompts = openPrompts(config);
   await prompts.renderer.check();
   const telephony = new AriTelephony({ ari: config.ari, dialTemplate: config.dialTemplate, callerId: config.callerId, logger });
@@ -107,6 +108,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
   }, logger);
   // Outbound calls take a line of the trunk first: calls per second and channels at once (pacing.ts).
   const lines = new PacedTelephony(telephony, config.pacing, logger);
+  // An attempt's row (posted as it starts) is committed before its phone rings.
+  lines.durable = () => writes.committed();
   // Cluster mode (PostgreSQL, docs/cluster.md): leases decide which node runs what; the trunk's
   // calls per second hold for all nodes together. On SQLite this node is alone.
   const cluster = store.engine === 'postgres' ? await openClusterRuntime(config, store, telephony, logger) : undefined;

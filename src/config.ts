@@ -43,6 +43,12 @@ export interface Config {
   readonly http: { readonly host: string; readonly port: number };
   /** LIANDONG_DATABASE_URL (LIANDONG_DB: its older alias, a SQLite path): the store and its engine. */
   readonly database: StoreTarget;
+  /**
+   * LIANDONG_GROUP_COMMIT_MS: how long the events of calls (started, answered, keys, ended,
+   * resume points) are collected before they commit together, ms (0..50; 0: each commits alone).
+   * Acceptances, survey answers and feedback never wait: they commit before anyone hears them.
+   */
+  readonly groupCommitMs: number;
   readonly apiTokens: ReadonlyArray<ApiToken>;
   /** Per-person tokens (hashes only), managed by `liandong tokens`; re-read when it changes. */
   readonly tokensFile: string;
@@ -293,6 +299,11 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
   };
   for (const n of survey.lineNumbers) if (!/^\+?[0-9]{3,20}$/.test(n)) problems.push(`LIANDONG_SURVEY_LINE_NUMBERS must be numbers (digits, optional +) separated by commas, got "${n}"`);
 
+  // 20 ms: one commit (one fsync on SQLite) per 20 ms however many calls run, instead of one per
+  // event; well under what anyone could notice in the console, and a kill loses at most 20 ms of
+  // events, which the restart rebuilds from the attempt rows and Asterisk (docs/operations.md).
+  // At most 50: the window is also how stale the store may be for a reader of the events.
+  const groupCommitMs = int('LIANDONG_GROUP_COMMIT_MS', 20, 0, 50);
   const pacing = { callsPerSecond: int('LIANDONG_TRUNK_CALLS_PER_SECOND', 10, 1, 1000), maxChannels: int('LIANDONG_TRUNK_CHANNELS', 30, 1, 10_000) };
   const media = {
     dir: mediaDir,
@@ -341,6 +352,7 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
     profile,
     http: { host: httpHost, port: httpPort },
     database,
+    groupCommitMs,
     apiTokens,
     tokensFile,
     ari,

@@ -16,7 +16,7 @@ export function dbNowMs(engine: Engine): RawBuilder<number> {
     : sql<number>`CAST(unixepoch('subsec') * 1000 AS INTEGER)`;
 }
 
-export type RowLock = 'update' | 'share' | 'update-skip-locked';
+export type RowLock = 'update' | 'share' | 'update-skip-locked' | 'no-key-update-skip-locked';
 
 /**
  * The locking clause to append to a SELECT. PostgreSQL: row locks held until commit.
@@ -32,5 +32,8 @@ export function rowLock(engine: Engine, lock: RowLock): RawBuilder<unknown> {
       return sql` FOR SHARE`;
     case 'update-skip-locked':
       return sql` FOR UPDATE SKIP LOCKED`;
+    // What an UPDATE of non-key columns takes: it does not wait for FOR KEY SHARE (foreign keys).
+    case 'no-key-update-skip-locked':
+      return sql` FOR NO KEY UPDATE SKIP LOCKED`;
   }
 }

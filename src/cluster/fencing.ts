@@ -4,6 +4,7 @@
 // another node has taken over: its transaction throws LeaseLostError and commits nothing.
 // Repositories need not know: they all write through store.transaction (docs/cluster.md).
 import { sql } from 'kysely';
+import { isProven, prove } from '../db/group-commit.js';
 import { first } from '../db/sql.js';
 import type { Store, Tx } from '../db/store.js';
 import { dbNowMs, rowLock } from './db-clock.js';
@@ -54,21 +55,29 @@ export async function assertLease(store: Store, tx: Tx, lease: Lease): Promise<v
   if (row.expires_at <= row.now_ms) throw new LeaseLostError(lease, 'expired', current);
 }
 
+/** What a fenced store proves once per transaction: this lease held when it was checked there. */
+export const leaseFact = (lease: Lease): string => `lease ${lease.unitKey} ${lease.owner} ${lease.epoch}`;
+
 /**
  * The store as seen by the holder of lease: reads pass through; transaction(fn) checks the lease
- * first (see assertLease) and runs fn only if it holds. Nested transactions and within(tx) join
- * the checked transaction without checking again.
+ * first (see assertLease) and runs fn only if it holds. The check is made once per transaction
+ * and lease: nested transactions, within(tx), and the other writes of a group commit (one
+ * transaction for many writes, src/db/group-commit.ts) that hold this lease join the checked
+ * transaction without checking again. On PostgreSQL the row lock taken by the check lasts until
+ * the commit; a write rolled back to its savepoint drops it, and its check is forgotten with it.
  */
 export function fencedStore(store: Store, lease: Lease): Store {
-  const checked = new WeakSet<Tx>();
+  const fact = leaseFact(lease);
+  const checkIn = async (tx: Tx): Promise<void> => {
+    if (isProven(tx, fact)) return;
+    await assertLease(store, tx, lease);
+    prove(tx, fact);
+  };
   const inside = (tx: Tx): Store => {
     const view: Store = {
       ...store.within(tx),
       transaction: async (fn) => {
-        if (!checked.has(tx)) {
-          await assertLease(store, tx, lease);
-          checked.add(tx);
-        }
+        await checkIn(tx);
         return fn(tx);
       },
       within: (inner) => (inner === tx ? view : inside(inner)),
@@ -77,10 +86,13 @@ export function fencedStore(store: Store, lease: Lease): Store {
   };
   return {
     ...store,
+    // A getter, not a copy: inside a write of a group, reads go through the group's transaction.
+    get db() {
+      return store.db;
+    },
     transaction: (fn) =>
       store.transaction(async (tx) => {
-        await assertLease(store, tx, lease);
-        checked.add(tx);
+        await checkIn(tx);
         return fn(tx);
       }),
     within: inside,

@@ -4,11 +4,12 @@
 // database clock. This node renews its leases every TTL/3; if it has not had a renewal confirmed
 // for TTL/2 it stops originating and tells its listeners to hang up everything (onLost('all')),
 // well before TTL, when another node may take the units over with epoch + 1.
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
+import { disprove } from '../db/group-commit.js';
 import { first, rows, run } from '../db/sql.js';
-import type { Store } from '../db/store.js';
+import type { Executor, Store } from '../db/store.js';
 import { dbNowMs, rowLock } from './db-clock.js';
-import { fencedStore, type Lease } from './fencing.js';
+import { fencedStore, leaseFact, type Lease } from './fencing.js';
 import { getNode, heartbeat, listNodes, liveLeaseCount, registerNode, type NodeInfo, type NodeRow } from './nodes.js';
 
 export interface LeaseManagerOptions extends Partial<Omit<NodeInfo, 'nodeId'>> {
@@ -240,6 +241,8 @@ export class LeaseManager {
       const changed = await run(tx, sql`
         UPDATE cluster_leases SET owner = NULL, expires_at = 0 WHERE unit_key = ${unitKey} AND owner = ${this.nodeId} AND epoch = ${lease.epoch}`);
       await run(tx, sql`DELETE FROM cluster_lines WHERE unit_key = ${unitKey} AND owner = ${this.nodeId} AND epoch = ${lease.epoch}`);
+      // A write of the same group commit posted after this one must find the lease released.
+      disprove(tx, leaseFact(lease));
       return changed > 0;
     });
   }
@@ -248,21 +251,32 @@ export class LeaseManager {
    * One renewal: heartbeat this node and extend every lease it holds that has not expired yet, in
    * one transaction. A lease that could not be extended (taken over, expired) is dropped and
    * reported to onLost. A database failure is returned, not thrown; the watchdog acts on silence.
+   *
+   * A lease row share-locked by a fenced transaction of this node (fencing.ts) is skipped by that
+   * transaction's UPDATE and extended afterwards on its own, once the lock is gone: a group commit
+   * checks the leases of many orders in one transaction, and an UPDATE that held one of them while
+   * waiting for another would deadlock with it (PostgreSQL aborts one after deadlock_timeout).
    */
   async renew(): Promise<RenewResult> {
     const sentAt = this.mono();
     const snapshot = [...this.held.values()];
     const now = dbNowMs(this.store.engine);
-    let renewed: Array<{ unit_key: string; epoch: number }>;
+    type Renewed = { unit_key: string; epoch: number };
+    const extend = (db: Executor, keys: readonly string[], lock: RawBuilder<unknown>) => rows(db, sql<Renewed>`
+      UPDATE cluster_leases SET expires_at = ${now} + ${this.ttlMs}
+      WHERE unit_key IN (SELECT unit_key FROM cluster_leases
+        WHERE owner = ${this.nodeId} AND expires_at > ${now} AND unit_key IN (${sql.join(keys)})${lock})
+      RETURNING unit_key, epoch`);
+    let renewed: Renewed[];
     try {
       renewed = await this.renewalStore.transaction(async (tx) => {
         if (!(await heartbeat(tx, this.renewalStore, this.nodeId, this.ttlMs))) await registerNode(this.renewalStore.within(tx), this.info, this.ttlMs);
         if (snapshot.length === 0) return [];
-        return rows(tx, sql<{ unit_key: string; epoch: number }>`
-          UPDATE cluster_leases SET expires_at = ${now} + ${this.ttlMs}
-          WHERE owner = ${this.nodeId} AND expires_at > ${now} AND unit_key IN (${sql.join(snapshot.map((l) => l.unitKey))})
-          RETURNING unit_key, epoch`);
+        return extend(tx, snapshot.map((l) => l.unitKey), rowLock(this.store.engine, 'no-key-update-skip-locked'));
       });
+      // Skipped (locked) or lost: each alone, holding no other lease row while it waits.
+      const done = new Set(renewed.map((r) => r.unit_key));
+      for (const l of snapshot) if (!done.has(l.unitKey)) renewed.push(...(await extend(this.renewalStore.db, [l.unitKey], sql``)));
     } catch (err) {
       this.lastError = `renewal failed: ${err instanceof Error ? err.message : String(err)}`;
       return { ok: false, reason: this.lastError };

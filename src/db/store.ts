@@ -8,6 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
 import pg from 'pg';
+import { joinable, runGroup, type GroupStep, type StepOutcome } from './group-commit.js';
 import { MIGRATIONS, migrationSql } from './migrations.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -27,14 +28,26 @@ export interface Store {
   readonly engine: Engine;
   /** Where the data lives, without a password: a file path or postgres://user@host/db. */
   readonly location: string;
+  /** Queries outside a transaction; inside a write of a group (group-commit.ts), that group's transaction. */
   readonly db: Executor;
-  /** Runs fn in one transaction: all of it commits or none of it. Nested calls join the outer one. */
+  /**
+   * Runs fn in one transaction: all of it commits or none of it. Nested calls join the outer one.
+   * Called by a write of a group, it joins the group's transaction (committed with the group).
+   */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * This store as seen inside tx: its queries and transactions run in tx. A repository method that
    * opens a transaction builds its helpers on `store.within(tx)`, so what they do commits with it.
    */
   within(tx: Tx): Store;
+  /**
+   * Group commit (the WriteQueue's): runs the steps in order in ONE transaction, each in its own
+   * savepoint; a step that throws is rolled back alone and its error returned in its place. Call
+   * it on the store itself, never inside one of its transactions.
+   */
+  group(steps: readonly GroupStep[]): Promise<StepOutcome[]>;
+  /** Transactions committed since the store opened (a group counts once): for tests and measurements. */
+  commits(): number;
   /** For /healthz: the store answers a query and accepts writes; otherwise why not. */
   health(): Promise<StoreHealth>;
   close(): Promise<void>;
@@ -92,16 +105,40 @@ function openSqlite(file: string): Store {
   native.pragma('foreign_keys = ON');
   native.pragma('busy_timeout = 5000'); // ms: the CLI may read while the service writes
   const db: Executor = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
+  return baseStore('sqlite', file, db, async () => {
+    if (native.readonly) return { ok: false, detail: 'database opened read-only' };
+    return probe(db);
+  });
+}
+
+/**
+ * The store over its own Kysely instance `db`. Inside a write of a group its `db` and
+ * `transaction` are the group's transaction: on SQLite the group holds the one connection, so a
+ * query on `db` itself would wait for the group that waits for it.
+ */
+function baseStore(engine: Engine, location: string, db: Executor, health: () => Promise<StoreHealth>): Store {
+  let commits = 0;
   const store: Store = {
-    engine: 'sqlite',
-    location: file,
-    db,
-    transaction: (fn) => db.transaction().execute(fn),
-    within: (tx) => joined(store, tx),
-    health: async () => {
-      if (native.readonly) return { ok: false, detail: 'database opened read-only' };
-      return probe(db);
+    engine,
+    location,
+    get db() {
+      return joinable(db) ?? db;
     },
+    transaction: async (fn) => {
+      const inGroup = joinable(db);
+      if (inGroup !== undefined) return fn(inGroup);
+      const result = await db.transaction().execute(fn);
+      commits += 1;
+      return result;
+    },
+    within: (tx) => joined(store, tx),
+    group: async (steps) => {
+      const outcomes = await runGroup(db, steps, engine === 'postgres');
+      commits += 1;
+      return outcomes;
+    },
+    commits: () => commits,
+    health,
     close: () => db.destroy(),
   };
   return store;
@@ -155,16 +192,7 @@ function openPostgres(url: string, warn: StoreWarning): Store {
   // A dropped idle connection is reported here and replaced by the pool on the next query.
   pool.on('error', (err) => warn(`idle PostgreSQL connection lost: ${err.message}`));
   const db: Executor = new Kysely({ dialect: new PostgresDialect({ pool }) });
-  const store: Store = {
-    engine: 'postgres',
-    location: redactUrl(url),
-    db,
-    transaction: (fn) => db.transaction().execute(fn),
-    within: (tx) => joined(store, tx),
-    health: () => probe(db),
-    close: () => db.destroy(),
-  };
-  return store;
+  return baseStore('postgres', redactUrl(url), db, () => probe(db));
 }
 
 async function probe(db: Executor): Promise<StoreHealth> {

@@ -185,15 +185,18 @@ export class Dispatcher {
             return;
           }
           writes.post('order status', () => repo.advanceStatus(p.orderId, p.status));
-          if (p.status === 'accepted') writes.post('order accepted hook', async () => this.onAccepted(p.orderId));
+          // Alone: the hook arms the reminder scheduler, which must not join a group's transaction.
+          if (p.status === 'accepted') writes.post('order accepted hook', async () => this.onAccepted(p.orderId), { alone: true });
         },
         // A co-unit's events name it; the lead's read as before.
         recordEvent: (_, p) => writes.post(`${p.kind} event`, () => repo.appendEvent(p.orderId, 'liandong', p.kind, unit ? { ...p.detail, departmentId } : p.detail)),
-        // The webhook event is stored (outbox) in its turn, after the status it announces.
+        // The webhook event is stored (outbox) in its turn, after the status it announces; alone,
+        // because notify catches a failed store (on PostgreSQL a group's transaction would stay
+        // aborted for the event that reports it) and wakes the delivery worker.
         notifyWebhook: (_, p) => writes.post('webhook', async () => {
           const outcome = await this.deps.webhook.notify({ orderId: p.orderId, code: order.code, departmentId, status: p.status, attempts: p.attempts });
           await repo.appendEvent(p.orderId, 'liandong', outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, deliveries: outcome.deliveries } : { reason: outcome.reason });
-        }),
+        }, { alone: true }),
       },
     });
     const actor = createActor(machine, {

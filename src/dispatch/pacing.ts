@@ -223,6 +223,13 @@ export class PacedTelephony implements TelephonyPort {
   clusterGate: ((channelId: string) => Promise<void>) | undefined;
   /** Cluster mode: the call's line is given back to the cluster (its channel hung up, or never made). */
   clusterRelease: ((channelId: string) => void) | undefined;
+  /**
+   * Resolves once what the service posted about the call so far is committed (set by the
+   * composition root: the write queue's `committed`). Asked right before each originate: the
+   * attempt's row, posted when the attempt started, is then durable before the phone rings, so a
+   * restart after a kill finds every call left up (and hangs it up) and never reuses its id.
+   */
+  durable: (() => Promise<void>) | undefined;
   /** Told of each placed call's originate and events (set by the composition root: the metrics). */
   onCallEvent: (channelId: string, event: CallEvent | { readonly type: 'originating'; readonly at: Date }) => void = () => undefined;
 
@@ -264,6 +271,7 @@ export class PacedTelephony implements TelephonyPort {
     });
     try {
       if (this.clusterGate) await this.clusterGate(id);
+      if (this.durable) await this.durable();
       this.onCallEvent(id, { type: 'originating', at: new Date() });
       await this.inner.originate(request, listener);
     } catch (err) {

@@ -6,6 +6,7 @@
 // each delivery is claimed by one of them before it is sent (see claim()).
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
+import { inGroup, outsideGroup } from '../db/group-commit.js';
 import { first, rows, run } from '../db/sql.js';
 import type { Store } from '../db/store.js';
 import type { Logger } from '../logging.js';
@@ -136,7 +137,8 @@ export class WebhookOutbox {
       return targets;
     });
     if (targets.length > 0) {
-      if (store !== this.store) this.watchCommitsUntil = nowMs + COMMIT_WATCH_MS;
+      // Inside a caller's transaction, or a write of a group commit: visible once that commits.
+      if (store !== this.store || inGroup()) this.watchCommitsUntil = nowMs + COMMIT_WATCH_MS;
       this.wakeSoon(0);
     }
     return { id, deliveries: targets.length };
@@ -218,7 +220,8 @@ export class WebhookOutbox {
   private wakeSoon(ms: number): void {
     if (!this.running) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.runPump(), Math.max(0, Math.min(ms, IDLE_WAKE_MS)));
+    // Outside any group commit: the worker never joins the transaction of the write that woke it.
+    this.timer = outsideGroup(() => setTimeout(() => this.runPump(), Math.max(0, Math.min(ms, IDLE_WAKE_MS))));
   }
 
   /** One pump at a time; a wake during one makes it run again at once. */

@@ -251,4 +251,28 @@ describe('leases, two nodes on one PostgreSQL database', () => {
     expect(taken.map((t) => t.lease.unitKey).sort()).toEqual(['order:1', 'order:2', 'order:3']);
     expect((await b.nodes()).find((n) => n.nodeId === 'a')?.alive).toBe(false);
   });
+
+  it('a renewal never deadlocks with a transaction that checked several leases (a group commit of many orders)', async () => {
+    cluster = await testCluster('postgres');
+    const a = await cluster.openNode('a', { autoRenew: false, ttlMs: 60_000 });
+    await claimOk(a, 'order:a');
+    await claimOk(a, 'order:b');
+    const waitingOnLocks = async (): Promise<number> =>
+      Number((await first(a.store.db, sql<{ n: number }>`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))?.n);
+    let renewal: ReturnType<LeaseManager['renew']> | undefined;
+    // One transaction checks order:b (its lease row share-locked until the commit), the renewal
+    // starts and waits for that row, then the transaction checks order:a too. A renewal that
+    // locked order:a first while waiting for order:b would close a cycle: PostgreSQL would abort one.
+    await a.store.transaction(async (tx) => {
+      await writeSetting(a.fenced('order:b').within(tx), 'b', '1');
+      renewal = a.renew();
+      for (let tries = 0; (await waitingOnLocks()) === 0; tries++) {
+        if (tries > 500) throw new Error('the renewal never waited for the share-locked lease');
+        await sleep(10);
+      }
+      await writeSetting(a.fenced('order:a').within(tx), 'a', '1');
+    });
+    expect(await renewal).toEqual({ ok: true, renewed: 2, lost: [] });
+    expect([await settingValue(a.store, 'a'), await settingValue(a.store, 'b')]).toEqual(['1', '1']);
+  });
 });

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClusterOwnership } from '../../src/cluster/ownership.js';
 import type { LeaseManager } from '../../src/cluster/leases.js';
+import type { Store } from '../../src/db/store.js';
 import { WriteQueue } from '../../src/db/write-queue.js';
 import { createLogger } from '../../src/logging.js';
 import { sleep, type TestCluster } from './cluster-fixtures.js';
@@ -74,10 +75,10 @@ export async function testNode(cluster: TestCluster, nodeId: string): Promise<Te
   };
 }
 
-/** A node's write queue for a service test, its failures collected (the test expects none). */
-export function nodeWrites(): { writes: WriteQueue; failures: string[] } {
+/** A node's write queue for a service test, grouping its posted writes as in production, its failures collected (the test expects none). */
+export function nodeWrites(store: Store): { writes: WriteQueue; failures: string[] } {
   const failures: string[] = [];
-  return { writes: new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`)), failures };
+  return { writes: new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`), { store, windowMs: 20 }), failures };
 }
 
 /**

@@ -63,7 +63,7 @@ afterEach(async () => {
 async function startNode(c: TestCluster, nodeId: string, phone: ReturnType<typeof nodePhone>): Promise<RunningNode> {
   const node = await testNode(c, nodeId);
   const store = node.leases.store;
-  const { writes, failures } = nodeWrites();
+  const { writes, failures } = nodeWrites(store);
   const orders = {
     getOrder: (id: string) => first(store.db, sql`SELECT * FROM orders WHERE id = ${id}`),
     events: () => Promise.resolve([]),

@@ -85,6 +85,8 @@ describe('loadConfig', () => {
     ['LIANDONG_SURVEY_ATTEMPTS', '0', 'LIANDONG_SURVEY_ATTEMPTS must be a whole number from 1 to 10'],
     ['LIANDONG_SURVEY_DELAY_SECONDS', '-5', 'LIANDONG_SURVEY_DELAY_SECONDS must be a whole number'],
     ['LIANDONG_FOLLOWUP_RULE', 'always', 'LIANDONG_FOLLOWUP_RULE must be'],
+    ['LIANDONG_GROUP_COMMIT_MS', '51', 'LIANDONG_GROUP_COMMIT_MS must be a whole number from 0 to 50'],
+    ['LIANDONG_GROUP_COMMIT_MS', '2.5', 'LIANDONG_GROUP_COMMIT_MS must be a whole number from 0 to 50'],
     ['ARI_USERNAME', 'a\nb', 'ARI_USERNAME must not contain line breaks'],
   ])('%s=%j is refused with a clear message', (name, value, message) => {
     const problems = problemsOf({ ...PROD_MIN, [name]: value });
@@ -94,6 +96,12 @@ describe('loadConfig', () => {
   it('never echoes a token in its error message', () => {
     const problems = problemsOf({ ...PROD_MIN, LIANDONG_API_TOKENS: 'supersecrettoken-without-role' });
     expect(problems.join('\n')).not.toContain('supersecret');
+  });
+
+  it('commits the calls\' events in 20 ms groups by default; 0 commits each alone', () => {
+    expect(loadConfig(PROD_MIN).groupCommitMs).toBe(20);
+    expect(loadConfig({ ...PROD_MIN, LIANDONG_GROUP_COMMIT_MS: '0' }).groupCommitMs).toBe(0);
+    expect(loadConfig({ ...PROD_MIN, LIANDONG_GROUP_COMMIT_MS: '50' }).groupCommitMs).toBe(50);
   });
 
   it('paces the trunk and limits the API by default, and takes other limits within bounds', () => {

@@ -80,7 +80,7 @@ describe.each(ENGINES)('ReminderService on %s', (engine) => {
     const store = await openTestStore(engine);
     cleanups.push(() => store.close());
     const failures: string[] = [];
-    const writes = new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`));
+    const writes = new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`), { store, windowMs: 20 });
     const events: Event[] = [];
     const service = reminderService(store, writes, events, connected);
     cleanups.push(() => service.stop());

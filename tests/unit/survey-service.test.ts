@@ -43,7 +43,7 @@ describe.each(ENGINES)('survey service on %s', (engine) => {
 
   function service(telephony: TelephonyPort): { service: SurveyService; writes: WriteQueue } {
     const config = loadConfig({ LIANDONG_SURVEY_WINDOW: '00:00-00:00', LIANDONG_SURVEY_DELAY_SECONDS: '0', LIANDONG_FOLLOWUP_DELAY_SECONDS: '3600' }, 'dev');
-    const writes = new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`));
+    const writes = new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`), { store, windowMs: 20 });
     const orders = {
       getOrder: (id: string) => first(store.db, sql<{ id: string; code: string; status: string; callback: number; reporter_phone: string; created_at: string }>`SELECT * FROM orders WHERE id = ${id}`),
       events: () => Promise.resolve([]),
