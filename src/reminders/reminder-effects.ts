@@ -85,12 +85,12 @@ export function provideReminderCall(deps: ReminderEffectDeps, call: ReminderCall
     if (played.status === 'failed') throw new Error(`confirmation failed: ${played.reason}`);
   }
 
-  const hangUp = hangUpRequest(telephony, log);
+  const hangUp = hangUpRequest(() => telephony, log);
 
   return pacedCall(telephony, callAttemptMachine.provide({
     actors: {
-      dial: dialActor(telephony, hangUp),
-      callEvents: callEventsActor<CallAttemptEvent>(telephony),
+      dial: dialActor(() => telephony, hangUp),
+      callEvents: callEventsActor<CallAttemptEvent>(() => telephony),
       promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(({ input }) => promptForKey(input)),
       commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) => commit(input)),
       playConfirmation: fromPromise<void, PlayConfirmationInput>(({ input }) => playConfirmation(input)),

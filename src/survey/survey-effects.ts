@@ -100,13 +100,13 @@ export function provideSurveyCall(deps: SurveyEffectDeps, call: SurveyCallContex
     throw new Error(`question failed: ${result.reason}`);
   }
 
-  const hangUp = hangUpRequest(telephony, log);
+  const hangUp = hangUpRequest(() => telephony, log);
 
   // Waits for a line of the trunk before the call (and its ring timer) starts.
   return pacedCall(telephony, surveyCallMachine.provide({
     actors: {
-      dial: dialActor(telephony, hangUp),
-      callEvents: callEventsActor<SurveyCallEvent>(telephony),
+      dial: dialActor(() => telephony, hangUp),
+      callEvents: callEventsActor<SurveyCallEvent>(() => telephony),
       playGreeting: fromPromise<GreetingOutcome, PlayGreetingInput>(({ input }) => playGreeting(input)),
       askQuestion: fromPromise<QuestionOutcome, AskQuestionInput>(({ input }) => askQuestion(input)),
       // Committed (after the keys posted before them) before the next question is asked: the
