@@ -109,7 +109,7 @@ export class AriTelephony implements TelephonyPort {
     // Listener first: events of this channel may arrive before the REST answer does.
     this.placed.add(channelId);
     this.registry.register(channelId, listener);
-    log.info({ to: maskPhone(request.number), ringTimeoutSeconds: timeout }, 'originate');
+    log.debug({ to: maskPhone(request.number), ringTimeoutSeconds: timeout }, 'originate');
     try {
       await this.connection.rest((c) =>
         c.channels.originate({
