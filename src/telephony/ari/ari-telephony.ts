@@ -266,7 +266,7 @@ export class AriTelephony implements TelephonyPort {
     };
     this.registry.register(channelId);
     this.inbound.set(channelId, undefined);
-    this.log.info({ channelId, from: call.callerNumber ? maskPhone(call.callerNumber) : 'unknown', dialled: call.dialled }, 'inbound call');
+    this.log.debug({ channelId, from: call.callerNumber ? maskPhone(call.callerNumber) : 'unknown', dialled: call.dialled }, 'inbound call');
     if (this.inboundListeners.size === 0) {
       this.log.warn({ channelId }, 'inbound call with no handler; hanging up');
       this.hangup(channelId).catch((err: unknown) => this.log.warn({ channelId, err: describe(err) }, 'could not hang up an unhandled inbound call'));
