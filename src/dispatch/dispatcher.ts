@@ -213,10 +213,15 @@ export class Dispatcher {
           saveResume(JSON.parse(point) as OrderResume);
         }
       },
+      // Also called when the machine is stopped (stopAll, abandon): then it did not finish, and its
+      // resume point stays for the restart (or the node that takes the order over).
       complete: () => {
         this.live.remove(key);
-        saveResume(null);
-        orderLog.info({ output: actor.getSnapshot().output }, 'dispatch finished');
+        const { status, output } = actor.getSnapshot();
+        if (status === 'done') {
+          saveResume(null);
+          orderLog.info({ output }, 'dispatch finished');
+        } else orderLog.debug('dispatch stopped here; its resume point is kept');
         this.releaseIfDone(order.id);
       },
       error: (err: unknown) => {

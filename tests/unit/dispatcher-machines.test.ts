@@ -110,6 +110,20 @@ describe('Dispatcher machines', () => {
     expect(rung.dispatcher.liveState()).toEqual({ units: 0, calls: 0 });
   });
 
+  it('a stop keeps the resume point of the orders it stops (the restart continues them from it)', async () => {
+    store = await openStore({ engine: 'sqlite', path: ':memory:' });
+    const { repo, writes, dispatcher, create } = dispatcherOver(store, neverALine());
+    const order = await create('keep-1');
+    await dispatcher.begin(order);
+    await new Promise((r) => setTimeout(r, 20));
+    await writes.drain();
+    const point = (await repo.getOrder(order.id))?.resume;
+    expect(JSON.parse(point ?? 'null')).toMatchObject({ nextAttemptSeq: 2 });
+    dispatcher.stopAll();
+    await writes.drain();
+    expect((await repo.getOrder(order.id))?.resume).toBe(point);
+  });
+
   it('forgets an order withdrawn while it waits for a line, and the orders it abandons', async () => {
     store = await openStore({ engine: 'sqlite', path: ':memory:' });
     const { dispatcher, create, settled } = dispatcherOver(store, neverALine());
