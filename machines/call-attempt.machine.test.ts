@@ -120,16 +120,28 @@ describe('call attempt: answered paths', () => {
     await flush();
     expect(t.actor.getSnapshot().status).toBe('done');
     expect(t.output()).toEqual({ result: 'accepted', digits: '1', answeredAt: 4000, endedAt: 4000, disputed: false, late: false });
-    expect(t.calls.confirmations).toEqual([{ attemptId: 'o1-a1', script: 'dispatch', disputed: false, late: false }]);
+    expect(t.calls.confirmations).toEqual([{ orderId: 'o1', attemptId: 'o1-a1', script: 'dispatch', disputed: false, late: false }]);
     expect(t.log).toEqual([
       'callEvents.subscribe', 'originate', 'recordAnswered', 'prompt:message', 'recordKey:accepted', 'commit', 'confirm', 'hangUp', 'callEvents.unsubscribe',
     ]);
-    expect(t.calls.recordAnswered).toEqual([{ attemptId: 'o1-a1', at: 4000 }]);
-    expect(t.calls.recordKey).toEqual([{ attemptId: 'o1-a1', replay: 0, keypad: { kind: 'accepted', key: '1', disputed: false } }]);
+    expect(t.calls.recordAnswered).toEqual([{ orderId: 'o1', attemptId: 'o1-a1', at: 4000 }]);
+    expect(t.calls.recordKey).toEqual([{ orderId: 'o1', attemptId: 'o1-a1', replay: 0, keypad: { kind: 'accepted', key: '1', disputed: false } }]);
     expect(t.calls.hangUp).toEqual([{ attemptId: 'o1-a1' }]);
     expect(t.states).toEqual([
       'unanswered', 'answered.menu.prompting', 'answered.menu.deciding', 'answered.committing', 'answered.confirming', 'accepted',
     ]);
+  });
+
+  it("names the order and the co-unit in every effect's input, so the effects need nothing else", async () => {
+    const t = start({ prompts: [key('1')] }, { coUnit: 'fire-rescue' });
+    await flush();
+    await t.answer();
+    expect(t.output()).toMatchObject({ result: 'accepted' });
+    const ref = { orderId: 'o1', coUnit: 'fire-rescue', attemptId: 'o1-a1' };
+    for (const effect of [t.calls.recordAnswered, t.calls.prompts, t.calls.recordKey, t.calls.commits, t.calls.confirmations]) {
+      expect(effect).toHaveLength(1);
+      expect(effect[0]).toMatchObject(ref);
+    }
   });
 
   it('replays on *, like 2, then accepts', async () => {
@@ -318,7 +330,7 @@ describe('call attempt: committing and confirming', () => {
     commit.resolve({ late: true });
     await flush();
     expect(t.output()).toMatchObject({ result: 'accepted', late: true });
-    expect(t.calls.confirmations).toEqual([{ attemptId: 'o1-a1', script: 'dispatch', disputed: false, late: true }]);
+    expect(t.calls.confirmations).toEqual([{ orderId: 'o1', attemptId: 'o1-a1', script: 'dispatch', disputed: false, late: true }]);
   });
 
   it('hangs up a commit that outlasts the call limit but still keeps the acceptance', async () => {
@@ -434,7 +446,7 @@ describe('call attempt: before the answer (the dial machine)', () => {
     t.emit({ type: 'CALL.HANGUP', cause: cause('normal'), at: 2000 });
     await flush();
     expect(t.output()).toEqual({ result: 'hangup', digits: '', answeredAt: 2000, endedAt: 2000, cause: cause('normal') });
-    expect(t.calls.recordAnswered).toEqual([{ attemptId: 'o1-a1', at: 2000 }]);
+    expect(t.calls.recordAnswered).toEqual([{ orderId: 'o1', attemptId: 'o1-a1', at: 2000 }]);
   });
 
   it('is cancelled, and hangs up, on CANCEL while ringing', async () => {

@@ -27,6 +27,12 @@ export interface CallAttemptInput {
   orderId: string;
   /** Also the channel id. */
   attemptId: string;
+  /**
+   * The co-unit whose chain places the call (its department id); absent for the lead unit and for
+   * reminder calls. Passed on to the effects with orderId: they find the live state of the order's
+   * unit (what is said, where an acceptance is committed) from these alone.
+   */
+  coUnit?: string;
   contactId: string;
   number: string;
   script: CallScript;
@@ -91,15 +97,22 @@ export interface CallAttemptOutput {
 }
 
 // Parameter types of the named effects, for the implementations in src/.
+/** Which call an effect is for: the order (and co-unit) whose live state it uses, and the attempt. */
+export interface CallRef { orderId: string; coUnit?: string; attemptId: string }
 export interface CallEventsInput { attemptId: string }
-export interface PromptForKeyInput { attemptId: string; script: CallScript; part: PromptPart; replay: number }
-export interface CommitAcceptanceInput { orderId: string; attemptId: string; contactId: string; script: CallScript; disputed: boolean; key: string }
+export interface PromptForKeyInput extends CallRef { script: CallScript; part: PromptPart; replay: number }
+export interface CommitAcceptanceInput extends CallRef { contactId: string; script: CallScript; disputed: boolean; key: string }
 export interface CommitAcceptanceOutput { late: boolean }
-export interface PlayConfirmationInput { attemptId: string; script: CallScript; disputed: boolean; late: boolean }
+export interface PlayConfirmationInput extends CallRef { script: CallScript; disputed: boolean; late: boolean }
 export interface HangUpParams { attemptId: string }
-export interface RecordAnsweredParams { attemptId: string; at: number }
+export interface RecordAnsweredParams extends CallRef { at: number }
 /** `replay` is 0 for the first reading, 1 for the first replay, … */
-export interface RecordKeyParams { attemptId: string; replay: number; keypad: KeypadResult }
+export interface RecordKeyParams extends CallRef { replay: number; keypad: KeypadResult }
+
+/** The call's CallRef, from its input (coUnit only when set). */
+export function callRefOf(input: CallAttemptInput): CallRef {
+  return input.coUnit === undefined ? { orderId: input.orderId, attemptId: input.attemptId } : { orderId: input.orderId, coUnit: input.coUnit, attemptId: input.attemptId };
+}
 
 interface CallAttemptContext {
   input: CallAttemptInput;
@@ -207,7 +220,7 @@ export const callAttemptMachine = setup({
             target: 'answered',
             actions: [
               assign({ answeredAt: ({ event }) => event.output.answeredAt ?? null }),
-              { type: 'recordAnswered', params: ({ context, event }) => ({ attemptId: context.input.attemptId, at: event.output.answeredAt ?? 0 }) },
+              { type: 'recordAnswered', params: ({ context, event }) => ({ ...callRefOf(context.input), at: event.output.answeredAt ?? 0 }) },
             ],
           },
           // How the unanswered call ended (a dead line's reason says so): kept for the output.
@@ -248,7 +261,7 @@ export const callAttemptMachine = setup({
               invoke: {
                 src: 'promptForKey',
                 input: ({ context }) => ({
-                  attemptId: context.input.attemptId,
+                  ...callRefOf(context.input),
                   script: context.input.script,
                   part: context.part,
                   replay: context.replay,
@@ -262,7 +275,7 @@ export const callAttemptMachine = setup({
                     }),
                     {
                       type: 'recordKey',
-                      params: ({ context }) => ({ attemptId: context.input.attemptId, replay: context.replay, keypad: context.lastKeypad! }),
+                      params: ({ context }) => ({ ...callRefOf(context.input), replay: context.replay, keypad: context.lastKeypad! }),
                     },
                   ],
                 },
@@ -304,8 +317,7 @@ export const callAttemptMachine = setup({
           invoke: {
             src: 'commitAcceptance',
             input: ({ context }) => ({
-              orderId: context.input.orderId,
-              attemptId: context.input.attemptId,
+              ...callRefOf(context.input),
               contactId: context.input.contactId,
               script: context.input.script,
               disputed: context.disputed ?? false,
@@ -335,7 +347,7 @@ export const callAttemptMachine = setup({
           invoke: {
             src: 'playConfirmation',
             input: ({ context }) => ({
-              attemptId: context.input.attemptId,
+              ...callRefOf(context.input),
               script: context.input.script,
               disputed: context.disputed ?? false,
               late: context.late ?? false,

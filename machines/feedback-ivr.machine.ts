@@ -90,7 +90,7 @@ export interface FindOrderInput { channelId: string; digits: string; callerNumbe
 export interface PromptForPinInput { channelId: string; orderId: string; part: PinPromptPart; attempt: number }
 /** `wrongSoFar`: wrong entries before this one in the call. */
 export interface VerifyPinInput { channelId: string; orderId: string; digits: string; callerNumber: string; wrongSoFar: number }
-export interface RecordRefusalParams { orderId: string; callerNumber: string; reason: string }
+export interface RecordRefusalParams { channelId: string; orderId: string; callerNumber: string; reason: string }
 export interface PromptForKindInput { channelId: string; orderId: string; code: string; part: KindPromptPart; attempt: number }
 export interface CommitFeedbackInput { channelId: string; orderId: string; kind: FeedbackKind; callerNumber: string }
 export interface PlayRecordedInput { channelId: string; orderId: string; code: string; kind: FeedbackKind }
@@ -427,7 +427,7 @@ function refuse(reason: (context: FeedbackIvrContext) => string) {
     { type: 'noteRefusal', params: ({ context }: { context: FeedbackIvrContext }) => ({ reason: reason(context) }) },
     {
       type: 'recordRefusal',
-      params: ({ context }: { context: FeedbackIvrContext }) => ({ orderId: context.orderId ?? '', callerNumber: context.input.callerNumber, reason: reason(context) }),
+      params: ({ context }: { context: FeedbackIvrContext }) => ({ channelId: context.input.channelId, orderId: context.orderId ?? '', callerNumber: context.input.callerNumber, reason: reason(context) }),
     },
   ] as const;
 }

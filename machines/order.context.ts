@@ -61,6 +61,8 @@ export interface Attempt { attemptId: string; seq: number; script: OrderCallScri
 
 export interface OrderContext {
   orderId: string;
+  /** The co-unit this machine dispatches (its department id); null for the lead unit. */
+  coUnit: string | null;
   contacts: Contact[];
   policy: EscalationPolicy;
   major: boolean;
@@ -111,7 +113,7 @@ export function initialContext(input: OrderInput): OrderContext {
       })
     : [];
   return {
-    orderId: input.orderId, contacts, policy, major: input.major, commandCentre: input.commandCentre,
+    orderId: input.orderId, coUnit: input.coUnit ?? null, contacts, policy, major: input.major, commandCentre: input.commandCentre,
     status: resumedStatus(input.resume), firstSeq: seq, nextSeq: seq,
     next: normalizeCursor(input.resume?.cursor ?? FIRST_CURSOR, policy, contacts.length),
     current: null, lastOutput: null, acceptedAttemptId: null,
@@ -124,6 +126,7 @@ export function callInput(c: OrderContext, a: Attempt): CallAttemptInput {
   return {
     orderId: c.orderId, attemptId: a.attemptId, contactId: a.contactId, number: a.number, script: a.script,
     ringTimeoutSeconds: c.policy.ringTimeoutSeconds, maxReplays: c.policy.maxReplays,
+    ...(c.coUnit !== null ? { coUnit: c.coUnit } : {}),
   };
 }
 

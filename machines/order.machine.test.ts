@@ -455,7 +455,7 @@ describe('order: several units on one order (co-dispatch)', () => {
     const policy = { ...POLICY, attemptsPerContact: 1, chainLoops: 0 };
     const lead = start({ policy }, (c) => (c.contactId === 'duty' ? accept : noAnswer), clock);
     const co = start(
-      { contacts: [FIRE, FIRE_BACKUP], policy, leaders: [], resume: { nextAttemptSeq: firstSeqOfUnit(1), cursor: FIRST_CURSOR } },
+      { coUnit: 'fire-rescue', contacts: [FIRE, FIRE_BACKUP], policy, leaders: [], resume: { nextAttemptSeq: firstSeqOfUnit(1), cursor: FIRST_CURSOR } },
       (c) => (c.script === 'alarm' ? accept : noAnswer),
       clock,
     );
@@ -468,6 +468,9 @@ describe('order: several units on one order (co-dispatch)', () => {
       ['o1-u1-a1002', 'fire-backup', 30_000, 'dispatch'],
       ['o1-u1-a1003', 'cc110', 60_000, 'alarm'],
     ]);
+    // Every call of the co-unit names it (its effects find the unit's live state by it); the lead's name none.
+    expect(co.calls.map((c) => c.coUnit)).toEqual(['fire-rescue', 'fire-rescue', 'fire-rescue']);
+    expect(lead.calls.map((c) => 'coUnit' in c)).toEqual([false]);
     expect(co.output()).toEqual({ status: 'unacknowledged', attempts: 3 });
     expect(co.log.statuses).toEqual(['dispatching', 'unacknowledged']);
     expect(co.log.webhooks).toEqual([{ orderId: 'o1', status: 'unacknowledged', attempts: 2 }]);

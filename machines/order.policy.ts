@@ -77,6 +77,11 @@ export interface OrderInput {
   commandCentre: Contact | null;
   /** To continue an order (dispatching, or still alarming / notifying leaders) after a restart. */
   resume?: OrderResume;
+  /**
+   * Set when this machine dispatches a co-unit of the order (its department id); absent for the
+   * lead unit. Passed to every call, so the effects find the unit's live state from the input alone.
+   */
+  coUnit?: string;
 }
 
 export type OrderStatus = 'dispatching' | 'accepted' | 'unacknowledged' | 'cancelled';

@@ -1,5 +1,6 @@
 // The composition root: the one place where real implementations (the store on SQLite or
-// PostgreSQL, ARI, AMI, TTS, HTTP) are created and wired together. Machines receive them through `.provide()` here.
+// PostgreSQL, ARI, AMI, TTS, HTTP) are created and wired together. Machines receive them through `.provide()`, once, in the
+// services created here (Dispatcher, SurveyService, ReminderService, the feedback line).
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Config } from './config.js';
 import { openStore, type Store } from './db/store.js';

@@ -1,5 +1,8 @@
-// Real effects of one call attempt, given to the pure call-attempt machine with .provide():
-// the telephony port for the call, prompts for what is said, the repository for what is kept.
+// Real effects of the dispatch calls (duty, alarm, leader), given once to the pure call-attempt
+// machine: the telephony port for the call, prompts for what is said, the repository for what is
+// kept. Built once per dispatcher; each effect finds the live state of the order's unit it is for
+// (what its calls say, its repository, its prompts rendered) from the orderId and coUnit in its
+// input, through `unitOf` (the dispatcher's LiveUnits).
 import { fromPromise } from 'xstate';
 import {
   callAttemptMachine,
@@ -17,103 +20,105 @@ import type { OrderRepository, OrderRow } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
 import { pacedCall } from './pacing.js';
 import { callEventsActor, dialActor, hangUpRequest } from '../telephony/call-actors.js';
+import type { CallTraces } from '../telephony/call-trace.js';
 import type { MediaUri, TelephonyPort } from '../telephony/port.js';
 
-export interface CallContext {
+/** Everything an attempt of one script may play, rendered (or taken from the cache) before the phone rings. */
+export interface ScriptMedia {
+  readonly message: MediaUri[];
+  readonly invalid: MediaUri[];
+  readonly accepted: MediaUri[];
+  readonly disputed: MediaUri[];
+  readonly goodbye: MediaUri[];
+}
+
+/** What the calls of one unit of an order need, live while its machine runs. */
+export interface UnitCalls {
   readonly order: OrderRow;
-  /** Spoken names of the order's category and department, in the call language. */
+  /** Spoken names of the order's category and the unit's department, in the call language. */
   readonly categoryName: string;
   readonly departmentName: string;
   readonly keyTimeoutSeconds: number;
-  /** Set when the call is a co-unit's (several units on one order): its acceptance is that unit's. */
-  readonly coUnit?: string;
+  /** Set when the unit is a co-unit (several units on one order): its acceptance is that unit's. */
+  readonly coUnit: string | undefined;
+  /** The order's repository (over its lease's fenced store in a cluster). */
+  readonly repo: OrderRepository;
+  /** The unit's child logger (orderId, and departmentId for a co-unit). */
+  readonly log: Logger;
+  /** One render per script for all attempts of the unit; a failed render is forgotten so the next attempt tries again. */
+  readonly media: Map<CallScript, Promise<ScriptMedia>>;
 }
 
 export interface CallEffectDeps {
   readonly telephony: TelephonyPort;
   readonly prompts: Prompts;
-  readonly repo: OrderRepository;
-  readonly logger: Logger;
   /** Writes of the machine's actions, in the order they happened (shared with the dispatcher). */
   readonly writes: WriteQueue;
+  /** Each call's logger and step times, for its summary line (logged by the dispatcher at its end). */
+  readonly traces: CallTraces;
+  /** The live unit a call is for; throws when its machine has ended (no effect of it can run then). */
+  readonly unitOf: (orderId: string, coUnit: string | undefined) => UnitCalls;
 }
 
 /** Milliseconds between keys of a multi-key entry; the menus here take one key. */
 const INTER_DIGIT_TIMEOUT_MS = 3000;
 
-export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
-  const { telephony, prompts, repo, writes } = deps;
-  const orderId = call.order.id;
-  const log = (attemptId: string) => deps.logger.child({ orderId, attemptId, channelId: attemptId });
+async function renderScript(prompts: Prompts, unit: UnitCalls, script: CallScript): Promise<ScriptMedia> {
+  const o = unit.order;
+  const code = o.code;
+  const [message, invalid, accepted, disputed, goodbye] = await Promise.all([
+    script === 'dispatch'
+      ? Promise.all([
+        // The spoken order says 重大 / 紧急 first when it is (a normal order is read as before).
+        o.major === 1 ? prompts.media('dispatch-major') : o.urgency === 'urgent' ? prompts.media('dispatch-urgent') : Promise.resolve([]),
+        prompts.media('dispatch-order', { code, category: unit.categoryName, address: o.address, summary: o.summary }),
+        prompts.media('dispatch-menu'),
+      ]).then((parts) => parts.flat())
+      : script === 'alarm'
+        ? prompts.media('alarm-unacknowledged', { code, department: unit.departmentName })
+        : prompts.media('major-notify', { code, category: unit.categoryName, address: o.address }),
+    prompts.media(script === 'dispatch' ? 'dispatch-invalid' : 'survey-invalid'),
+    script === 'dispatch' ? prompts.media('dispatch-accepted', { code }) : prompts.media(script === 'alarm' ? 'alarm-confirmed' : 'major-confirmed'),
+    script === 'dispatch' ? prompts.media('dispatch-disputed', { code }) : Promise.resolve([]),
+    prompts.media('goodbye'),
+  ]);
+  return { message, invalid, accepted, disputed, goodbye };
+}
 
-  /** Everything an attempt of one script may play, rendered (or taken from the cache) before the phone rings. */
-  interface ScriptMedia {
-    readonly message: MediaUri[];
-    readonly invalid: MediaUri[];
-    readonly accepted: MediaUri[];
-    readonly disputed: MediaUri[];
-    readonly goodbye: MediaUri[];
-  }
+/** The call-attempt machine of every dispatch call, built once, and the unit's prompt cache. */
+export function dispatchCalls(deps: CallEffectDeps) {
+  const { telephony, prompts, writes, traces, unitOf } = deps;
+  const portOf = () => telephony;
 
-  async function renderScript(script: CallScript): Promise<ScriptMedia> {
-    const o = call.order;
-    const code = o.code;
-    const [message, invalid, accepted, disputed, goodbye] = await Promise.all([
-      script === 'dispatch'
-        ? Promise.all([
-          // The spoken order says 重大 / 紧急 first when it is (a normal order is read as before).
-          o.major === 1 ? prompts.media('dispatch-major') : o.urgency === 'urgent' ? prompts.media('dispatch-urgent') : Promise.resolve([]),
-          prompts.media('dispatch-order', { code, category: call.categoryName, address: o.address, summary: o.summary }),
-          prompts.media('dispatch-menu'),
-        ]).then((parts) => parts.flat())
-        : script === 'alarm'
-          ? prompts.media('alarm-unacknowledged', { code, department: call.departmentName })
-          : prompts.media('major-notify', { code, category: call.categoryName, address: o.address }),
-      prompts.media(script === 'dispatch' ? 'dispatch-invalid' : 'survey-invalid'),
-      script === 'dispatch' ? prompts.media('dispatch-accepted', { code }) : prompts.media(script === 'alarm' ? 'alarm-confirmed' : 'major-confirmed'),
-      script === 'dispatch' ? prompts.media('dispatch-disputed', { code }) : Promise.resolve([]),
-      prompts.media('goodbye'),
-    ]);
-    return { message, invalid, accepted, disputed, goodbye };
-  }
-
-  // One render per script for all attempts of this order; a failed render is forgotten so the next attempt tries again.
-  const prepared = new Map<CallScript, Promise<ScriptMedia>>();
-  function mediaOf(script: CallScript): Promise<ScriptMedia> {
-    let p = prepared.get(script);
+  function mediaOf(unit: UnitCalls, script: CallScript): Promise<ScriptMedia> {
+    let p = unit.media.get(script);
     if (!p) {
-      p = renderScript(script);
-      prepared.set(script, p);
+      p = renderScript(prompts, unit, script);
+      unit.media.set(script, p);
       p.then(undefined, (err: unknown) => {
-        prepared.delete(script);
-        deps.logger.warn({ orderId, script, reason: err instanceof Error ? err.message : String(err) }, 'prompts of the order could not be rendered; the attempt fails before dialling');
+        unit.media.delete(script);
+        unit.log.warn({ script, reason: err instanceof Error ? err.message : String(err) }, 'prompts of the order could not be rendered; the attempt fails before dialling');
       });
     }
     return p;
   }
-  // The duty calls of a new order start rendering now, before the first attempt waits for a line.
-  void mediaOf('dispatch'); // a failure is logged in mediaOf and fails the attempt before it dials
-
-  /** Epoch ms of each attempt's answer event, to measure answer → first prompt requested from Asterisk. */
-  const answeredAt = new Map<string, number>();
 
   async function promptForKey(input: PromptForKeyInput): Promise<PromptOutcome> {
-    const media = await mediaOf(input.script);
+    const unit = unitOf(input.orderId, input.coUnit);
+    const media = await mediaOf(unit, input.script);
     const first = input.replay === 0;
     if (first) {
-      const at = answeredAt.get(input.attemptId);
-      answeredAt.delete(input.attemptId);
-      if (at !== undefined) {
-        const msAfterAnswer = Date.now() - at;
+      const msAfterAnswer = traces.prompted(input.attemptId);
+      if (msAfterAnswer !== undefined) {
         // Posted, not awaited: the prompt is requested now, the event is written in its turn.
-        writes.post('first_prompt event', () => repo.appendEvent(orderId, 'liandong', 'first_prompt', { attemptId: input.attemptId, msAfterAnswer }));
-        log(input.attemptId).info({ msAfterAnswer }, 'first prompt requested');
+        writes.post('first_prompt event', () => unit.repo.appendEvent(input.orderId, 'liandong', 'first_prompt', { attemptId: input.attemptId, msAfterAnswer }));
+        traces.log(input.attemptId).debug({ msAfterAnswer }, 'first prompt requested');
       }
     }
     const invalid = input.part === 'invalid_then_message' ? media.invalid : [];
     const result = await telephony.prompt(input.attemptId, [...invalid, ...media.message], {
       maxDigits: 1,
-      firstDigitTimeoutMs: call.keyTimeoutSeconds * 1000,
+      firstDigitTimeoutMs: unit.keyTimeoutSeconds * 1000,
       interDigitTimeoutMs: INTER_DIGIT_TIMEOUT_MS,
       // A key pressed between the answer and the first prompt answers it (no key lost to silence).
       keepKeysPressedBefore: first,
@@ -131,45 +136,63 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
   }
 
   async function playConfirmation(input: PlayConfirmationInput): Promise<void> {
-    const media = await mediaOf(input.script);
+    const media = await mediaOf(unitOf(input.orderId, input.coUnit), input.script);
     const confirmation = input.script === 'dispatch' && input.disputed ? media.disputed : media.accepted;
     const played = await telephony.play(input.attemptId, [...confirmation, ...media.goodbye], { bargeIn: false });
     if (played.status === 'failed') throw new Error(`confirmation failed: ${played.reason}`);
   }
 
-  const hangUp = hangUpRequest(telephony, log);
+  async function commitAcceptance(input: CommitAcceptanceInput): Promise<CommitAcceptanceOutput> {
+    const { script } = input;
+    if (script === 'reminder') throw new Error('reminder calls are placed by the reminder service');
+    const unit = unitOf(input.orderId, input.coUnit);
+    // Committed before the confirmation is played, after the attempt's row and keys posted before it.
+    return writes.run(() => unit.repo.commitAcceptance({ orderId: input.orderId, attemptId: input.attemptId, contactId: input.contactId, script, disputed: input.disputed, via: 'phone', coUnit: unit.coUnit }));
+  }
+
+  const hangUp = hangUpRequest(portOf, (attemptId) => traces.log(attemptId));
 
   // Waits for a line of the trunk before the call (and its ring timer) starts.
-  return pacedCall(telephony, callAttemptMachine.provide({
+  const machine = pacedCall(telephony, callAttemptMachine.provide({
     actors: {
-      dial: dialActor(telephony, hangUp),
-      callEvents: callEventsActor<CallAttemptEvent>(telephony),
+      dial: dialActor(portOf, hangUp, (attemptId) => traces.originating(attemptId)),
+      callEvents: callEventsActor<CallAttemptEvent>(portOf),
       promptForKey: fromPromise<PromptOutcome, PromptForKeyInput>(({ input }) => promptForKey(input)),
-      // Committed before the confirmation is played, after the attempt's row and keys posted before it.
-      commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) => {
-        const { script } = input;
-        if (script === 'reminder') return Promise.reject(new Error('reminder calls are placed by the reminder service'));
-        return writes.run(() => repo.commitAcceptance({ orderId: input.orderId, attemptId: input.attemptId, contactId: input.contactId, script, disputed: input.disputed, via: 'phone', coUnit: call.coUnit }));
-      }),
+      commitAcceptance: fromPromise<CommitAcceptanceOutput, CommitAcceptanceInput>(({ input }) => commitAcceptance(input)),
       playConfirmation: fromPromise<void, PlayConfirmationInput>(({ input }) => playConfirmation(input)),
     },
     actions: {
       hangUp: (_, p) => hangUp(p.attemptId),
       recordAnswered: (_, p) => {
-        answeredAt.set(p.attemptId, p.at);
+        const { repo } = unitOf(p.orderId, p.coUnit);
+        traces.answered(p.attemptId, p.at);
         writes.post('attempt answered', () => repo.markAnswered(p.attemptId, p.at));
-        log(p.attemptId).info('answered');
+        traces.log(p.attemptId).debug('answered');
       },
       recordKey: (_, p) => {
+        const { repo } = unitOf(p.orderId, p.coUnit);
         const k = p.keypad;
-        if ('key' in k) writes.post('attempt key', () => repo.appendDigit(p.attemptId, k.key));
-        writes.post('keypad event', () => repo.appendEvent(orderId, 'phone', 'keypad', { attemptId: p.attemptId, replay: p.replay, result: k.kind, key: 'key' in k ? k.key : null }));
-        log(p.attemptId).info({ keypad: k.kind, replay: p.replay }, 'keypad');
+        if ('key' in k) {
+          traces.keyed(p.attemptId);
+          writes.post('attempt key', () => repo.appendDigit(p.attemptId, k.key));
+        }
+        writes.post('keypad event', () => repo.appendEvent(p.orderId, 'phone', 'keypad', { attemptId: p.attemptId, replay: p.replay, result: k.kind, key: 'key' in k ? k.key : null }));
+        traces.log(p.attemptId).debug({ keypad: k.kind, replay: p.replay }, 'keypad');
       },
     },
   }), (_input, endedAt) => ({ result: 'cancelled' as const, reason: 'cancelled while waiting for a free line; no call was placed', digits: '', endedAt }), {
     // Every prompt of the attempt is ready before the phone rings, rendered while the call waits for its line.
-    prepare: (input) => mediaOf(input.script).then(() => undefined),
+    prepare: async (input) => {
+      await mediaOf(unitOf(input.orderId, input.coUnit), input.script);
+    },
     whenFailed: (_input, endedAt, reason) => ({ result: 'failed' as const, reason: `prompts could not be rendered: ${reason}; no call was placed`, digits: '', endedAt }),
   });
+
+  return {
+    machine,
+    /** The duty calls of a new unit start rendering now, before the first attempt waits for a line. */
+    renderAhead: (unit: UnitCalls): void => {
+      void mediaOf(unit, 'dispatch'); // a failure is logged in mediaOf and fails the attempt before it dials
+    },
+  };
 }

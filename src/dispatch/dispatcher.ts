@@ -1,8 +1,9 @@
 // Runs one order machine per order being dispatched, with real effects, and persists where
-// each one is (the resume point) so a restart continues it without calling anyone twice.
-import { createActor, type ActorRefFrom } from 'xstate';
+// each one is (the resume point) so a restart continues it without calling anyone twice. The
+// machines are provided once, here: orders differ only by their input, and what the effects
+// need of an order lives in LiveUnits while its machine runs.
+import { createActor } from 'xstate';
 import { resumePointOf } from '../../machines/order.context.js';
-import { orderMachine } from '../../machines/order.machine.js';
 import { FIRST_CURSOR, firstSeqOfUnit, type OrderResume } from '../../machines/order.policy.js';
 import type { Language } from '../config.js';
 import type { WriteQueue } from '../db/write-queue.js';
@@ -16,7 +17,10 @@ import type { WorkOwnership } from '../cluster/ownership.js';
 import type { Takeover } from '../cluster/leases.js';
 import { reconcileOpenAttempts } from './reconcile.js';
 import { ownAcks, pastDispatching, resumable, settledPoint } from './resume.js';
-import { provideCallAttempt } from './call-effects.js';
+import { dispatchCalls } from './call-effects.js';
+import { LiveUnits, orderOfKey, unitKey, type LiveUnit } from './live-units.js';
+import { provideOrderMachine } from './order-effects.js';
+import { CallTraces } from '../telephony/call-trace.js';
 import type { Webhook } from './webhook.js';
 import { webhookPlatform, type PlatformChannel } from './platform.js';
 import { DEFAULT_PLATFORM_ACK_SECONDS } from './policy.js';
@@ -41,8 +45,6 @@ export interface DispatcherDeps {
   readonly ownership?: WorkOwnership;
 }
 
-type OrderActor = ActorRefFrom<typeof orderMachine>;
-
 /** A unit dispatched beside the order's lead: its own order machine, chain and resume point. */
 export interface CoUnit {
   readonly departmentId: string;
@@ -50,12 +52,16 @@ export interface CoUnit {
   readonly index: number;
 }
 
-/** The live machine of a unit on an order: the lead's under the order id, a co-unit's under id/unit. */
-const keyOf = (orderId: string, unit?: CoUnit | string): string => (unit === undefined ? orderId : `${orderId}/${typeof unit === 'string' ? unit : unit.departmentId}`);
 const coUnitOf = (row: CoUnitRow): CoUnit => ({ departmentId: row.department_id, index: row.unit_index });
 
 export class Dispatcher {
-  private readonly live = new Map<string, OrderActor>();
+  /** Every unit whose machine runs here, with what its effects need. */
+  private readonly live: LiveUnits;
+  /** Each open call's logger and step times, for its summary line. */
+  private readonly traces: CallTraces;
+  /** The order machine with its effects (and the call-attempt machine inside it), provided once. */
+  private readonly machine: ReturnType<typeof provideOrderMachine>;
+  private readonly renderAhead: (unit: LiveUnit) => void;
   /** Normal orders waiting for their platform acknowledgement: the timer that phones them. */
   private readonly platformTimers = new Map<string, NodeJS.Timeout>();
   private readonly log: Logger;
@@ -64,6 +70,14 @@ export class Dispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {
     this.log = deps.logger.child({ component: 'dispatcher' });
+    this.traces = new CallTraces(this.log);
+    this.live = new LiveUnits(this.traces);
+    const calls = dispatchCalls({ ...deps, traces: this.traces, unitOf: (orderId, coUnit) => this.live.of(orderId, coUnit) });
+    this.renderAhead = calls.renderAhead;
+    this.machine = provideOrderMachine({
+      writes: deps.writes, webhook: deps.webhook, units: this.live, traces: this.traces, callAttempt: calls.machine,
+      onAccepted: (orderId) => this.onAccepted(orderId),
+    });
   }
 
   isLive(orderId: string): boolean {
@@ -72,6 +86,11 @@ export class Dispatcher {
 
   liveCount(): number {
     return this.live.size;
+  }
+
+  /** What this dispatcher holds for live work (0 and 0 once every order here has ended, been stopped or abandoned). */
+  liveState(): { units: number; calls: number } {
+    return { units: this.live.size, calls: this.traces.size };
   }
 
   /**
@@ -140,7 +159,7 @@ export class Dispatcher {
    * from its resume point. Resolves once the machine runs (its writes are then posted as they happen).
    */
   async start(order: OrderRow, resume?: OrderResume, unit?: CoUnit): Promise<void> {
-    const key = keyOf(order.id, unit);
+    const key = unitKey(order.id, unit?.departmentId);
     if (this.live.has(key)) return;
     const { departments, language, writes } = this.deps;
     const repo = this.repoFor(order.id);
@@ -157,49 +176,17 @@ export class Dispatcher {
     const category = catalog.categoriesById.get(order.category);
     const contacts = contactsOnDuty(department, new Date(), this.deps.timezone).map((c) => ({ id: c.id, number: c.number }));
     const endpoint = (e: Endpoint) => ({ id: e.id, number: e.number });
-    const callAttempt = provideCallAttempt({ ...this.deps, repo }, {
-      order,
+    const orderLog = this.log.child({ orderId: order.id, departmentId });
+    const live: LiveUnit = {
+      key, order, departmentId, coUnit: unit?.departmentId, repo, log: orderLog,
       categoryName: category?.name[language] ?? order.category,
       departmentName: department.name[language],
       keyTimeoutSeconds: policy.keyTimeoutSeconds,
-      ...(unit ? { coUnit: unit.departmentId } : {}),
-    });
-    const orderLog = this.log.child({ orderId: order.id, ...(unit ? { departmentId } : {}) });
-    // Actions cannot await: their writes are posted to the queue, which keeps their order (an
-    // attempt's row before its end, a status before the hook that reads it).
-    const machine = orderMachine.provide({
-      actors: { callAttempt },
-      actions: {
-        recordAttemptStarted: (_, p) => {
-          writes.post('attempt started', () => repo.startAttempt({ orderId: p.orderId, attemptId: p.attemptId, seq: p.seq, script: p.script, contactId: p.contactId, number: p.number, attemptOnContact: p.attemptOnContact, cursor: p.cursor, departmentId }));
-          orderLog.info({ attemptId: p.attemptId, script: p.script, contactId: p.contactId, seq: p.seq }, 'attempt started');
-        },
-        recordAttemptResult: (_, p) => {
-          const o = p.output;
-          writes.post('attempt ended', () => repo.endAttempt(p.attemptId, { result: o.result, reason: o.reason, digits: o.digits, answeredAt: o.answeredAt, endedAt: o.endedAt, cause: o.cause }));
-          orderLog.info({ attemptId: p.attemptId, result: o.result, reason: o.reason }, 'attempt ended');
-        },
-        recordStatus: (_, p) => {
-          if (unit) {
-            writes.post('unit status', () => repo.advanceUnitStatus(p.orderId, unit.departmentId, p.status));
-            return;
-          }
-          writes.post('order status', () => repo.advanceStatus(p.orderId, p.status));
-          // Alone: the hook arms the reminder scheduler, which must not join a group's transaction.
-          if (p.status === 'accepted') writes.post('order accepted hook', async () => this.onAccepted(p.orderId), { alone: true });
-        },
-        // A co-unit's events name it; the lead's read as before.
-        recordEvent: (_, p) => writes.post(`${p.kind} event`, () => repo.appendEvent(p.orderId, 'liandong', p.kind, unit ? { ...p.detail, departmentId } : p.detail)),
-        // The webhook event is stored (outbox) in its turn, after the status it announces; alone,
-        // because notify catches a failed store (on PostgreSQL a group's transaction would stay
-        // aborted for the event that reports it) and wakes the delivery worker.
-        notifyWebhook: (_, p) => writes.post('webhook', async () => {
-          const outcome = await this.deps.webhook.notify({ orderId: p.orderId, code: order.code, departmentId, status: p.status, attempts: p.attempts });
-          await repo.appendEvent(p.orderId, 'liandong', outcome.ok ? 'webhook_queued' : 'webhook_failed', outcome.ok ? { eventId: outcome.eventId, deliveries: outcome.deliveries } : { reason: outcome.reason });
-        }, { alone: true }),
-      },
-    });
-    const actor = createActor(machine, {
+      media: new Map(), attempts: new Set(), actor: undefined,
+    };
+    this.live.add(live);
+    this.renderAhead(live);
+    const actor = createActor(this.machine, {
       input: {
         orderId: order.id,
         contacts,
@@ -209,9 +196,10 @@ export class Dispatcher {
         leaders: unit ? [] : catalog.leaders.map(endpoint),
         commandCentre: endpoint(catalog.commandCentre),
         ...(resume ? { resume } : {}),
+        ...(unit ? { coUnit: unit.departmentId } : {}),
       },
     });
-    this.live.set(key, actor);
+    live.actor = actor;
     const saveResume = (point: OrderResume | null) => writes.post('resume point', () => (unit ? repo.saveUnitResume(order.id, unit.departmentId, point) : repo.saveResume(order.id, point)));
     let saved = '';
     actor.subscribe({
@@ -225,14 +213,19 @@ export class Dispatcher {
           saveResume(JSON.parse(point) as OrderResume);
         }
       },
+      // Also called when the machine is stopped (stopAll, abandon): then it did not finish, and its
+      // resume point stays for the restart (or the node that takes the order over).
       complete: () => {
-        this.live.delete(key);
-        saveResume(null);
-        orderLog.info({ output: actor.getSnapshot().output }, 'dispatch finished');
+        this.live.remove(key);
+        const { status, output } = actor.getSnapshot();
+        if (status === 'done') {
+          saveResume(null);
+          orderLog.info({ output }, 'dispatch finished');
+        } else orderLog.debug('dispatch stopped here; its resume point is kept');
         this.releaseIfDone(order.id);
       },
       error: (err: unknown) => {
-        this.live.delete(key);
+        this.live.remove(key);
         writes.post('dispatch_crashed event', () => repo.appendEvent(order.id, 'liandong', 'dispatch_crashed', { reason: err instanceof Error ? err.message : String(err), departmentId }));
         orderLog.error({ err }, 'order machine crashed');
         this.releaseIfDone(order.id);
@@ -251,10 +244,10 @@ export class Dispatcher {
   async resumeAll(): Promise<number> {
     const { repo, telephony } = this.deps;
     const orders = (await repo.resumableOrders()).filter((o) => !this.live.has(o.id));
-    const coUnits = (await repo.resumableCoUnits()).filter((u) => !this.live.has(keyOf(u.order_id, u.department_id)));
+    const coUnits = (await repo.resumableCoUnits()).filter((u) => !this.live.has(unitKey(u.order_id, u.department_id)));
     // Every call left open, also of orders no longer dispatching (an acceptance committed while
     // its confirmation played, a leader's call after the order was accepted): ended, hung up.
-    const liveOrders = new Set([...this.live.keys()].map((k) => k.split('/')[0]));
+    const liveOrders = new Set(this.live.keys().map(orderOfKey));
     const open = (await repo.allOpenAttempts()).filter((a) => !liveOrders.has(a.order_id));
     if (orders.length === 0 && coUnits.length === 0 && open.length === 0) return 0;
     const present = new Set(await telephony.listChannelIds());
@@ -274,7 +267,7 @@ export class Dispatcher {
    * and ended like a restart ends them; the order goes on from its resume point with new attempt ids.
    */
   async takeOver(orderId: string, takeover: Takeover, hangUpLeft: (channelId: string) => Promise<boolean>): Promise<void> {
-    if ([...this.live.keys()].some((k) => k.split('/')[0] === orderId)) return;
+    if (this.live.holdsOrder(orderId)) return;
     const repo = this.repoFor(orderId);
     const order = await repo.getOrder(orderId);
     if (!order) return;
@@ -293,10 +286,10 @@ export class Dispatcher {
    */
   async abandon(orderIds: readonly string[] | 'all'): Promise<void> {
     const lost = (id: string) => orderIds === 'all' || orderIds.includes(id);
-    for (const [key, actor] of [...this.live]) {
-      if (!lost(key.split('/')[0] as string)) continue;
-      actor.stop();
-      this.live.delete(key);
+    for (const unit of this.live.values()) {
+      if (!lost(orderOfKey(unit.key))) continue;
+      unit.actor?.stop();
+      this.live.remove(unit.key);
     }
     for (const [id, timer] of [...this.platformTimers]) {
       if (!lost(id)) continue;
@@ -313,11 +306,11 @@ export class Dispatcher {
    * it through feedback: its machines here are told (within one poll period, TTL/3).
    */
   async followStore(): Promise<void> {
-    const ids = [...new Set([...this.live.keys()].map((k) => k.split('/')[0] as string))];
+    const ids = [...new Set(this.live.keys().map(orderOfKey))];
     const { cancelled, acceptedElsewhere } = await this.deps.repo.settledElsewhere(ids);
-    for (const [key, actor] of this.live) {
-      if (cancelled.has(key)) actor.send({ type: 'CANCEL', reason: 'cancelled through another node' });
-      else if (acceptedElsewhere.has(key)) actor.send({ type: 'ACCEPTED_ELSEWHERE', source: 'http' });
+    for (const { key, actor } of this.live.values()) {
+      if (cancelled.has(key)) actor?.send({ type: 'CANCEL', reason: 'cancelled through another node' });
+      else if (acceptedElsewhere.has(key)) actor?.send({ type: 'ACCEPTED_ELSEWHERE', source: 'http' });
     }
   }
 
@@ -358,7 +351,7 @@ export class Dispatcher {
   private releaseIfDone(orderId: string): void {
     const ownership = this.deps.ownership;
     if (!ownership) return;
-    if ([...this.live.keys()].some((k) => k.split('/')[0] === orderId) || this.platformTimers.has(orderId)) return;
+    if (this.live.holdsOrder(orderId) || this.platformTimers.has(orderId)) return;
     this.deps.writes.post(`release order ${orderId}`, () => ownership.release('order', orderId));
   }
 
@@ -370,10 +363,10 @@ export class Dispatcher {
    */
   async acceptedElsewhere(orderId: string, source: 'http' | 'inbound', coUnit?: string): Promise<void> {
     if (coUnit !== undefined) {
-      this.live.get(keyOf(orderId, coUnit))?.send({ type: 'ACCEPTED_ELSEWHERE', source });
+      this.live.get(unitKey(orderId, coUnit))?.actor?.send({ type: 'ACCEPTED_ELSEWHERE', source });
       return;
     }
-    const actor = this.live.get(orderId);
+    const actor = this.live.get(orderId)?.actor;
     if (actor) {
       actor.send({ type: 'ACCEPTED_ELSEWHERE', source });
       return;
@@ -406,11 +399,11 @@ export class Dispatcher {
     clearTimeout(this.platformTimers.get(orderId));
     this.platformTimers.delete(orderId);
     for (const unit of await this.deps.repo.coUnits(orderId)) {
-      const coActor = this.live.get(keyOf(orderId, unit.department_id));
+      const coActor = this.live.get(unitKey(orderId, unit.department_id))?.actor;
       if (coActor) coActor.send({ type: 'CANCEL', reason });
       else if (unit.status === 'dispatching') await this.deps.repo.advanceUnitStatus(orderId, unit.department_id, 'cancelled');
     }
-    const actor = this.live.get(orderId);
+    const actor = this.live.get(orderId)?.actor;
     actor?.send({ type: 'CANCEL', reason });
     await this.written();
     this.releaseIfDone(orderId);
@@ -419,8 +412,10 @@ export class Dispatcher {
 
   /** Stops every live machine (their calls are left to the restart reconciliation). */
   stopAll(): void {
-    for (const actor of this.live.values()) actor.stop();
-    this.live.clear();
+    for (const unit of this.live.values()) {
+      unit.actor?.stop();
+      this.live.remove(unit.key);
+    }
     for (const timer of this.platformTimers.values()) clearTimeout(timer);
     this.platformTimers.clear();
   }

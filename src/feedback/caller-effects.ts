@@ -41,10 +41,15 @@ export interface CallerEffects {
   readonly commitFeedback: (input: CommitFeedbackInput) => Promise<void>;
   /** For the machine's action, which cannot wait: the refusal event is posted to the write queue. */
   readonly postRefusal: (p: RecordRefusalParams) => void;
+  /** The call ended: the unit it was checked for is forgotten. */
+  readonly forget: (channelId: string) => void;
 }
 
-/** The effects for one call (`log`: the call's logger); they remember which unit the caller was checked for. */
-export function callerEffects(deps: CallerEffectsDeps, log: Logger): CallerEffects {
+/**
+ * The effects of every call, built once (`logOf`: a call's logger, by channel id); they remember
+ * which unit each live call's caller was checked for until the call is forgotten.
+ */
+export function callerEffects(deps: CallerEffectsDeps, logOf: (channelId: string) => Logger): CallerEffects {
   const { orders, repo, departments, pins, store, writes } = deps;
   const actorOf = (callerNumber: string) => `phone:${callerNumber || 'unknown'}`;
   /** The unit the caller was verified for (contact number or PIN), by channel id. */
@@ -59,7 +64,7 @@ export function callerEffects(deps: CallerEffectsDeps, log: Logger): CallerEffec
     await writes.run(async () => {
       await repo.appendEvent(p.orderId, actorOf(p.callerNumber), 'feedback_refused', { reason: p.reason, ...(p.wrongPin ? { wrongPin: 1, units: p.wrongPin.units } : {}) });
     });
-    log.warn({ orderId: p.orderId, reason: p.reason }, 'feedback caller refused');
+    logOf(p.channelId).warn({ orderId: p.orderId, reason: p.reason }, 'feedback caller refused');
   }
 
   /** The machine's action cannot wait: the same event, posted (a failure is reported by the queue). */
@@ -67,18 +72,19 @@ export function callerEffects(deps: CallerEffectsDeps, log: Logger): CallerEffec
     writes.post('feedback_refused', async () => {
       await repo.appendEvent(p.orderId, actorOf(p.callerNumber), 'feedback_refused', { reason: p.reason });
     });
-    log.warn({ orderId: p.orderId, reason: p.reason }, 'feedback caller refused');
+    logOf(p.channelId).warn({ orderId: p.orderId, reason: p.reason }, 'feedback caller refused');
   }
 
   async function findOrder(input: FindOrderInput): Promise<FindOrderOutput> {
+    const log = logOf(input.channelId);
     const code = input.digits;
     const row = new RegExp(`^[0-9]{${ORDER_CODE_DIGITS}}$`).test(code) ? await repo.getOrderByCode(code) : undefined;
     // A cancelled order takes no feedback (OrderService refuses it): it is unknown to the caller.
     if (!row || row.status === 'cancelled') {
-      log.info({ code, status: row?.status ?? null }, 'unknown order code');
+      log.debug({ code, status: row?.status ?? null }, 'unknown order code');
       return { found: false };
     }
-    log.info({ code, orderId: row.id, status: row.status }, 'order found');
+    log.debug({ code, orderId: row.id, status: row.status }, 'order found');
     // Several units on one order: the caller's number (or, below, the PIN keyed) names the unit
     // whose feedback it is; the lead is tried first.
     const units = await orders.departmentsOf(row.id);
@@ -86,11 +92,11 @@ export function callerEffects(deps: CallerEffectsDeps, log: Logger): CallerEffec
     const unit = units.find((u) => isContactOf(input.callerNumber, catalog.departmentsById.get(u)?.contacts.map((c) => c.number) ?? []));
     if (unit !== undefined) {
       unitOfCall.set(input.channelId, unit);
-      log.info({ orderId: row.id, unit }, 'caller is a contact of the unit');
+      log.debug({ orderId: row.id, unit }, 'caller is a contact of the unit');
       return { found: true, orderId: row.id, code: row.code, caller: 'contact' };
     }
     const refuse = async (refusal: string): Promise<FindOrderOutput> => {
-      await recordRefusal({ orderId: row.id, callerNumber: input.callerNumber, reason: refusal });
+      await recordRefusal({ channelId: input.channelId, orderId: row.id, callerNumber: input.callerNumber, reason: refusal });
       return { found: true, orderId: row.id, code: row.code, caller: 'refused', refusal };
     };
     const withPin = await unitsWithPin(units);
@@ -121,10 +127,10 @@ export function callerEffects(deps: CallerEffectsDeps, log: Logger): CallerEffec
       await writes.run(async () => {
         await repo.appendEvent(input.orderId, actorOf(input.callerNumber), 'feedback_caller_verified', { by: 'pin' });
       });
-      log.info({ orderId: input.orderId, unit }, 'PIN accepted');
+      logOf(input.channelId).debug({ orderId: input.orderId, unit }, 'PIN accepted');
       return { ok: true };
     }
-    await recordRefusal({ orderId: input.orderId, callerNumber: input.callerNumber, reason: `wrong PIN (entry ${input.wrongSoFar + 1})`, wrongPin: { units: withPin } });
+    await recordRefusal({ channelId: input.channelId, orderId: input.orderId, callerNumber: input.callerNumber, reason: `wrong PIN (entry ${input.wrongSoFar + 1})`, wrongPin: { units: withPin } });
     return { ok: false };
   }
 
@@ -132,8 +138,8 @@ export function callerEffects(deps: CallerEffectsDeps, log: Logger): CallerEffec
     // Through the write queue: after this call's posted events, and awaited, so the feedback is
     // durable before the caller hears "recorded".
     const row = await writes.run(async () => await orders.feedback(input.orderId, input.kind, null, 'phone', actorOf(input.callerNumber), unitOfCall.get(input.channelId)));
-    log.info({ orderId: input.orderId, kind: input.kind, feedbackId: row.id }, 'feedback committed');
+    logOf(input.channelId).debug({ orderId: input.orderId, kind: input.kind, feedbackId: row.id }, 'feedback committed');
   }
 
-  return { findOrder, verifyPin, commitFeedback, postRefusal };
+  return { findOrder, verifyPin, commitFeedback, postRefusal, forget: (channelId) => void unitOfCall.delete(channelId) };
 }

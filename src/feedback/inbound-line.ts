@@ -1,6 +1,8 @@
 // The inbound feedback line (反馈): every call that enters our Stasis app through the dialplan
-// (context liandong-stasis) runs the pure feedback-ivr machine with the real effects given here:
-// the telephony port for the call, prompts for what is said, the order service for what is kept.
+// (context liandong-stasis) runs the pure feedback-ivr machine with the real effects given here,
+// once for every call: the telephony port for the call, prompts for what is said, the order
+// service for what is kept. A call's own state (its logger, the unit its caller was checked for)
+// is found by its channel id while it runs. One 'feedback call ended' line at info per call.
 // The caller check and the commits are caller-effects.ts: a contact of the order's unit goes to
 // the menu; anyone else keys the unit's PIN (unit-pins.ts); every refusal is a `feedback_refused`
 // case event.
@@ -24,7 +26,7 @@ import {
   type PromptForPinInput,
   type VerifyPinInput,
 } from '../../machines/feedback-ivr.machine.js';
-import { callerEffects, ORDER_CODE_DIGITS, type CallerEffectsDeps } from './caller-effects.js';
+import { callerEffects, ORDER_CODE_DIGITS, type CallerEffects, type CallerEffectsDeps } from './caller-effects.js';
 import type { Logger } from '../logging.js';
 import { maskPhone } from '../logging.js';
 import type { Prompts } from '../prompts/index.js';
@@ -78,7 +80,14 @@ export function startFeedbackLine(deps: FeedbackLineDeps, options: FeedbackLineO
   const log = deps.logger.child({ component: 'feedback-line' });
   const timeouts: FeedbackLineTimeouts = { ...DEFAULT_FEEDBACK_TIMEOUTS, ...options.timeouts };
   const numbers = options.numbers ? new Set(options.numbers) : undefined;
-  const live = new Map<string, FeedbackIvrActor>();
+  const live = new Map<string, { actor: FeedbackIvrActor; log: Logger }>();
+  const logOf = (channelId: string): Logger => live.get(channelId)?.log ?? log.child({ channelId });
+  const effects = callerEffects(deps, logOf);
+  const machine = provideFeedbackIvr(deps, effects, logOf, timeouts);
+  const forget = (channelId: string): void => {
+    live.delete(channelId);
+    effects.forget(channelId);
+  };
 
   const off = deps.telephony.onInboundCall((call) => {
     const taken = options.takeCall?.(call) ?? false;
@@ -103,8 +112,8 @@ export function startFeedbackLine(deps: FeedbackLineDeps, options: FeedbackLineO
       callLog.warn('inbound call already handled; ignored');
       return;
     }
-    callLog.info({ from: call.callerNumber ? maskPhone(call.callerNumber) : 'unknown', dialled: call.dialled }, 'feedback call');
-    const machine = provideFeedbackIvr(deps, callLog, timeouts);
+    const from = call.callerNumber ? maskPhone(call.callerNumber) : 'unknown';
+    callLog.debug({ from, dialled: call.dialled }, 'feedback call');
     const actor = createActor(machine, {
       input: {
         channelId: call.channelId,
@@ -113,13 +122,13 @@ export function startFeedbackLine(deps: FeedbackLineDeps, options: FeedbackLineO
         ...(options.callLimitSeconds === undefined ? {} : { callLimitSeconds: options.callLimitSeconds }),
       },
     });
-    live.set(call.channelId, actor);
+    live.set(call.channelId, { actor, log: callLog });
     actor.subscribe({
       complete: () => {
-        live.delete(call.channelId);
+        forget(call.channelId);
         const output = actor.getSnapshot().output;
         if (!output) return;
-        const summary = { result: output.result, orderId: output.orderId, code: output.code, kind: output.kind, reason: output.reason };
+        const summary = { from, dialled: call.dialled, result: output.result, orderId: output.orderId, code: output.code, kind: output.kind, reason: output.reason, totalMs: Date.now() - call.at.getTime() };
         if (output.result === 'failed') callLog.warn(summary, 'feedback call ended');
         else callLog.info(summary, 'feedback call ended');
         try {
@@ -129,7 +138,7 @@ export function startFeedbackLine(deps: FeedbackLineDeps, options: FeedbackLineO
         }
       },
       error: (err: unknown) => {
-        live.delete(call.channelId);
+        forget(call.channelId);
         callLog.error({ err }, 'feedback machine crashed; hanging up');
         hangUpQuietly(deps.telephony, call.channelId, callLog);
       },
@@ -139,19 +148,18 @@ export function startFeedbackLine(deps: FeedbackLineDeps, options: FeedbackLineO
 
   return () => {
     off();
-    for (const [channelId, actor] of live) {
+    for (const [channelId, { actor }] of [...live]) {
       actor.stop();
+      forget(channelId);
       hangUpQuietly(deps.telephony, channelId, log.child({ channelId }));
     }
-    live.clear();
   };
 }
 
-/** The feedback machine for one inbound call, with its real effects. */
-/** `log` is the call's child logger (with its channelId). */
-export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts: FeedbackLineTimeouts = DEFAULT_FEEDBACK_TIMEOUTS) {
+/** The feedback machine of every inbound call, with its real effects; `logOf` gives a call's child logger (with its channelId). */
+export function provideFeedbackIvr(deps: FeedbackLineDeps, effects: CallerEffects, logOf: (channelId: string) => Logger, timeouts: FeedbackLineTimeouts = DEFAULT_FEEDBACK_TIMEOUTS) {
   const { telephony, prompts } = deps;
-  const { findOrder, verifyPin, commitFeedback, postRefusal } = callerEffects(deps, log);
+  const { findOrder, verifyPin, commitFeedback, postRefusal } = effects;
 
   const codeOptions = { firstDigitTimeoutMs: timeouts.firstDigitTimeoutMs, interDigitTimeoutMs: timeouts.interDigitTimeoutMs };
   const menuOptions: CollectOptions = { maxDigits: 1, firstDigitTimeoutMs: timeouts.menuKeyTimeoutMs, interDigitTimeoutMs: timeouts.interDigitTimeoutMs };
@@ -160,7 +168,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
     const unknown = input.part === 'unknown_then_welcome' ? await prompts.media('feedback-unknown-order') : [];
     const media = [...unknown, ...(await prompts.media('feedback-welcome'))];
     const outcome = await readCode(telephony, input.channelId, media, codeOptions);
-    log.info({ attempt: input.attempt, part: input.part, outcome: outcome.status, digits: outcome.status === 'digits' ? outcome.digits.length : 0 }, 'order code prompt');
+    logOf(input.channelId).debug({ attempt: input.attempt, part: input.part, outcome: outcome.status, digits: outcome.status === 'digits' ? outcome.digits.length : 0 }, 'order code prompt');
     return outcome;
   }
 
@@ -169,7 +177,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
     const media = [...wrong, ...(await prompts.media('feedback-pin'))];
     const outcome = await readCode(telephony, input.channelId, media, codeOptions, PIN_MAX_DIGITS);
     // The digits themselves are never logged.
-    log.info({ orderId: input.orderId, attempt: input.attempt, part: input.part, outcome: outcome.status, digits: outcome.status === 'digits' ? outcome.digits.length : 0 }, 'PIN prompt');
+    logOf(input.channelId).debug({ orderId: input.orderId, attempt: input.attempt, part: input.part, outcome: outcome.status, digits: outcome.status === 'digits' ? outcome.digits.length : 0 }, 'PIN prompt');
     return outcome;
   }
 
@@ -177,7 +185,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
     const invalid = input.part === 'invalid_then_menu' ? await prompts.media('dispatch-invalid') : [];
     const menu = [...invalid, ...(await prompts.media('feedback-menu', { code: input.code }))];
     const outcome = await readMenuKey(telephony, input.channelId, menu, menuOptions, input.part === 'menu');
-    log.info({ orderId: input.orderId, attempt: input.attempt, part: input.part, outcome: outcome.status, key: outcome.status === 'key' ? outcome.key : null }, 'feedback menu');
+    logOf(input.channelId).debug({ orderId: input.orderId, attempt: input.attempt, part: input.part, outcome: outcome.status, key: outcome.status === 'key' ? outcome.key : null }, 'feedback menu');
     return outcome;
   }
 
@@ -192,7 +200,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       callEvents: fromCallback<FeedbackIvrEvent, CallEventsInput>(({ sendBack, input }) =>
         telephony.subscribe(input.channelId, (e) => {
           if (e.type === 'hangup') {
-            log.info({ cause: e.cause.code, kind: e.cause.kind }, 'caller hung up');
+            logOf(input.channelId).debug({ cause: e.cause.code, kind: e.cause.kind }, 'caller hung up');
             sendBack({ type: 'CALL.HANGUP' });
           }
         }),
@@ -215,7 +223,7 @@ export function provideFeedbackIvr(deps: FeedbackLineDeps, log: Logger, timeouts
       }),
     },
     actions: {
-      hangUp: (_, p) => hangUpQuietly(telephony, p.channelId, log),
+      hangUp: (_, p) => hangUpQuietly(telephony, p.channelId, logOf(p.channelId)),
       recordRefusal: (_, p) => postRefusal(p),
     },
   });

@@ -16,6 +16,8 @@ const deadlineOf = (key: string): string => key.split(':')[0] ?? key;
 export class LiveRounds {
   private readonly actors = new Map<string, RoundActor>();
   private readonly subscriptions = new Map<string, Subscription>();
+  /** What each round leaves to forget when it ends, is stopped or abandoned (its calls' live state). */
+  private readonly forgets = new Map<string, () => void>();
   private readonly calls = new Map<string, Set<string>>();
 
   constructor(
@@ -46,8 +48,9 @@ export class LiveRounds {
   /**
    * Starts a tracked round. `after` runs once it has ended and every write posted before is in,
    * with its answer (null, and `crash` set, if it crashed); a failure of `after` is logged.
+   * `forget` runs once the round's machine has ended, crashed, been stopped or abandoned.
    */
-  start(key: string, actor: RoundActor, after: (answer: ReminderAnswer | null, crash: string | undefined) => Promise<void>): void {
+  start(key: string, actor: RoundActor, after: (answer: ReminderAnswer | null, crash: string | undefined) => Promise<void>, forget: () => void = () => undefined): void {
     const deadlineId = deadlineOf(key);
     this.unit?.hold(deadlineId);
     const finish = (answer: ReminderAnswer | null, crash: string | undefined) => {
@@ -60,6 +63,7 @@ export class LiveRounds {
         .catch((err: unknown) => this.log.error({ err, round: key }, 'reminders: releasing a reminder round failed'));
     };
     this.actors.set(key, actor);
+    this.forgets.set(key, forget);
     this.subscriptions.set(key, actor.subscribe({
       complete: () => finish(actor.getSnapshot().output?.answer ?? null, undefined),
       error: (err: unknown) => {
@@ -74,12 +78,23 @@ export class LiveRounds {
   private ended(key: string): void {
     this.actors.delete(key);
     this.subscriptions.delete(key);
+    this.forget(key);
     const deadlineId = deadlineOf(key);
     if (this.calls.get(deadlineId)?.size === 0 && ![...this.actors.keys()].some((k) => deadlineOf(k) === deadlineId)) this.calls.delete(deadlineId);
   }
 
   has(key: string): boolean {
     return this.actors.has(key);
+  }
+
+  /** Rounds running here. */
+  get size(): number {
+    return this.actors.size;
+  }
+
+  private forget(key: string): void {
+    this.forgets.get(key)?.();
+    this.forgets.delete(key);
   }
 
   /** Asks the rounds whose key matches to stop (CANCEL: they end their call as they would). */
@@ -96,6 +111,7 @@ export class LiveRounds {
       this.subscriptions.delete(key);
       this.actors.delete(key);
       actor.stop();
+      this.forget(key);
       this.log.warn({ deadlineId: deadlineOf(key), round: key, reason }, 'reminder round abandoned: its lease is lost');
     }
     for (const [deadlineId, calls] of [...this.calls]) {
@@ -110,5 +126,6 @@ export class LiveRounds {
     for (const actor of this.actors.values()) actor.stop();
     this.actors.clear();
     this.subscriptions.clear();
+    for (const key of [...this.forgets.keys()]) this.forget(key);
   }
 }

@@ -6,7 +6,7 @@
 // round waits for those writes first, so a case reads in the order things happened. In a cluster
 // the rounds of a deadline are also a leased unit of work (reminder-cluster.ts).
 import { createActor } from 'xstate';
-import { reminderRoundMachine, type ReminderTarget } from '../../machines/reminder-round.machine.js';
+import { reminderAttemptIdOf, type ReminderTarget } from '../../machines/reminder-round.machine.js';
 export { leaderOf } from './reminder-views.js';
 import { afterRound, deadlineSecondsOf, reminderPolicyOf, type DeadlineKind, type ReminderAnswer, type ReminderPolicy } from '../../machines/reminder.policy.js';
 import type { WorkOwnership } from '../cluster/ownership.js';
@@ -20,7 +20,7 @@ import type { FeedbackKind, OrderRepository, OrderRow } from '../orders/order-re
 import type { Prompts } from '../prompts/index.js';
 import type { TelephonyPort } from '../telephony/port.js';
 import { ReminderUnits } from './reminder-cluster.js';
-import { provideReminderCall } from './reminder-effects.js';
+import { ReminderCalls } from './reminder-effects.js';
 import { LiveRounds } from './live-rounds.js';
 import { caseRecord, leaderOf } from './reminder-views.js';
 import { recoverAfterRestart, recoverDeadline } from './reminder-recovery.js';
@@ -64,6 +64,8 @@ const CHASED: ReadonlySet<string> = new Set(['accepted', 'arrived']);
 
 export class ReminderService {
   private readonly live: LiveRounds;
+  /** The round machine (and the call machine inside it) with its effects, provided once. */
+  private readonly calls: ReminderCalls;
   private readonly units: ReminderUnits | undefined;
   /** Next reminder attempt seq per order (rounds of one order may overlap: help alarm, leader). */
   private readonly seqs = new Map<string, number>();
@@ -81,6 +83,12 @@ export class ReminderService {
     }, deps.logger);
     this.units = units;
     this.live = new LiveRounds(deps.telephony, deps.writes, this.log, units);
+    this.calls = new ReminderCalls({
+      telephony: deps.telephony, prompts: deps.prompts, writes: deps.writes, logger: this.log,
+      appendEvent: async (o, actor, kind, detail) => {
+        await deps.orders.appendEvent(o, actor, kind, detail);
+      },
+    });
   }
 
   policyFor(order: OrderRow): ReminderPolicy {
@@ -151,6 +159,11 @@ export class ReminderService {
 
   isLive(deadlineId: string): boolean {
     return this.live.has(deadlineId);
+  }
+
+  /** What this service holds for rounds (all 0 once every round has ended, been stopped or abandoned). */
+  liveState(): { rounds: number; attemptIds: number; traces: number } {
+    return { rounds: this.live.size, ...this.calls.liveState() };
   }
 
   /** The deadlines and reminder calls of an order, for its case record. */
@@ -264,43 +277,24 @@ export class ReminderService {
    * unit's repository (cluster: fenced), which the round holds until `done` has run.
    */
   private async runRound(reminders: ReminderRepository, order: OrderRow, department: Department, row: DeadlineRow, target: ReminderTargetKind, targets: ReminderTarget[], done: (answer: ReminderAnswer | null) => Promise<void>): Promise<void> {
-    const { departments, config, writes } = this.deps;
+    const { departments, config } = this.deps;
     const policy = departments.policyOf(department.id);
     const firstSeq = await this.reserveSeqs(order.id, targets.length);
     const liveKey = target === 'chain' ? row.id : `${row.id}:${target}:${firstSeq}`;
-    const calls = this.live.callsOf(row.id);
-    const callAttempt = provideReminderCall(
-      { ...this.deps, reminders, appendEvent: async (o, actor, kind, detail) => { await this.deps.orders.appendEvent(o, actor, kind, detail); } },
-      {
-        orderId: order.id, code: order.code, departmentName: department.name[config.language], kind: row.kind, keyTimeoutSeconds: policy.keyTimeoutSeconds,
-        commitAnswer: (attemptId, contactId, answer) => this.commitAnswer(reminders, order, row, target, attemptId, contactId, answer),
-      },
-    );
-    const machine = reminderRoundMachine.provide({
-      actors: { callAttempt },
-      actions: {
-        recordReminderStarted: (_, p) => {
-          calls.add(p.attemptId);
-          writes.post('reminder attempt started', () =>
-            reminders.startAttempt({ id: p.attemptId, orderId: p.orderId, deadlineId: row.id, seq: p.seq, round: row.rounds, target, contactId: p.contactId, number: p.number }));
-        },
-        recordReminderResult: (_, p) => {
-          calls.delete(p.attemptId);
-          const o = p.output;
-          writes.post('reminder attempt ended', () => reminders.endAttempt(p.attemptId, { result: o.result, reason: o.reason, digits: o.digits, answeredAt: o.answeredAt, endedAt: o.endedAt, cause: o.cause }));
-          writes.post('reminder call event', async () => {
-            await this.deps.orders.appendEvent(order.id, 'liandong', 'reminder_call_ended', { attemptId: p.attemptId, target, contactId: p.contactId, result: o.result });
-          });
-        },
-      },
+    // One call per target, each under its own attempt id: the round's state is found by them.
+    const attemptIds = targets.map((_, i) => reminderAttemptIdOf(order.id, firstSeq + i));
+    this.calls.add(attemptIds, {
+      orderId: order.id, code: order.code, departmentName: department.name[config.language], deadlineId: row.id, kind: row.kind, round: row.rounds, target,
+      keyTimeoutSeconds: policy.keyTimeoutSeconds, reminders, calls: this.live.callsOf(row.id),
+      commitAnswer: (attemptId, contactId, answer) => this.commitAnswer(reminders, order, row, target, attemptId, contactId, answer),
     });
-    const actor = createActor(machine, {
+    const actor = createActor(this.calls.machine, {
       input: { orderId: order.id, firstSeq, targets, script: target === 'command_centre' ? 'alarm' : 'reminder', ringTimeoutSeconds: policy.ringTimeoutSeconds, maxReplays: policy.maxReplays },
     });
     this.live.start(liveKey, actor, async (answer, crash) => {
       if (crash !== undefined) await this.event(order.id, 'reminder_crashed', { reason: crash });
       await done(answer);
-    });
+    }, () => this.calls.remove(attemptIds));
   }
 
   /** Runs inside the call's commit, before the confirmation: the key's meaning is durable first. */

@@ -39,11 +39,11 @@ export function inboundSurveyRouter(deps: InboundSurveyDeps): (call: InboundCall
   return async (call) => {
     const callLog = log.child({ channelId: call.channelId });
     if (call.callerNumber && (await deps.surveys.answerInbound(call.channelId, { number: call.callerNumber }, false, call.callerNumber))) {
-      callLog.info({ from: maskPhone(call.callerNumber) }, 'citizen called in: open survey matched by caller id');
+      callLog.debug({ from: maskPhone(call.callerNumber) }, 'citizen called in: open survey matched by caller id');
       return true;
     }
     if (!deps.numbers.has(call.dialled)) return false;
-    callLog.info({ from: call.callerNumber ? maskPhone(call.callerNumber) : 'unknown', dialled: call.dialled }, 'survey line call: asking for the order code');
+    callLog.debug({ from: call.callerNumber ? maskPhone(call.callerNumber) : 'unknown', dialled: call.dialled }, 'survey line call: asking for the order code');
     askForCode(deps, call, callLog).catch((err: unknown) => {
       callLog.warn({ reason: err instanceof Error ? err.message : String(err) }, 'survey line call failed; hanging up');
       deps.telephony.hangup(call.channelId).catch((e: unknown) => callLog.warn({ err: String(e) }, 'hangup request failed'));
@@ -62,7 +62,7 @@ async function askForCode(deps: InboundSurveyDeps, call: InboundCall, log: Logge
     if (outcome.status !== 'digits') continue;
     const order = await deps.orders.getOrderByCode(outcome.digits);
     if (order && (await deps.surveys.answerInbound(call.channelId, { orderId: order.id }, true, call.callerNumber))) {
-      log.info({ orderId: order.id }, 'survey line: open survey found by order code');
+      log.debug({ orderId: order.id }, 'survey line: open survey found by order code');
       return;
     }
     log.info({ found: order !== undefined }, 'survey line: no open survey for the keyed code');

@@ -16,7 +16,7 @@ import type { OrderRepository } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
 import type { TelephonyPort } from '../telephony/port.js';
 import { callbackRegister, PRIVACY_EVENT, registerCsv, type RegisterFilter } from './callback-register.js';
-import { provideSurveyCall } from './survey-effects.js';
+import { SurveyCalls } from './survey-effects.js';
 import { inboundPort } from './inbound-survey.js';
 import { SurveyUnits } from './survey-cluster.js';
 import { answersOf, SurveyOutcomes } from './survey-outcome.js';
@@ -56,6 +56,8 @@ export class SurveyService {
   private readonly live = new Map<string, LiveCall>();
   private readonly units: SurveyUnits | undefined;
   private readonly outcomes: SurveyOutcomes;
+  /** The survey-call machine with its effects, provided once, and the live state of each call. */
+  private readonly calls: SurveyCalls;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly log: Logger;
@@ -64,6 +66,7 @@ export class SurveyService {
     const { window } = deps.config.survey;
     this.window = parseWindow(window.from, window.to, deps.config.timezone);
     this.log = deps.logger.child({ component: 'survey' });
+    this.calls = new SurveyCalls({ telephony: deps.telephony, prompts: deps.prompts, writes: deps.writes, logger: this.log });
     this.outcomes = new SurveyOutcomes({
       config: deps.config, orders: deps.orders, window: this.window,
       scheduleFollowUp: (orderId, delaySeconds) => this.scheduleForOrder(orderId, 'follow_up', delaySeconds),
@@ -191,6 +194,11 @@ export class SurveyService {
     return this.live.has(surveyId);
   }
 
+  /** What this service holds for calls (0, 0 and 0 once every call has ended or been abandoned). */
+  liveState(): { surveys: number; calls: number; traces: number } {
+    return { surveys: this.live.size, ...this.calls.liveState() };
+  }
+
   /** Re-arms the timer for the earliest due survey (now, if one is due). */
   wake(): void {
     if (!this.running) return;
@@ -296,12 +304,8 @@ export class SurveyService {
   private run(survey: SurveyRow, surveys: SurveyRepository, live: LiveCall, order: { id: string; created_at: string }, attemptId: string, inbound?: { channelId: string; answered: boolean }): void {
     const { config } = this.deps;
     const telephony = inbound ? inboundPort(this.deps.telephony, attemptId, inbound.channelId, inbound.answered) : this.deps.telephony;
-    const effects = { ...this.deps, surveys, telephony };
-    const machine = provideSurveyCall(effects, {
-      orderId: order.id,
-      incidentAt: new Date(order.created_at),
-    });
-    const actor = createActor(machine, {
+    this.calls.add(attemptId, { surveyId: survey.id, orderId: order.id, incidentAt: new Date(order.created_at), surveys, telephony, via: inbound ? 'inbound' : 'outbound' });
+    const actor = createActor(inbound ? this.calls.inbound : this.calls.outbound, {
       input: {
         surveyId: survey.id,
         attemptId,
@@ -330,6 +334,8 @@ export class SurveyService {
       complete: () => {
         const output = actor.getSnapshot().output;
         forget();
+        if (output) this.calls.end(attemptId, output);
+        else this.calls.drop(attemptId);
         if (output) void ended({ result: output.result, reason: output.reason, answeredAt: output.answeredAt, endedAt: output.endedAt, cause: output.cause }, output);
       },
       error: (err: unknown) => {
@@ -337,13 +343,16 @@ export class SurveyService {
         const reason = err instanceof Error ? err.message : String(err);
         this.log.error({ err, surveyId: survey.id }, 'survey call crashed');
         const endedAt = Date.now();
-        void ended({ result: 'failed', reason: `survey call crashed: ${reason}`, endedAt }, { result: 'failed', reason, answers: answersOf(survey), endedAt });
+        const output: SurveyCallOutput = { result: 'failed', reason, answers: answersOf(survey), endedAt };
+        this.calls.end(attemptId, output);
+        void ended({ result: 'failed', reason: `survey call crashed: ${reason}`, endedAt }, output);
       },
     });
     // Lost lease: unsubscribed first, so stopping the machine records no end (the new owner does).
     live.abandon = () => {
       subscription.unsubscribe();
       actor.stop();
+      this.calls.drop(attemptId);
     };
     actor.start();
   }

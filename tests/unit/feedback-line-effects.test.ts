@@ -45,7 +45,7 @@ async function node(store: Store, seen: string[] = []): Promise<{ effects: Calle
     },
   } as unknown as OrderService;
   const deps = { orders, repo, departments: await DepartmentStore.open(store, catalog), pins: new UnitPins(store), store, writes };
-  return { effects: callerEffects(deps, createLogger('silent')), writes };
+  return { effects: callerEffects(deps, () => createLogger('silent')), writes };
 }
 
 async function addOrder(store: Store, id: string, code: string, status = 'accepted'): Promise<void> {
@@ -91,7 +91,7 @@ describe.each(ENGINES)('feedback line effects on %s', (engine) => {
     const seen: string[] = [];
     const { effects, writes } = await node(nodes.a, seen);
     expect(await effects.verifyPin({ channelId: 'ch', orderId: 'o-1', digits: PIN, callerNumber: OUTSIDER, wrongSoFar: 0 })).toEqual({ ok: true });
-    effects.postRefusal({ orderId: 'o-1', callerNumber: OUTSIDER, reason: 'posted just before' }); // an action's write, not awaited
+    effects.postRefusal({ channelId: 'ch', orderId: 'o-1', callerNumber: OUTSIDER, reason: 'posted just before' }); // an action's write, not awaited
     await effects.commitFeedback({ channelId: 'ch', orderId: 'o-1', kind: 'arrived', callerNumber: OUTSIDER });
     expect(seen).toEqual(['feedback after feedback_caller_verified,feedback_refused']);
     // Resolved: the feedback is in the database, seen from the other node.

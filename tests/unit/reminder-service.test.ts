@@ -2,19 +2,24 @@
 // deadlines set from the acceptance when the dispatcher's queued hook calls it, met by feedback
 // given inside a queued write (neither waits for the queue it runs in), a due deadline of an order
 // no longer chased cancelled by the timer, and the recovery of a round cut short by a stop.
+import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { callAttemptMachine } from '../../machines/call-attempt.machine.js';
+import { reminderRoundMachine } from '../../machines/reminder-round.machine.js';
 import { first, rows, run } from '../../src/db/sql.js';
-import type { Store } from '../../src/db/store.js';
+import { openStore, type Store } from '../../src/db/store.js';
 import { WriteQueue } from '../../src/db/write-queue.js';
 import type { DepartmentStore } from '../../src/departments/store.js';
+import { createLogger } from '../../src/logging.js';
 import type { OrderRepository } from '../../src/orders/order-repository.js';
 import type { Prompts } from '../../src/prompts/index.js';
 import { ReminderRepository } from '../../src/reminders/reminder-repository.js';
 import { ReminderService } from '../../src/reminders/reminder-service.js';
 import type { TelephonyPort } from '../../src/telephony/port.js';
 import { ENGINES, openTestStore } from '../support/engines.js';
+import { beepPrompts, KEYED_1, scriptedTelephone } from './fake-telephony.js';
 
 const ACCEPTED_AT = Date.parse('2026-11-23T08:00:00Z');
 
@@ -130,5 +135,76 @@ describe.each(ENGINES)('ReminderService on %s', (engine) => {
     expect(await reminders.attempts(id)).toEqual([expect.objectContaining({ result: 'interrupted', reason: 'service restarted during the call' })]);
     expect(await reminders.get(`${id}-arrival`)).toMatchObject({ status: 'pending', rounds: 1 });
     expect(events.map((e) => e.kind)).toEqual(['reminder_resumed']);
+  });
+});
+
+describe('ReminderService machines', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('provides the round and call machines once, logs one summary line per call at info, and holds nothing of a round after it', async () => {
+    const provided = { round: vi.spyOn(reminderRoundMachine, 'provide'), call: vi.spyOn(callAttemptMachine, 'provide') };
+    const store = await openStore({ engine: 'sqlite', path: ':memory:' });
+    let out = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        out += chunk.toString();
+        done();
+      },
+    });
+    const failures: string[] = [];
+    const writes = new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`));
+    const phone = scriptedTelephone(() => Promise.resolve(KEYED_1));
+    const department = { id: 'water-supply', name: { 'zh-CN': '供水', en: 'Water' }, contacts: [{ id: 'duty', number: '13912345678', priority: 1 }], rosters: [] };
+    const orders = {
+      getOrder: (id: string) => first(store.db, sql`SELECT * FROM orders WHERE id = ${id}`),
+      acknowledgements: (id: string) => rows(store.db, sql`SELECT * FROM acknowledgements WHERE order_id = ${id}`),
+      feedback: (id: string) => rows(store.db, sql`SELECT * FROM feedback WHERE order_id = ${id}`),
+      appendEvent: () => Promise.resolve(),
+    };
+    const service: ReminderService = new ReminderService({
+      config: { language: 'zh-CN', timezone: 'Asia/Shanghai' },
+      reminders: new ReminderRepository(store),
+      orders: orders as unknown as OrderRepository,
+      departments: {
+        policyOf: () => ({ arrivalDeadlineSeconds: 60, completionDeadlineSeconds: 600, keyTimeoutSeconds: 5, ringTimeoutSeconds: 5, maxReplays: 0 }),
+        current: () => ({ departmentsById: new Map([['water-supply', department]]), commandCentre: { id: 'cc', number: '110' } }),
+      } as unknown as DepartmentStore,
+      telephony: phone.port,
+      prompts: beepPrompts,
+      webhook: { notify: () => Promise.resolve({ ok: true, eventId: 'ev_x', deliveries: 0 }) },
+      logger: createLogger('info', sink),
+      writes,
+      // As the order service does: the feedback meets the deadline.
+      recordFeedback: (orderId, kind) => service.onFeedback(orderId, kind),
+    });
+    expect([provided.round.mock.calls.length, provided.call.mock.calls.length]).toEqual([1, 1]);
+    const ids = ['o0000000000000001', 'o0000000000000002', 'o0000000000000003'];
+    const reminders = new ReminderRepository(store);
+    for (const id of ids) {
+      await insertOrder(store, id, 'accepted');
+      await reminders.ensureDeadline(id, 'arrival', 60, Date.now() - 120_000);
+    }
+    try {
+      await service.start();
+      await expect.poll(async () => (await rows(store.db, sql<{ status: string }>`SELECT status FROM feedback_deadlines WHERE kind = 'arrival'`)).map((d) => d.status), { timeout: 10_000, interval: 50 })
+        .toEqual(['met', 'met', 'met']);
+      await expect.poll(() => service.liveState(), { timeout: 5_000, interval: 20 }).toEqual({ rounds: 0, attemptIds: 0, traces: 0 });
+      await writes.drain();
+    } finally {
+      service.stop();
+    }
+    expect(failures).toEqual([]);
+    expect(phone.originated).toHaveLength(3);
+    expect([provided.round.mock.calls.length, provided.call.mock.calls.length]).toEqual([1, 1]);
+    const lines = out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const ended = lines.filter((l) => l.msg === 'reminder call ended');
+    expect(ended.map((l) => l.orderId).sort()).toEqual(ids);
+    for (const line of ended) {
+      expect(line).toMatchObject({ level: 30, deadline: 'arrival', target: 'chain', contactId: 'duty', result: 'accepted', digits: '1' });
+      for (const ms of ['queuedMs', 'ringMs', 'firstPromptMs', 'keyMs', 'totalMs']) expect(line[ms], ms).toEqual(expect.any(Number));
+    }
+    expect(lines.filter((l) => ['reminder call started', 'reminder call answered', 'reminder keypad', 'first prompt requested'].includes(String(l.msg)))).toEqual([]);
+    expect(out).not.toContain('13912345678');
+    await store.close();
   });
 });

@@ -1,13 +1,15 @@
 // The survey service on both engines with a scripted telephone (no Asterisk): a due survey is
 // taken and called once even by two services on one store (two nodes), each answer is committed
 // before the next question is asked, and the end of the call settles the survey (flag, follow-up).
+import { Writable } from 'node:stream';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { surveyCallMachine } from '../../machines/survey-call.machine.js';
 import { loadConfig } from '../../src/config.js';
 import { first, rows } from '../../src/db/sql.js';
 import type { Store } from '../../src/db/store.js';
 import { WriteQueue } from '../../src/db/write-queue.js';
-import { createLogger } from '../../src/logging.js';
+import { createLogger, type Logger } from '../../src/logging.js';
 import { SurveyRepository } from '../../src/survey/survey-repository.js';
 import { SurveyService, type SurveyServiceDeps } from '../../src/survey/survey-service.js';
 import type { CollectResult, TelephonyPort } from '../../src/telephony/port.js';
@@ -37,11 +39,12 @@ describe.each(ENGINES)('survey service on %s', (engine) => {
     await Fixture.over(store).order('o1', 'tourism', '2026-11-20T01:00:00.000Z', 'completed').flush();
   });
   afterEach(async () => {
+    vi.restoreAllMocks();
     for (const s of services.splice(0)) s.stop();
     await store.close();
   });
 
-  function service(telephony: TelephonyPort): { service: SurveyService; writes: WriteQueue } {
+  function service(telephony: TelephonyPort, logger: Logger = createLogger('silent')): { service: SurveyService; writes: WriteQueue } {
     const config = loadConfig({ LIANDONG_SURVEY_WINDOW: '00:00-00:00', LIANDONG_SURVEY_DELAY_SECONDS: '0', LIANDONG_FOLLOWUP_DELAY_SECONDS: '3600' }, 'dev');
     const writes = new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`), { store, windowMs: 20 });
     const orders = {
@@ -50,7 +53,7 @@ describe.each(ENGINES)('survey service on %s', (engine) => {
       advanceStatus: () => Promise.resolve(),
     } as unknown as SurveyServiceDeps['orders'];
     const s = new SurveyService({
-      config, orders, telephony, prompts, writes, logger: createLogger('silent'), surveys: new SurveyRepository(store),
+      config, orders, telephony, prompts, writes, logger, surveys: new SurveyRepository(store),
       departments: { current: () => { throw new Error('not read here'); } } as unknown as SurveyServiceDeps['departments'],
     });
     services.push(s);
@@ -109,6 +112,35 @@ describe.each(ENGINES)('survey service on %s', (engine) => {
     const [view] = await s.forOrder('o1');
     expect(view?.attempts).toEqual([expect.objectContaining({ seq: 1, via: 'inbound', result: 'completed' })]);
     expect(await s.answerInbound('chan-3', { number: '13800138000' }, true, '13800138000')).toBe(false);
+    expect(failures).toEqual([]);
+  });
+
+  it('provides the survey-call machine once per service, logs one summary line per call at info, and holds nothing of a call after it', async () => {
+    const provided = vi.spyOn(surveyCallMachine, 'provide');
+    let out = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        out += chunk.toString();
+        done();
+      },
+    });
+    const phone = scriptedPhone(['1', '1', '1'], () => Promise.resolve());
+    const { service: s, writes } = service(phone.port, createLogger('info', sink));
+    expect(provided).toHaveBeenCalledTimes(1);
+    await s.start();
+    await s.scheduleForOrder('o1', 'callback');
+    await expect.poll(async () => (await survey())?.status, { timeout: 10_000, interval: 50 }).toBe('completed');
+    expect(await s.answerInbound('chan-1', { orderId: 'o1' }, true, '13800138000')).toBe(false); // nothing open any more
+    await writes.drain();
+    expect(provided).toHaveBeenCalledTimes(1);
+    expect(s.liveState()).toEqual({ surveys: 0, calls: 0, traces: 0 });
+    const lines = out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const ended = lines.filter((l) => l.msg === 'survey call ended');
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatchObject({ level: 30, orderId: 'o1', via: 'outbound', result: 'completed', answers: { attitude: 'satisfied', speed: 'satisfied', quality: 'satisfied' } });
+    for (const ms of ['queuedMs', 'ringMs', 'firstPromptMs', 'keyMs', 'totalMs']) expect(ended[0]?.[ms], ms).toEqual(expect.any(Number));
+    expect(lines.filter((l) => ['survey call answered', 'survey key', 'greeting requested'].includes(String(l.msg)))).toEqual([]);
+    expect(out).not.toContain('13800138000');
     expect(failures).toEqual([]);
   });
 });

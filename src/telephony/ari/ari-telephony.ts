@@ -114,7 +114,7 @@ export class AriTelephony implements TelephonyPort {
     // Listener first: events of this channel may arrive before the REST answer does.
     this.placed.add(channelId);
     this.registry.register(channelId, listener);
-    log.info({ to: maskPhone(request.number), ringTimeoutSeconds: timeout }, 'originate');
+    log.debug({ to: maskPhone(request.number), ringTimeoutSeconds: timeout }, 'originate');
     try {
       await this.connection.lean((r) =>
         r.originate(channelId, {
@@ -269,7 +269,7 @@ export class AriTelephony implements TelephonyPort {
     };
     this.registry.register(channelId);
     this.inbound.set(channelId, undefined);
-    this.log.info({ channelId, from: call.callerNumber ? maskPhone(call.callerNumber) : 'unknown', dialled: call.dialled }, 'inbound call');
+    this.log.debug({ channelId, from: call.callerNumber ? maskPhone(call.callerNumber) : 'unknown', dialled: call.dialled }, 'inbound call');
     if (this.inboundListeners.size === 0) {
       this.log.warn({ channelId }, 'inbound call with no handler; hanging up');
       this.hangup(channelId).catch((err: unknown) => this.log.warn({ channelId, err: describe(err) }, 'could not hang up an unhandled inbound call'));
