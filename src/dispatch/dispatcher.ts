@@ -243,6 +243,8 @@ export class Dispatcher {
    */
   async resumeAll(): Promise<number> {
     const { repo, telephony } = this.deps;
+    // What this process posted (a machine that just ended clears its resume point) is read back committed.
+    await this.written();
     const orders = (await repo.resumableOrders()).filter((o) => !this.live.has(o.id));
     const coUnits = (await repo.resumableCoUnits()).filter((u) => !this.live.has(unitKey(u.order_id, u.department_id)));
     // Every call left open, also of orders no longer dispatching (an acceptance committed while
