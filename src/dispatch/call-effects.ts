@@ -16,8 +16,9 @@ import type { Logger } from '../logging.js';
 import type { OrderRepository, OrderRow } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
 import { pacedCall } from './pacing.js';
+import { renderScript as renderOrderScript, type ScriptMedia } from './script-media.js';
 import { callEventsActor, dialActor, hangUpRequest } from '../telephony/call-actors.js';
-import type { MediaUri, TelephonyPort } from '../telephony/port.js';
+import type { TelephonyPort } from '../telephony/port.js';
 
 export interface CallContext {
   readonly order: OrderRow;
@@ -46,36 +47,8 @@ export function provideCallAttempt(deps: CallEffectDeps, call: CallContext) {
   const orderId = call.order.id;
   const log = (attemptId: string) => deps.logger.child({ orderId, attemptId, channelId: attemptId });
 
-  /** Everything an attempt of one script may play, rendered (or taken from the cache) before the phone rings. */
-  interface ScriptMedia {
-    readonly message: MediaUri[];
-    readonly invalid: MediaUri[];
-    readonly accepted: MediaUri[];
-    readonly disputed: MediaUri[];
-    readonly goodbye: MediaUri[];
-  }
-
-  async function renderScript(script: CallScript): Promise<ScriptMedia> {
-    const o = call.order;
-    const code = o.code;
-    const [message, invalid, accepted, disputed, goodbye] = await Promise.all([
-      script === 'dispatch'
-        ? Promise.all([
-          // The spoken order says 重大 / 紧急 first when it is (a normal order is read as before).
-          o.major === 1 ? prompts.media('dispatch-major') : o.urgency === 'urgent' ? prompts.media('dispatch-urgent') : Promise.resolve([]),
-          prompts.media('dispatch-order', { code, category: call.categoryName, address: o.address, summary: o.summary }),
-          prompts.media('dispatch-menu'),
-        ]).then((parts) => parts.flat())
-        : script === 'alarm'
-          ? prompts.media('alarm-unacknowledged', { code, department: call.departmentName })
-          : prompts.media('major-notify', { code, category: call.categoryName, address: o.address }),
-      prompts.media(script === 'dispatch' ? 'dispatch-invalid' : 'survey-invalid'),
-      script === 'dispatch' ? prompts.media('dispatch-accepted', { code }) : prompts.media(script === 'alarm' ? 'alarm-confirmed' : 'major-confirmed'),
-      script === 'dispatch' ? prompts.media('dispatch-disputed', { code }) : Promise.resolve([]),
-      prompts.media('goodbye'),
-    ]);
-    return { message, invalid, accepted, disputed, goodbye };
-  }
+  const renderScript = (script: CallScript): Promise<ScriptMedia> =>
+    renderOrderScript(prompts, script, { ...call.order, categoryName: call.categoryName, departmentName: call.departmentName });
 
   // One render per script for all attempts of this order; a failed render is forgotten so the next attempt tries again.
   const prepared = new Map<CallScript, Promise<ScriptMedia>>();
