@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Language } from '../config.js';
 import { createExecPool, ExecPoolError } from './exec-pool.js';
+import { usedMarks } from './used-marks.js';
 
 /**
  * Part of every cache key: bump it whenever the command lines below change the audio, so old
@@ -162,6 +163,8 @@ export function createRenderer(options: RendererOptions): Renderer {
   const limit = limiter(maxConcurrent);
   // One promise per text being rendered, so concurrent requests for the same text share one render.
   const inflight = new Map<string, Promise<RenderedMedia>>();
+  // A cache hit marks the file used (its mtime, read by the media sweep), at most once a minute.
+  const used = usedMarks();
   let swept = false;
 
   const hashOf = (text: string, lang: Language, style?: SpeechStyle): string => {
@@ -174,7 +177,7 @@ export function createRenderer(options: RendererOptions): Renderer {
   const produce = async (hash: string, text: string, voice: Voice, style: SpeechStyle | undefined): Promise<RenderedMedia> => {
     const file = `${hash}.wav`;
     const final = path.join(dir, file);
-    if (await touchFile(final)) return { hash, file, path: final, cached: true };
+    if (await used.mark(final, true)) return { hash, file, path: final, cached: true };
     await limit(async () => {
       await fs.mkdir(dir, { recursive: true });
       if (!swept) {
@@ -198,8 +201,11 @@ export function createRenderer(options: RendererOptions): Renderer {
           { timeoutMs },
         );
         await fs.rename(phone, final); // atomic on one file system: readers see no file or the whole file
+      } catch (err) {
+        await removeIfThere(phone);
+        throw err;
       } finally {
-        await Promise.all([fs.rm(speech, { force: true }), fs.rm(phone, { force: true })]);
+        await removeIfThere(speech);
       }
     });
     return { hash, file, path: final, cached: false };
@@ -249,15 +255,12 @@ async function sweepStaleTemps(dir: string): Promise<void> {
   }
 }
 
-/** A cache hit: marks the file used now (its mtime), which the media sweep reads as its last use. */
-async function touchFile(p: string): Promise<boolean> {
+/** Removes a temp file; one that is not there (never written, or renamed) is fine. */
+async function removeIfThere(p: string): Promise<void> {
   try {
-    const now = new Date();
-    await fs.utimes(p, now, now);
-    return (await fs.stat(p)).isFile();
+    await fs.unlink(p);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false; // not rendered yet, or swept
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 
