@@ -13,7 +13,7 @@ import { usedMarks } from './used-marks.js';
  * Part of every cache key: bump it whenever the command lines below change the audio, so old
  * files are never served for the new pipeline.
  */
-export const RENDERER_VERSION = 'espeak-ng:-b1|sox:8000/1/16,highpass100,gain-n-3,pad0.15/0.25;v1';
+export const RENDERER_VERSION = 'espeak-ng:-b1|sox:8000/1/16,rate-m,highpass100,gain-n-3,pad0.15/0.25;v2';
 
 export interface Voice {
   /** espeak-ng voice name. */
@@ -204,15 +204,17 @@ export function createRenderer(options: RendererOptions): Renderer {
         const pitch = style?.pitch === undefined ? [] : ['-p', String(style.pitch)];
         const ssml = kind === 'ssml' ? ['-m'] : [];
         await run(espeak, ['-b', '1', ...ssml, '-v', voice.voice, '-s', String(style?.speedWpm ?? voice.speedWpm), ...pitch, '-w', speech, '--stdin'], { stdin: text, timeoutMs });
-        // -D: no dither, so the same text always gives the same bytes. highpass removes rumble the
-        // phone line cannot carry; gain -n -3 normalises to -3 dBFS; pad: SPEECH_PAD_S.
+        // -D: no dither, so the same text always gives the same bytes. rate -m: sox's medium quality
+        // (95 % bandwidth like -h, 100 dB rejection instead of 125 — far beyond what µ-law carries),
+        // ~20 % less sox CPU; highpass after it filters 8 kHz audio instead of espeak's 22.05 kHz and
+        // removes rumble the phone line cannot carry; gain -n -3 normalises to -3 dBFS; pad: SPEECH_PAD_S.
         // A clip is trimmed to its sound first (silence … reverse silence … reverse) and barely padded.
         const trim = kind === 'clip' ? ['silence', '1', '0.02', '-45d', 'reverse', 'silence', '1', '0.02', '-45d', 'reverse'] : [];
         const { before, after } = kind === 'clip' ? CLIP_PAD_S : SPEECH_PAD_S;
         await run(
           sox,
           ['-q', '-D', speech, '-t', 'wav', '-r', String(SAMPLE_RATE_HZ), '-c', '1', '-b', '16', '-e', 'signed-integer', phone,
-            ...trim, 'highpass', '100', 'rate', '-h', String(SAMPLE_RATE_HZ), 'gain', '-n', '-3', 'pad', String(before), String(after)],
+            ...trim, 'rate', '-m', String(SAMPLE_RATE_HZ), 'highpass', '100', 'gain', '-n', '-3', 'pad', String(before), String(after)],
           { timeoutMs },
         );
         await fs.rename(phone, final); // atomic on one file system: readers see no file or the whole file
