@@ -75,7 +75,7 @@ async function baselineMedia(): Promise<BaselineMedia> {
   const config = configFromProcess('dev', { LIANDONG_MEDIA_DIR: MEDIA_DIR });
   const prompts = openPrompts(config);
   const category = loadCatalog().categoriesById.get('water-main-burst')?.name[config.language] ?? 'water-main-burst';
-  const file = async (uris: Promise<string[]>) => path.join(MEDIA_DIR, path.basename((await uris)[0] as string));
+  const file = async (uris: Promise<string[]>) => (await uris).map((u) => path.join(MEDIA_DIR, path.basename(u)));
   return {
     order: await file(prompts.media('dispatch-order', { code: '596688', category, address: ADDRESS, summary: SUMMARY })),
     menu: await file(prompts.media('dispatch-menu')),
