@@ -81,7 +81,7 @@ describe('exec pool', () => {
   it('a helper killed from outside while idle is replaced; the job after it runs', async () => {
     const { dir, pool } = setup(1);
     await pool.run('true', [], { timeoutMs: 5000 });
-    const helpers = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
+    const bashChildren = () => fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
       try {
         const stat = fs.readFileSync(`/proc/${n}/stat`, 'utf8');
         return stat.includes('(bash)') && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
@@ -89,7 +89,9 @@ describe('exec pool', () => {
         return false; // exited while we looked
       }
     });
-    expect(helpers).toHaveLength(1);
+    // The helpers of the tests before, closed in their afterEach, end at their end of input.
+    await expect.poll(() => bashChildren().length, { timeout: 10_000 }).toBe(1);
+    const helpers = bashChildren();
     process.kill(Number(helpers[0]), 'SIGKILL');
     await new Promise((r) => setTimeout(r, 200));
     const out = path.join(dir, 'after-kill.txt');
