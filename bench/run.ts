@@ -17,6 +17,8 @@
 // --store postgres: the controller runs again on PostgreSQL (a server of the bench's own), rows
 // beside SQLite's, and the cluster takeover is measured (--takeover N orders, default 20; two
 // cells, cell 1 killed with SIGKILL while every call is up).
+// TTS cost per order (bench/lib/tts-cost.ts, no Asterisk): --tts-orders N (default 200; 0 skips it);
+// --only tts runs that step alone (seconds).
 import fs from 'node:fs';
 import path from 'node:path';
 import { asteriskStatus, asteriskUp } from '../src/asterisk/index.js';
@@ -30,6 +32,7 @@ import { AriObserver } from './lib/observer.js';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import { baselineRun, controllerRun, type RunResult, type RunSetup } from './lib/runs.js';
 import { round } from './lib/stats.js';
+import { ttsCost, ttsCostLines, type TtsCostResult } from './lib/tts-cost.js';
 import { benchPostgres, takeoverRun, type BenchPostgres, type TakeoverResult } from './lib/takeover.js';
 
 const args = process.argv.slice(2);
@@ -46,6 +49,8 @@ const DRAIN_CHANNELS = Number(opt('drain-channels', '50'));
 const PROFILE = args.includes('--profile');
 const STORES: ReadonlyArray<'sqlite' | 'postgres'> = opt('store', 'sqlite') === 'postgres' ? ['sqlite', 'postgres'] : ['sqlite'];
 const TAKEOVER_ORDERS = Number(opt('takeover', '20'));
+const TTS_ORDERS = Number(opt('tts-orders', '200'));
+const ONLY = opt('only', '');
 const PROFILE_DIR = path.join(import.meta.dirname, 'results', 'profiles');
 /** Seconds the controller and the baseline wait for a key after the menu. */
 const KEY_TIMEOUT_S = 12;
@@ -79,7 +84,7 @@ async function baselineMedia(): Promise<BaselineMedia> {
   const config = configFromProcess('dev', { LIANDONG_MEDIA_DIR: MEDIA_DIR });
   const prompts = openPrompts(config);
   const category = loadCatalog().categoriesById.get('water-main-burst')?.name[config.language] ?? 'water-main-burst';
-  const file = async (uris: Promise<string[]>) => path.join(MEDIA_DIR, path.basename((await uris)[0] as string));
+  const file = async (uris: Promise<string[]>) => (await uris).map((u) => path.join(MEDIA_DIR, path.basename(u)));
   return {
     order: await file(prompts.media('dispatch-order', { code: '596688', category, address: ADDRESS, summary: SUMMARY })),
     menu: await file(prompts.media('dispatch-menu')),
@@ -133,7 +138,29 @@ function targets(results: SizeResult[], drain: DrainResult | undefined): string[
   return lines;
 }
 
+/** The TTS step's report, printed and written to bench/results/tts-<time>.json. */
+function writeTtsOnly(tts: TtsCostResult): void {
+  const { lines, target } = ttsCostLines(tts);
+  out();
+  for (const l of [...lines, '', 'Targets:', target]) out(l);
+  fs.mkdirSync(path.join(import.meta.dirname, 'results'), { recursive: true });
+  const file = path.join(import.meta.dirname, 'results', `tts-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), node: process.version, tts }, null, 2)}\n`);
+  out(`\nwritten ${path.relative(process.cwd(), file)}`);
+}
+
 async function main(): Promise<void> {
+  if (ONLY !== '' && ONLY !== 'tts') throw new Error(`--only: only "tts" can run alone (got "${ONLY}")`);
+  let tts: TtsCostResult | undefined;
+  if (TTS_ORDERS > 0) {
+    out(`TTS cost: dispatch prompts of ${TTS_ORDERS} synthetic orders in a fresh media folder`);
+    tts = await ttsCost(TTS_ORDERS);
+    out(`  tts ${JSON.stringify(tts)}`);
+  }
+  if (ONLY === 'tts') {
+    if (tts) writeTtsOnly(tts);
+    return;
+  }
   const config = configFromProcess('dev');
   out(`liandong bench: sizes ${SIZES.join(', ')} at ${RATE} arrivals/s to sim phone ${NUMBER}; drain ${DRAIN} orders at ${DRAIN_CPS} calls/s, ${DRAIN_CHANNELS} channels`);
   await asteriskUp(config, (line) => out(`  ${line}`));
@@ -265,6 +292,7 @@ async function main(): Promise<void> {
     '',
     ...table(results),
     '',
+    ...(tts ? [...ttsCostLines(tts).lines, ''] : []),
     ...(drain
       ? [
           `Drain: ${drain.orders} orders posted in ${drain.postSeconds} s (${drain.postsPerSecond}/s); ${drain.calls} calls started over ${drain.drainSeconds} s = ${drain.meanCallsPerSecond} calls/s (set ${drain.callsPerSecondSet}); most in any second ${drain.maxCallsInAnySecond}; most channels at once ${drain.maxConcurrent} (set ${drain.channelsSet}); while orders were still being posted ${drain.rateWhilePosting} calls/s, after ${drain.rateAfterPosting} calls/s; stuck ${drain.stuck}, lost ${drain.lost}; controller CPU ${drain.controllerCpuSeconds} s, Asterisk CPU ${drain.asteriskCpuSeconds} s, controller peak RSS ${drain.controllerPeakRssMb} MB.`,
@@ -285,6 +313,7 @@ async function main(): Promise<void> {
       : []),
     'Targets:',
     ...targets(results, drain),
+    ...(tts ? [ttsCostLines(tts).target] : []),
     ...(takeover ? [`${takeover.killToOriginateMs.max <= (takeover.leaseSeconds + 2) * 1000 && takeover.lost === 0 && takeover.duplicateAcknowledgements === 0 ? 'MET    ' : 'NOT MET'}  takeover: SIGKILL → first new originate of every order ≤ ${takeover.leaseSeconds + 2} s (max ${round(takeover.killToOriginateMs.max / 1000, 2)} s), lost ${takeover.lost}, duplicate acknowledgements ${takeover.duplicateAcknowledgements}`] : []),
     ...(cap ? [`${cap.maxConcurrent <= cap.channelsSet && cap.stuck === 0 && cap.lost === 0 ? 'MET    ' : 'NOT MET'}  channel limit never exceeded: at most ${cap.maxConcurrent} channels (set ${cap.channelsSet}), all ${cap.orders} orders settled`] : []),
     ...(profile
@@ -310,7 +339,7 @@ async function main(): Promise<void> {
   for (const l of lines) out(l);
   fs.mkdirSync(path.join(import.meta.dirname, 'results'), { recursive: true });
   const file = path.join(import.meta.dirname, 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), asterisk: status.version, node: process.version, rate: RATE, number: NUMBER, results, drain, cap, takeover, profile, drainProfile, profiled: PROFILE, report: lines }, null, 2)}\n`);
+  fs.writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), asterisk: status.version, node: process.version, rate: RATE, number: NUMBER, results, tts, drain, cap, takeover, profile, drainProfile, profiled: PROFILE, report: lines }, null, 2)}\n`);
   out(`\nwritten ${path.relative(process.cwd(), file)}`);
 }
 

@@ -212,7 +212,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     app,
     async start() {
       const { recordingProblems, ...warmed } = await prompts.warm();
-      logger.info(warmed, 'static prompts ready');
+      logger.info(warmed, 'prompts ready (static prompts, fixed parts, digit clips)');
       // A refused recording does not stop the service: that prompt is spoken by TTS until it is fixed.
       for (const problem of recordingProblems ?? []) logger.error(problem, 'recorded prompt refused; TTS is used instead (`liandong prompts check`)');
       if (cluster) {

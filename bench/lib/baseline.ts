@@ -14,13 +14,17 @@ const DB_FAMILY = 'liandong_bench';
 /** Inside the Asterisk root. */
 const SOUNDS = '/var/lib/asterisk/sounds/liandong-bench';
 
+/** Host paths of the rendered WAVs, in playing order: the same files the controller plays (a prompt with slots is several parts). */
 export interface BaselineMedia {
-  /** Host paths of the rendered WAVs: the same files the controller plays. */
-  readonly order: string;
-  readonly menu: string;
-  readonly accepted: string;
-  readonly goodbye: string;
+  readonly order: readonly string[];
+  readonly menu: readonly string[];
+  readonly accepted: readonly string[];
+  readonly goodbye: readonly string[];
 }
+type Prompt = keyof BaselineMedia;
+const PROMPTS: readonly Prompt[] = ['order', 'menu', 'accepted', 'goodbye'];
+/** Files per dialplan line that builds a list (each path ~50 bytes; a CLI command stays under 512). */
+const FILES_PER_LINE = 6;
 
 function asteriskIds(root: string): { uid: number; gid: number } {
   const line = fs.readFileSync(path.join(root, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith('asterisk:'));
@@ -32,8 +36,9 @@ function asteriskIds(root: string): { uid: number; gid: number } {
 export async function prepareBaseline(config: Config, media: BaselineMedia, keyTimeoutSeconds: number): Promise<void> {
   const { root } = asteriskPaths(config);
   const dir = path.join(root, SOUNDS);
+  fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  for (const name of ['order', 'menu', 'accepted', 'goodbye'] as const) fs.copyFileSync(media[name], path.join(dir, `${name}.wav`));
+  for (const name of PROMPTS) media[name].forEach((file, i) => fs.copyFileSync(file, path.join(dir, `${name}-${i}.wav`)));
   for (const mod of ['pbx_spool.so', 'func_db.so']) {
     const out = await asteriskCli(config, `module show like ${mod}`);
     if (!/Running/.test(out)) await asteriskCli(config, `module load ${mod}`);
@@ -47,16 +52,30 @@ export async function prepareBaseline(config: Config, media: BaselineMedia, keyT
  * drops contexts added at run time, so each baseline run installs it again first.
  */
 export async function installContext(config: Config, keyTimeoutSeconds: number): Promise<void> {
-  const s = (name: string) => `${SOUNDS}/${name}`;
+  // Every part of a prompt (the files prepareBaseline copied), in order.
+  const copied = fs.readdirSync(path.join(asteriskPaths(config).root, SOUNDS));
+  const parts = (name: Prompt): string[] => {
+    const count = copied.filter((f) => new RegExp(`^${name}-\\d+\\.wav$`).test(f)).length;
+    if (count === 0) throw new Error(`the baseline has no ${name} prompt in ${SOUNDS}; prepareBaseline first`);
+    return Array.from({ length: count }, (_, i) => `${SOUNDS}/${name}-${i}`);
+  };
+  // A list of files for Read()/Playback() (joined with &) built in a channel variable a few files a
+  // line: the remote console refuses a command of 512 bytes or more, and an order is ~16 files.
+  const collect = (variable: string, files: string[]): string[] =>
+    Array.from({ length: Math.ceil(files.length / FILES_PER_LINE) }, (_, i) =>
+      `Set(${variable}=${i === 0 ? '' : `\${${variable}}&`}${files.slice(i * FILES_PER_LINE, (i + 1) * FILES_PER_LINE).join('&')})`);
+  const prelude = [...collect('BENCH_HEAR', [...parts('order'), ...parts('menu')]), ...collect('BENCH_ACK', [...parts('accepted'), ...parts('goodbye')])];
+  const ackPriority = prelude.length + 4;
   // Each step as app(data): the CLI takes everything between the first '(' and the last ')' as data.
   const steps = [
+    ...prelude,
     // Play the order and the menu; a key interrupts; one key, the same key timeout as the controller.
-    `Read(KEY,${s('order')}&${s('menu')},1,,1,${keyTimeoutSeconds})`,
-    'GotoIf($[0${KEY}=1]?4)',
+    `Read(KEY,\${BENCH_HEAR},1,,1,${keyTimeoutSeconds})`,
+    `GotoIf($[0\${KEY}=1]?${ackPriority})`,
     'Hangup()',
     // The acknowledgement: who (the channel) and when (ms), durable in AstDB before the confirmation.
     `Set(DB(${DB_FAMILY}/\${BENCHID})=\${UNIQUEID}|\${STRFTIME(,,%s.%3q)})`,
-    `Playback(${s('accepted')}&${s('goodbye')})`,
+    'Playback(${BENCH_ACK})',
     'Hangup()',
   ];
   for (const [i, step] of steps.entries()) await asteriskCli(config, `dialplan add extension s,${i + 1},${step} into ${BASELINE_CONTEXT} replace`);

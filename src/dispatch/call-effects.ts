@@ -19,18 +19,10 @@ import type { Logger } from '../logging.js';
 import type { OrderRepository, OrderRow } from '../orders/order-repository.js';
 import type { Prompts } from '../prompts/index.js';
 import { pacedCall } from './pacing.js';
+import { renderScript as renderOrderScript, type ScriptMedia } from './script-media.js';
 import { callEventsActor, dialActor, hangUpRequest } from '../telephony/call-actors.js';
 import type { CallTraces } from '../telephony/call-trace.js';
-import type { MediaUri, TelephonyPort } from '../telephony/port.js';
-
-/** Everything an attempt of one script may play, rendered (or taken from the cache) before the phone rings. */
-export interface ScriptMedia {
-  readonly message: MediaUri[];
-  readonly invalid: MediaUri[];
-  readonly accepted: MediaUri[];
-  readonly disputed: MediaUri[];
-  readonly goodbye: MediaUri[];
-}
+import type { TelephonyPort } from '../telephony/port.js';
 
 /** What the calls of one unit of an order need, live while its machine runs. */
 export interface UnitCalls {
@@ -63,28 +55,6 @@ export interface CallEffectDeps {
 /** Milliseconds between keys of a multi-key entry; the menus here take one key. */
 const INTER_DIGIT_TIMEOUT_MS = 3000;
 
-async function renderScript(prompts: Prompts, unit: UnitCalls, script: CallScript): Promise<ScriptMedia> {
-  const o = unit.order;
-  const code = o.code;
-  const [message, invalid, accepted, disputed, goodbye] = await Promise.all([
-    script === 'dispatch'
-      ? Promise.all([
-        // The spoken order says 重大 / 紧急 first when it is (a normal order is read as before).
-        o.major === 1 ? prompts.media('dispatch-major') : o.urgency === 'urgent' ? prompts.media('dispatch-urgent') : Promise.resolve([]),
-        prompts.media('dispatch-order', { code, category: unit.categoryName, address: o.address, summary: o.summary }),
-        prompts.media('dispatch-menu'),
-      ]).then((parts) => parts.flat())
-      : script === 'alarm'
-        ? prompts.media('alarm-unacknowledged', { code, department: unit.departmentName })
-        : prompts.media('major-notify', { code, category: unit.categoryName, address: o.address }),
-    prompts.media(script === 'dispatch' ? 'dispatch-invalid' : 'survey-invalid'),
-    script === 'dispatch' ? prompts.media('dispatch-accepted', { code }) : prompts.media(script === 'alarm' ? 'alarm-confirmed' : 'major-confirmed'),
-    script === 'dispatch' ? prompts.media('dispatch-disputed', { code }) : Promise.resolve([]),
-    prompts.media('goodbye'),
-  ]);
-  return { message, invalid, accepted, disputed, goodbye };
-}
-
 /** The call-attempt machine of every dispatch call, built once, and the unit's prompt cache. */
 export function dispatchCalls(deps: CallEffectDeps) {
   const { telephony, prompts, writes, traces, unitOf } = deps;
@@ -93,7 +63,7 @@ export function dispatchCalls(deps: CallEffectDeps) {
   function mediaOf(unit: UnitCalls, script: CallScript): Promise<ScriptMedia> {
     let p = unit.media.get(script);
     if (!p) {
-      p = renderScript(prompts, unit, script);
+      p = renderOrderScript(prompts, script, { ...unit.order, categoryName: unit.categoryName, departmentName: unit.departmentName });
       unit.media.set(script, p);
       p.then(undefined, (err: unknown) => {
         unit.media.delete(script);

@@ -6,8 +6,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LANGUAGES, type Language } from '../config.js';
 
-/** How a slot's value is turned into speech: character by character, as a date, or as given. */
-export type SlotKind = 'digits' | 'date' | 'text';
+/**
+ * How a slot's value is turned into speech: character by character (`digits`), as a date, or as
+ * given — `name`: one of a few names (a category, a department), `text`: the order's own free
+ * text (address, summary), new for nearly every order. Both are spoken as given; they differ in
+ * how a prompt is put together (src/prompts/assemble.ts).
+ */
+export type SlotKind = 'digits' | 'date' | 'name' | 'text';
 
 /**
  * Every prompt the code may play, with its slots. The files under prompts/<lang>/ must match this
@@ -16,21 +21,21 @@ export type SlotKind = 'digits' | 'date' | 'text';
  */
 export const PROMPT_SPEC = {
   'test-call': {},
-  'dispatch-order': { code: 'digits', category: 'text', address: 'text', summary: 'text' },
+  'dispatch-order': { code: 'digits', category: 'name', address: 'text', summary: 'text' },
   'dispatch-menu': {},
   'dispatch-accepted': { code: 'digits' },
   'dispatch-disputed': { code: 'digits' },
   'dispatch-invalid': {},
   'dispatch-no-input': {},
-  'alarm-unacknowledged': { code: 'digits', department: 'text' },
+  'alarm-unacknowledged': { code: 'digits', department: 'name' },
   'alarm-confirmed': {},
-  'major-notify': { code: 'digits', category: 'text', address: 'text' },
+  'major-notify': { code: 'digits', category: 'name', address: 'text' },
   'major-confirmed': {},
-  'reminder-arrival': { code: 'digits', department: 'text' },
-  'reminder-completion': { code: 'digits', department: 'text' },
+  'reminder-arrival': { code: 'digits', department: 'name' },
+  'reminder-completion': { code: 'digits', department: 'name' },
   'reminder-recorded': {},
   'reminder-help': {},
-  'help-alarm': { code: 'digits', department: 'text' },
+  'help-alarm': { code: 'digits', department: 'name' },
   'dispatch-urgent': {},
   'dispatch-major': {},
   'feedback-welcome': {},
@@ -55,7 +60,7 @@ export type PromptSpec = Readonly<Record<string, Readonly<Record<string, SlotKin
 export type PromptName = keyof typeof PROMPT_SPEC;
 type Spec = typeof PROMPT_SPEC;
 type SlotValue<K extends SlotKind> = K extends 'date' ? Date : K extends 'digits' ? string | number : string;
-/** The values a prompt needs: digits slots take a code (string or non-negative integer), date slots a Date, text slots a string. */
+/** The values a prompt needs: digits slots take a code (string or non-negative integer), date slots a Date, name and text slots a string. */
 export type PromptVars<N extends PromptName> = { readonly [S in keyof Spec[N]]: Spec[N][S] extends SlotKind ? SlotValue<Spec[N][S]> : never };
 export type PromptValue = string | number | Date;
 
@@ -80,6 +85,8 @@ export interface Catalog {
   get(name: string, lang: Language): PromptEntry;
   /** Spoken text with every slot filled; missing, extra or unspeakable values throw a PromptError. */
   fill(name: string, vars: Readonly<Record<string, PromptValue>> | undefined, lang: Language): string;
+  /** How each slot of a prompt is spoken (PROMPT_SPEC). */
+  slotKinds(name: string): Readonly<Record<string, SlotKind>>;
   /** The same filled text in parts: fixed text between the slots (numbered from 1) and each slot's value. */
   segments(name: string, vars: Readonly<Record<string, PromptValue>> | undefined, lang: Language): PromptSegment[];
 }
@@ -196,6 +203,9 @@ export function loadCatalog(dir: string, options: CatalogOptions): Catalog {
         spoken.set(slot, speakValue(name, slot, kind, given[slot] as PromptValue, lang, options.timeZone));
       }
       return entry.text.replace(SLOT_RE, (_m, slot: string) => spoken.get(slot) ?? '');
+    },
+    slotKinds(name: string): Readonly<Record<string, SlotKind>> {
+      return spec[name] ?? {};
     },
     segments(name: string, vars: Readonly<Record<string, PromptValue>> | undefined, lang: Language): PromptSegment[] {
       catalog.fill(name, vars, lang); // the same checks of missing, extra and unspeakable values

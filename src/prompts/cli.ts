@@ -2,7 +2,7 @@
 // recording or from TTS and how long it lasts; and a check of the recordings folder that exits 1
 // when a file would be refused.
 import { LANGUAGES, type Config, type Language } from '../config.js';
-import { openPrompts, recordableIds, speechStyleOf, type Prompts } from './index.js';
+import { DIGIT_IDS, openPrompts, recordableIds, speechStyleOf, type Prompts } from './index.js';
 import { wavSeconds } from './recordings.js';
 
 type Out = (line: string) => void;
@@ -56,7 +56,9 @@ async function list(prompts: Prompts, config: Config, lang: Language, out: Out):
       seconds = rec.seconds;
       recordedSeconds += seconds;
     } else {
-      seconds = await wavSeconds((await prompts.renderer.render(text.trim(), lang, speechStyleOf(config, id, lang))).path);
+      // A digit is played as a clip (trimmed, barely padded) when not recorded.
+      const kind = DIGIT_IDS.includes(id) ? 'clip' : 'speech';
+      seconds = await wavSeconds((await prompts.renderer.render(text.trim(), lang, speechStyleOf(config, id, lang), kind)).path);
       ttsSeconds += seconds;
     }
     rows.push([id, rec ? 'recorded' : 'tts', seconds.toFixed(2), text]);

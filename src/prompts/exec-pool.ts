@@ -4,11 +4,11 @@
 // forks per order). A helper is a bash loop reading one job at a time on its stdin:
 //   <argc> NUL <arg> NUL … <stdin file> NUL <stderr file> NUL   →   "<exit status>\n" on stdout
 // Arguments travel NUL-separated and are run as an array ("${args[@]}"), never parsed by a shell,
-// and the text to speak goes through a file: nothing a caller typed can become a command.
+// and the text to speak goes through a file (one per helper, rewritten by each of its jobs):
+// nothing a caller typed can become a command.
 // The command's stdout is discarded, so this runner suits commands that write files (renders);
 // probes that read stdout (`--version`, `--voices`) use runProcess.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -56,9 +56,17 @@ export interface ExecPool {
   close(): void;
 }
 
-/** `size` helpers at most, started on first use; a private temp folder holds each job's stdin and stderr files. */
-export function createExecPool(size: number): ExecPool {
+/** `size` helpers at most, started on first use; a private temp folder (under `tmpRoot`, default the system's) holds each helper's stdin and stderr files. */
+export function createExecPool(size: number, tmpRoot: string = os.tmpdir()): ExecPool {
   let tmpDir: string | undefined;
+  let making: Promise<string> | undefined;
+  /** The private folder, made on first use (a failure is the caller's, and the next run tries again). */
+  const folderOf = async (): Promise<string> => {
+    if (tmpDir) return tmpDir;
+    making ??= fs.mkdtemp(path.join(tmpRoot, 'liandong-render-')).finally(() => (making = undefined));
+    tmpDir = await making;
+    return tmpDir;
+  };
   const idle: Helper[] = [];
   const waiting: Array<(h: Helper) => void> = [];
   const all = new Set<Helper>();
@@ -139,37 +147,50 @@ export function createExecPool(size: number): ExecPool {
     if (w) w(start());
   };
 
+  // Each helper has its own stdin and stderr file in the private folder, rewritten by each of its
+  // jobs (a helper runs one at a time; bash's `2>` truncates): no file made or removed per job.
+  const filesOf = new WeakMap<Helper, { input: string; err: string }>();
+  let helperCount = 0;
   const run: RunFn = async (command, args, { stdin, timeoutMs }) => {
     if (closed) throw new ExecPoolError('failed', 'the render helpers are closed');
-    const tag = `.exec-${process.pid}-${randomBytes(4).toString('hex')}`;
-    tmpDir ??= await fs.mkdtemp(path.join(os.tmpdir(), 'liandong-render-'));
-    const input = path.join(tmpDir, `${tag}.in`);
-    const errFile = path.join(tmpDir, `${tag}.err`);
-    await fs.writeFile(input, stdin ?? '');
+    const folder = await folderOf();
     const helper = await acquire();
+    let files = filesOf.get(helper);
+    if (!files) {
+      const n = (helperCount += 1);
+      files = { input: path.join(folder, `${n}.in`), err: path.join(folder, `${n}.err`) };
+      filesOf.set(helper, files);
+    }
     let timer: NodeJS.Timeout | undefined;
+    let status: number | 'timeout';
     try {
-      helper.child.stdin.write(`${[String(args.length + 1), command, ...args, input, errFile].join('\0')}\0`);
-      const status = await Promise.race([
+      // No input (sox): /dev/null, nothing written.
+      const input = stdin ? files.input : '/dev/null';
+      if (stdin) await fs.writeFile(input, stdin);
+      helper.child.stdin.write(`${[String(args.length + 1), command, ...args, input, files.err].join('\0')}\0`);
+      status = await Promise.race([
         helper.next(),
         new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
       ]);
-      if (status === 'timeout' || status === -1) {
-        discard(helper);
-        if (status === 'timeout') throw new ExecPoolError('timeout', `${command} took longer than ${timeoutMs} ms and was killed`);
-        throw new ExecPoolError('failed', `${command}: the render helper (bash) exited${lastError ? ` (${lastError})` : ''}`);
-      }
-      release(helper);
-      if (status === NOT_FOUND_STATUS) throw new ExecPoolError('not_found', `${command} is not installed (not found on PATH)`);
-      if (status !== 0) {
-        const stderr = (await fs.readFile(errFile, 'utf8').catch((err: NodeJS.ErrnoException) => `(no stderr: ${err.code ?? err.message})`)).slice(0, STDERR_MAX_CHARS);
-        throw new ExecPoolError('failed', `${command} ${args.join(' ')} failed (exit ${status}): ${stderr.trim().slice(0, 500)}`);
-      }
-      return '';
+    } catch (err) {
+      release(helper); // the input could not be written: the helper was given nothing
+      throw err;
     } finally {
       clearTimeout(timer);
-      await Promise.all([fs.rm(input, { force: true }), fs.rm(errFile, { force: true })]);
     }
+    if (status === 'timeout' || status === -1) {
+      discard(helper);
+      if (status === 'timeout') throw new ExecPoolError('timeout', `${command} took longer than ${timeoutMs} ms and was killed`);
+      throw new ExecPoolError('failed', `${command}: the render helper (bash) exited${lastError ? ` (${lastError})` : ''}`);
+    }
+    // Read before the helper is handed on: its next job truncates the file.
+    const stderr = status !== 0 && status !== NOT_FOUND_STATUS
+      ? (await fs.readFile(files.err, 'utf8').catch((err: NodeJS.ErrnoException) => `(no stderr: ${err.code ?? err.message})`)).slice(0, STDERR_MAX_CHARS)
+      : '';
+    release(helper);
+    if (status === NOT_FOUND_STATUS) throw new ExecPoolError('not_found', `${command} is not installed (not found on PATH)`);
+    if (status !== 0) throw new ExecPoolError('failed', `${command} ${args.join(' ')} failed (exit ${status}): ${stderr.trim().slice(0, 500)}`);
+    return '';
   };
 
   return {

@@ -4,10 +4,11 @@
 import type { Config, Language } from '../config.js';
 import type { MediaUri } from '../telephony/port.js';
 import { LANGUAGES } from '../config.js';
-import { defaultPromptsDir, digitGroups, loadCatalog, speakDate, speakDigits, type Catalog, type PromptName, type PromptVars } from './catalog.js';
-import { createRecordingStore, type RecordingStore } from './recordings.js';
-import { createRenderer, type Renderer, type RunFn, type SpeechStyle } from './renderer.js';
-import { makeSilence } from './recordings.js';
+import { digitWord, fixedTexts, placePauses, promptPieces, type Piece } from './assemble.js';
+import { defaultPromptsDir, loadCatalog, speakDate, speakDigits, type Catalog, type PromptName, type PromptVars } from './catalog.js';
+import { DIGIT_IDS, createRecordingStore, makeSilence, type RecordingStore } from './recordings.js';
+import { usedMarks } from './used-marks.js';
+import { createRenderer, type RenderKind, type Renderer, type RunFn, type SpeechStyle } from './renderer.js';
 
 export {
   PROMPT_SPEC,
@@ -34,6 +35,7 @@ export {
   RenderError,
   createRenderer,
   runProcess,
+  type RenderKind,
   type RenderedMedia,
   type Renderer,
   type RendererOptions,
@@ -61,9 +63,9 @@ export type MediaArgs<N extends PromptName> = [keyof PromptVars<N>] extends [nev
   : [vars: PromptVars<N>, lang?: Language];
 
 export interface WarmReport {
-  /** Static prompts rendered now. */
+  /** Files rendered now: static prompts, fixed parts of prompts with slots, digit clips. */
   readonly rendered: number;
-  /** Static prompts already on disk. */
+  /** Those already on disk. */
   readonly cached: number;
   /** Wall time in milliseconds. */
   readonly ms: number;
@@ -77,7 +79,7 @@ export interface Prompts {
   media<N extends PromptName>(name: N, ...args: MediaArgs<N>): Promise<MediaUri[]>;
   /** The filled text that media() would speak (for logs, transcripts and the desk UI). */
   text<N extends PromptName>(name: N, ...args: MediaArgs<N>): string;
-  /** Render every placeholder-free prompt of `lang` (default config.language), so the first calls need no TTS. */
+  /** Render everything of `lang` (default config.language) that is the same for every call — static prompts, the fixed parts of prompts with slots, the digit clips — so a call needs TTS only for its new texts. */
   warm(lang?: Language): Promise<WarmReport>;
   speakDigits(value: string | number, lang?: Language): string;
   /** In config.timezone. */
@@ -95,7 +97,7 @@ export const DIGIT_GROUP_PAUSE_MS = 250;
 
 /** The citizen survey is spoken slower than duty calls unless LIANDONG_TTS_SURVEY_RATE says otherwise (words per minute). */
 export const DEFAULT_SURVEY_RATE_WPM: Readonly<Record<Language, number>> = Object.freeze({ 'zh-CN': 150, en: 130 });
-/** Prompts read in parts, with a pause between their sentences (the order's code, category, address, summary). */
+/** Prompts read sentence by sentence, with a pause (LIANDONG_TTS_PART_PAUSE_MS) between their sentences (the order's code, category, address, summary). */
 export const PAUSED_PROMPTS: readonly string[] = ['dispatch-order', 'major-notify', 'alarm-unacknowledged'];
 
 /** The speed and pitch a prompt (or a part of one, `<name>.<n>`) is synthesised with. */
@@ -107,80 +109,23 @@ export function speechStyleOf(config: Partial<Pick<Config, 'prompts'>>, name: st
   return { speedWpm, pitch: p?.ttsPitch };
 }
 
-/** What one piece of a prompt is played from: a text to synthesise, or a file already in the media folder. */
-type Piece = { readonly tts: string } | { readonly file: string };
-
 export function createPrompts(config: PromptsConfig, catalog: Catalog, renderer: Renderer, recordings?: RecordingStore): Prompts {
   const base = config.media.baseUrl.replace(/\/+$/, '');
   const textOf = (name: string, vars: Readonly<Record<string, unknown>> | undefined, lang: Language | undefined): string =>
     catalog.fill(name, vars as Parameters<Catalog['fill']>[1], lang ?? config.language);
-
-  /** A code read from recorded digit clips, groups apart; undefined when a character has no clip. */
-  async function digitClips(value: string | number, lang: Language, store: RecordingStore): Promise<Piece[] | undefined> {
-    const groups = digitGroups(value);
-    if (groups.some((g) => !/^[0-9]+$/.test(g))) return undefined; // letters: no clips for them
-    const pieces: Piece[] = [];
-    for (const [i, group] of groups.entries()) {
-      if (i > 0) pieces.push({ file: (await store.silence(DIGIT_GROUP_PAUSE_MS)).file });
-      for (const ch of group) {
-        const clip = await store.get(`digit-${ch}`, lang);
-        if (!clip) return undefined;
-        pieces.push({ file: clip.file });
-      }
-    }
-    return pieces;
-  }
-
-  /** Recorded parts where the site has them, TTS for the rest (adjacent texts synthesised together). */
-  async function piecesOf(name: string, vars: Readonly<Record<string, unknown>> | undefined, lang: Language): Promise<Piece[]> {
-    const whole: Piece[] = [{ tts: textOf(name, vars, lang) }];
-    if (!recordings) return whole;
-    const entry = catalog.get(name, lang);
-    if (entry.slots.length === 0) {
-      const recorded = await recordings.get(name, lang);
-      return recorded ? [{ file: recorded.file }] : whole;
-    }
-    const pieces: Piece[] = [];
-    for (const seg of catalog.segments(name, vars as Parameters<Catalog['segments']>[1], lang)) {
-      if (seg.kind === 'fixed') {
-        const recorded = await recordings.get(`${name}.${seg.index}`, lang);
-        pieces.push(recorded ? { file: recorded.file } : { tts: seg.text });
-      } else if (seg.slotKind === 'digits' && !(seg.value instanceof Date)) {
-        pieces.push(...((await digitClips(seg.value, lang, recordings)) ?? [{ tts: seg.spoken }]));
-      } else pieces.push({ tts: seg.spoken });
-    }
-    if (pieces.every((p) => 'tts' in p)) return whole; // nothing recorded: one render, as without recordings
-    return mergeTexts(pieces, lang);
-  }
-
-  /** Adjacent texts are synthesised together. */
-  function mergeTexts(pieces: readonly Piece[], lang: Language): Piece[] {
-    const merged: Piece[] = [];
-    for (const p of pieces) {
-      const last = merged[merged.length - 1];
-      if ('tts' in p && last && 'tts' in last) merged[merged.length - 1] = { tts: last.tts + (lang === 'zh-CN' ? '' : ' ') + p.tts };
-      else merged.push(p);
-    }
-    return merged;
-  }
-
   const pauseMs = config.prompts?.partPauseMs ?? 0;
+  const used = usedMarks();
+  const silence = (ms: number): Promise<{ file: string }> => makeSilence(config.media.dir, ms, 'sox', used);
   /**
-   * An order is read sentence by sentence with a pause between them: the officer hears where the
-   * code ends and the address begins, and the fixed sentences (greeting, labels, categories) are
-   * rendered once for all orders instead of once per order.
+   * An order is read sentence by sentence with a pause between them (the officer hears where the
+   * code ends and the address begins); other prompts with slots are read without added pauses.
    */
-  async function withPauses(pieces: readonly Piece[], lang: Language): Promise<Piece[]> {
-    const end = lang === 'zh-CN' ? /(?<=[。！？；])/u : /(?<=[.!?;])\s+/u;
-    const split: Piece[] = pieces.flatMap((p): Piece[] => ('tts' in p ? p.tts.split(end).filter((t) => t.trim().length > 0).map((tts) => ({ tts })) : [p]));
-    if (pauseMs === 0) return split;
-    const pause: Piece = { file: (await makeSilence(config.media.dir, pauseMs)).file };
-    const out: Piece[] = [];
-    split.forEach((p, i) => {
-      if (i > 0 && 'tts' in (split[i - 1] as Piece)) out.push(pause);
-      out.push(p);
-    });
-    return out;
+  const sentencesOf = (name: string): boolean => PAUSED_PROMPTS.includes(name);
+
+  async function fileOf(p: Piece, lang: Language, style: SpeechStyle | undefined): Promise<string> {
+    if ('file' in p) return p.file;
+    if ('pause' in p) return (await silence(p.pause === 'group' ? DIGIT_GROUP_PAUSE_MS : pauseMs)).file;
+    return (await renderer.render(p.tts.trim(), lang, style, p.kind ?? 'speech')).file;
   }
 
   return {
@@ -189,10 +134,10 @@ export function createPrompts(config: PromptsConfig, catalog: Catalog, renderer:
     ...(recordings ? { recordings } : {}),
     async media(name, ...[vars, lang]) {
       const language = lang ?? config.language;
-      let pieces = await piecesOf(name, vars, language);
-      if (PAUSED_PROMPTS.includes(name)) pieces = await withPauses(pieces, language);
+      const sentences = sentencesOf(name);
+      const pieces = await promptPieces(catalog, recordings, name, vars, language, { sentences, pauseMs });
       const style = speechStyleOf(config, name, language);
-      const files = await Promise.all(pieces.map(async (p) => ('file' in p ? p.file : (await renderer.render(p.tts.trim(), language, style)).file)));
+      const files = await Promise.all(placePauses(pieces, sentences && pauseMs > 0).map((p) => fileOf(p, language, style)));
       return files.map((file) => `sound:${base}/${file}`);
     },
     text(name, ...[vars, lang]) {
@@ -203,8 +148,25 @@ export function createPrompts(config: PromptsConfig, catalog: Catalog, renderer:
       const started = performance.now();
       const report = await recordings?.load();
       const recorded = new Set((report?.recordings ?? []).filter((r) => r.lang === language).map((r) => r.id));
-      const statics = catalog.names.filter((n) => catalog.get(n, language).slots.length === 0 && !recorded.has(n));
-      const results = await Promise.all(statics.map((n) => renderer.render(catalog.fill(n, undefined, language), language, speechStyleOf(config, n, language))));
+      // Every text a prompt is made of that is the same for every call: static prompts, the fixed
+      // parts of prompts with slots, and the ten digit clips (per speaking style of the prompts with
+      // a code) unless the site recorded all ten.
+      const jobs = new Map<string, { text: string; style: SpeechStyle | undefined; kind: RenderKind }>();
+      const add = (text: string, style: SpeechStyle | undefined, kind: RenderKind) => jobs.set(renderer.hashOf(text, language, style, kind), { text, style, kind });
+      const allDigitsRecorded = DIGIT_IDS.every((id) => recorded.has(id));
+      for (const name of catalog.names) {
+        const entry = catalog.get(name, language);
+        const style = speechStyleOf(config, name, language);
+        if (entry.slots.length === 0) {
+          if (!recorded.has(name)) add(entry.text, style, 'speech');
+          continue;
+        }
+        for (const text of await fixedTexts(catalog, entry, sentencesOf(name), recordings)) add(text, style, 'speech');
+        const hasCode = Object.values(catalog.slotKinds(name)).includes('digits');
+        if (hasCode && !allDigitsRecorded) for (let d = 0; d <= 9; d++) add(digitWord(d, language), style, 'clip');
+      }
+      const results = await Promise.all([...jobs.values()].map((j) => renderer.render(j.text, language, j.style, j.kind)));
+      await Promise.all([silence(DIGIT_GROUP_PAUSE_MS), ...(pauseMs > 0 ? [silence(pauseMs)] : [])]);
       const cached = results.filter((r) => r.cached).length;
       return {
         rendered: results.length - cached,

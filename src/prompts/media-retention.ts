@@ -1,7 +1,8 @@
 // Rendered prompts pile up on both sides of the media URL: our WAVs in config.media.dir (every
 // order has its own text: code, address, summary) and Asterisk's copies in its HTTP media cache,
 // which never expires anything and re-reads every item when it boots. A periodic sweep bounds both:
-//  - a WAV not used (see Renderer: a cache hit refreshes its mtime) for `retentionDays` is deleted;
+//  - a WAV not used (a use refreshes its mtime, at most once a minute: used-marks.ts) for
+//    `retentionDays` is deleted;
 //    a later request renders it again (~60 ms);
 //  - an Asterisk cache item under our media URL whose WAV is gone or unused for
 //    `asteriskCacheHours` is deleted from that cache with the CLI command `media cache delete`;

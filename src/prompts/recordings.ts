@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Language } from '../config.js';
 import { fixedParts, type Catalog } from './catalog.js';
 import { SAMPLE_RATE_HZ } from './renderer.js';
+import { usedMarks, type UsedMarks } from './used-marks.js';
 
 /**
  * Part of every converted file's hash: bump it whenever the sox command lines below change the
@@ -151,6 +152,8 @@ export async function convertRecording(source: string, out: string, options: { m
 export function createRecordingStore(options: RecordingStoreOptions): RecordingStore {
   const sox = options.soxCommand ?? 'sox';
   const byKey = new Map<string, Recording>();
+  // A recording played marks its converted file used, at most once a minute (used-marks.ts).
+  const used = usedMarks();
   let loading: Promise<RecordingsReport> | undefined;
 
   const dirOf = (lang: Language): string =>
@@ -230,26 +233,26 @@ export function createRecordingStore(options: RecordingStoreOptions): RecordingS
       await store.load();
       const recording = byKey.get(`${lang}/${id}`);
       if (!recording) return undefined;
-      if (await touch(recording.path)) return recording;
+      if (await used.mark(recording.path)) return recording;
       // Swept as unused (media-retention.ts): convert the site's file again.
       const { recording: again } = await convertOne(id, lang, recording.source);
       byKey.set(`${lang}/${id}`, again);
       return again;
     },
     silence(ms) {
-      return makeSilence(options.mediaDir, ms, sox);
+      return makeSilence(options.mediaDir, ms, sox, used);
     },
   };
 
   return store;
 }
 
-/** `ms` milliseconds of silence as an 8 kHz WAV in the media folder, made once (named by its parameters' hash). */
-export async function makeSilence(mediaDir: string, ms: number, sox = 'sox'): Promise<{ hash: string; file: string; path: string }> {
+/** `ms` milliseconds of silence as an 8 kHz WAV in the media folder, made once (named by its parameters' hash); `used`: marks of the caller's (used-marks.ts). */
+export async function makeSilence(mediaDir: string, ms: number, sox = 'sox', used?: UsedMarks): Promise<{ hash: string; file: string; path: string }> {
   const hash = createHash('sha256').update(JSON.stringify(['silence', SAMPLE_RATE_HZ, ms])).digest('hex');
   const file = `${hash}.wav`;
   const final = path.join(mediaDir, file);
-  if (await touch(final)) return { hash, file, path: final };
+  if (await (used ? used.mark(final) : touch(final))) return { hash, file, path: final };
   await fs.mkdir(mediaDir, { recursive: true });
   const temp = path.join(mediaDir, `.${hash}.${process.pid}-${randomBytes(4).toString('hex')}.sil.wav`);
   try {

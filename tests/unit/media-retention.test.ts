@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { createRenderer } from '../../src/prompts/renderer.js';
+import { usedMarks } from '../../src/prompts/used-marks.js';
 import { parseMediaCacheList, startMediaRetention, sweepMedia, type AsteriskMediaCache } from '../../src/prompts/media-retention.js';
 
 const HOUR = 3_600_000;
@@ -86,6 +87,33 @@ describe('renderer cache hit', () => {
     expect(again).toMatchObject({ cached: true, path: first.path });
     expect(runs).toBe(2); // espeak-ng and sox once, for the first render only
     expect(Date.now() - fs.statSync(first.path).mtimeMs).toBeLessThan(60_000);
+  });
+});
+
+describe('usedMarks', () => {
+  it('marks a file used now at most once a minute; a missing file or a folder is not there', async () => {
+    const dir = mediaDir({ [wav('a')]: 40 * DAY });
+    const file = path.join(dir, wav('a'));
+    let now = NOW;
+    const marks = usedMarks(60_000, () => now);
+    const mtime = () => fs.statSync(file).mtimeMs;
+    await expect(marks.mark(file, true)).resolves.toBe(true);
+    expect(mtime()).toBe(NOW);
+    // Marked 30 s ago: nothing is done (the file's mtime, set back here, stays as it is).
+    const old = new Date(NOW - 40 * DAY);
+    fs.utimesSync(file, old, old);
+    now = NOW + 30_000;
+    await expect(marks.mark(file, true)).resolves.toBe(true);
+    expect(mtime()).toBe(old.getTime());
+    // A minute after the last mark it is marked again (also across the swap of its two generations).
+    now = NOW + 61_000;
+    await expect(marks.mark(file, true)).resolves.toBe(true);
+    expect(mtime()).toBe(now);
+    now += 130_000;
+    await expect(marks.mark(file, true)).resolves.toBe(true);
+    expect(mtime()).toBe(now);
+    await expect(marks.mark(path.join(dir, wav('b')))).resolves.toBe(false);
+    await expect(marks.mark(dir, true)).resolves.toBe(false);
   });
 });
 

@@ -15,7 +15,7 @@ afterEach(() => {
 function setup(size = 2) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'liandong-exec-'));
   dirs.push(dir);
-  const pool = createExecPool(size);
+  const pool = createExecPool(size, dir);
   pools.push(pool);
   return { dir, pool };
 }
@@ -28,9 +28,20 @@ describe('exec pool', () => {
     await expect(pool.run('tee', [name], { stdin: text, timeoutMs: 5000 })).resolves.toBe('');
     expect(fs.readFileSync(name, 'utf8')).toBe(text);
     expect(fs.readdirSync(dir).filter((n) => n.startsWith('pwned') || n === 'touch')).toEqual([]);
-    const jobDirs = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('liandong-render-')).map((n) => path.join(os.tmpdir(), n));
-    // Each job's files are removed after it (names carry the pid: other test files' jobs are not ours).
-    expect(jobDirs.flatMap((d) => fs.readdirSync(d)).filter((n) => n.startsWith(`.exec-${process.pid}-`))).toEqual([]);
+  });
+
+  it('each helper reuses one stdin and one stderr file: many jobs leave no more files, and a job never reports an earlier job\'s stderr', async () => {
+    const { dir, pool } = setup(2);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run('tee', [path.join(dir, `out-${i}`)], { stdin: `job ${i}`, timeoutMs: 5000 })));
+    expect(fs.readFileSync(path.join(dir, 'out-7'), 'utf8')).toBe('job 7');
+    const [folder, ...others] = fs.readdirSync(dir).filter((n) => n.startsWith('liandong-render-'));
+    expect(others).toEqual([]);
+    expect(fs.readdirSync(path.join(dir, folder ?? '')).length).toBeLessThanOrEqual(4);
+    const one = setup(1).pool;
+    await expect(one.run('sh', ['-c', 'echo "first failure" >&2; exit 3'], { timeoutMs: 5000 })).rejects.toThrow('first failure');
+    const second = one.run('sh', ['-c', 'exit 4'], { timeoutMs: 5000 });
+    await expect(second).rejects.toThrow('(exit 4)');
+    await expect(second).rejects.not.toThrow('first failure');
   });
 
   it('a failing command reports its exit status and stderr; a missing one is not_found; the pool goes on', async () => {
@@ -70,7 +81,7 @@ describe('exec pool', () => {
   it('a helper killed from outside while idle is replaced; the job after it runs', async () => {
     const { dir, pool } = setup(1);
     await pool.run('true', [], { timeoutMs: 5000 });
-    const helpers = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
+    const bashChildren = () => fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
       try {
         const stat = fs.readFileSync(`/proc/${n}/stat`, 'utf8');
         return stat.includes('(bash)') && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
@@ -78,7 +89,9 @@ describe('exec pool', () => {
         return false; // exited while we looked
       }
     });
-    expect(helpers).toHaveLength(1);
+    // The helpers of the tests before, closed in their afterEach, end at their end of input.
+    await expect.poll(() => bashChildren().length, { timeout: 10_000 }).toBe(1);
+    const helpers = bashChildren();
     process.kill(Number(helpers[0]), 'SIGKILL');
     await new Promise((r) => setTimeout(r, 200));
     const out = path.join(dir, 'after-kill.txt');

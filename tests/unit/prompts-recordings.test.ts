@@ -124,7 +124,7 @@ describe('recorded prompts', () => {
     expect(fs.readdirSync(mediaDir).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
-  it('reads the order code from recorded digit clips, groups apart; only the rest is synthesised', async () => {
+  it('reads the order code from recorded digit clips, groups apart; only the fixed parts are synthesised', async () => {
     for (let d = 0; d <= 9; d++) record(`digit-${d}`, 0.3, 300 + d * 50);
     const uris = await prompts.media('dispatch-accepted', { code: '596688' });
     const digit = async (d: number) => (await store.get(`digit-${d}`, 'zh-CN'))?.file;
@@ -133,22 +133,37 @@ describe('recorded prompts', () => {
     const after = rest.pop();
     // 6 digits are read as 3 + 3 with a short pause.
     expect(rest).toEqual([await digit(5), await digit(9), await digit(6), silence, await digit(6), await digit(8), await digit(8)]);
-    const [fixed1, fixed2] = catalog.segments('dispatch-accepted', { code: '596688' }, 'zh-CN').filter((s) => s.kind === 'fixed').map((s) => ('text' in s ? s.text : ''));
-    expect(before).toBe(`${prompts.renderer.hashOf(fixed1 ?? '', 'zh-CN')}.wav`);
-    expect(after).toBe(`${prompts.renderer.hashOf(fixed2 ?? '', 'zh-CN')}.wav`);
+    // The fixed parts around the code, each its own render (the 。 that closes the code says nothing).
+    expect(before).toBe(`${prompts.renderer.hashOf('已记录贵单位接受处置，联动单号：', 'zh-CN')}.wav`);
+    expect(after).toBe(`${prompts.renderer.hashOf('请尽快到场，处置进展请拨打反馈专线报告。', 'zh-CN')}.wav`);
     expect(calls.filter((c) => c === 'espeak-ng')).toHaveLength(2);
-    // A code with letters has no clips for them: the whole prompt is one TTS render, as without recordings.
-    const lettered = await prompts.media('dispatch-accepted', { code: 'LD-42' });
-    expect(lettered.map(fileOf)).toEqual([`${prompts.renderer.hashOf(catalog.fill('dispatch-accepted', { code: 'LD-42' }, 'zh-CN'), 'zh-CN')}.wav`]);
+    // A code with letters: the letter group is one synthesised clip, the digits are still the recordings.
+    const lettered = (await prompts.media('dispatch-accepted', { code: 'LD-42' })).map(fileOf);
+    expect(lettered).toEqual([before, `${prompts.renderer.hashOf('艾勒迪', 'zh-CN', undefined, 'clip')}.wav`, silence, await digit(4), await digit(2), after]);
   });
 
-  it('a recorded fixed part of a prompt with slots replaces that part; the free text stays TTS, sentence by sentence', async () => {
+  it('digits the site has not all recorded are read from TTS clips, so one code is never read in two voices', async () => {
+    record('digit-5');
+    const files = (await prompts.media('dispatch-accepted', { code: '556' })).map(fileOf);
+    const clip = (d: string) => `${prompts.renderer.hashOf(d, 'zh-CN', undefined, 'clip')}.wav`;
+    expect(files.slice(1, -1)).toEqual([clip('五'), clip('五'), clip('六')]);
+    // All of its digits recorded: the recordings.
+    const fives = (await prompts.media('dispatch-accepted', { code: '55' })).map(fileOf);
+    expect(fives.slice(1, -1)).toEqual([(await store.get('digit-5', 'zh-CN'))?.file, (await store.get('digit-5', 'zh-CN'))?.file]);
+  });
+
+  it('a recorded fixed part of a prompt with slots replaces that part; the rest is read in parts as without recordings', async () => {
     record('dispatch-order.1');
     const vars = { code: '123456', category: '供水', address: '城关镇', summary: '水管爆裂' };
     const files = (await prompts.media('dispatch-order', vars)).map(fileOf);
     expect(files[0]).toBe((await store.get('dispatch-order.1', 'zh-CN'))?.file);
-    // The rest is read sentence by sentence (no pause configured here).
-    const rest = ['幺二三，四五六。', '类别：供水。', '地点：城关镇。', '情况：水管爆裂。'];
-    expect(files.slice(1)).toEqual(rest.map((t) => `${prompts.renderer.hashOf(t, 'zh-CN')}.wav`));
+    const tts = (text: string, kind?: 'ssml' | 'clip') => `${prompts.renderer.hashOf(text, 'zh-CN', undefined, kind)}.wav`;
+    const silence = (await store.silence(250)).file;
+    // The code from TTS digit clips (no digit recorded), then the parts (no pause configured here);
+    // the address and the summary are one render, with a break as long as two renders' padding.
+    expect(files.slice(1)).toEqual([
+      tts('幺', 'clip'), tts('二', 'clip'), tts('三', 'clip'), silence, tts('四', 'clip'), tts('五', 'clip'), tts('六', 'clip'),
+      tts('类别：'), tts('供水'), tts('地点：'), tts('城关镇。<break time="400ms"/>情况：水管爆裂', 'ssml'),
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createPrompts, createRenderer, defaultPromptsDir, loadCatalog, openPrompts, runProcess, speechStyleOf, type Prompts, type PromptsConfig, type RunFn } from '../../src/prompts/index.js';
+import { createPrompts, createRenderer, defaultPromptsDir, loadCatalog, openPrompts, runProcess, type Prompts, type PromptsConfig, type RunFn } from '../../src/prompts/index.js';
 
 let dir: string;
 let calls: string[];
@@ -21,12 +21,17 @@ afterEach(() => {
 });
 
 describe('Prompts service', () => {
-  it('returns sound:http URIs under config.media.baseUrl for a rendered file', async () => {
+  it('returns sound:http URIs under config.media.baseUrl for rendered files', async () => {
+    const [goodbye, ...none] = await prompts.media('goodbye');
+    expect(none).toEqual([]);
+    // A prompt with a code is played from its parts: fixed text, digit clips, fixed text.
     const uris = await prompts.media('dispatch-accepted', { code: 'LD-0042' });
-    expect(uris).toHaveLength(1);
-    const m = /^sound:http:\/\/127\.0\.0\.1:3000\/media\/([0-9a-f]{64}\.wav)$/.exec(uris[0] ?? '');
-    expect(m).not.toBeNull();
-    expect(fs.existsSync(path.join(dir, m?.[1] ?? ''))).toBe(true);
+    expect(uris.length).toBeGreaterThan(3);
+    for (const uri of [goodbye, ...uris]) {
+      const m = /^sound:http:\/\/127\.0\.0\.1:3000\/media\/([0-9a-f]{64}\.wav)$/.exec(uri ?? '');
+      expect(m).not.toBeNull();
+      expect(fs.existsSync(path.join(dir, m?.[1] ?? ''))).toBe(true);
+    }
   });
 
   it('uses config.language by default and another language on request', async () => {
@@ -43,21 +48,27 @@ describe('Prompts service', () => {
     expect(prompts.speakDigits('110')).toBe('幺幺零');
   });
 
-  it('warms every static prompt once, then finds them all on disk', async () => {
+  it('warms every static prompt, every fixed part of the prompts with slots and the digit clips once, then finds them all on disk', async () => {
     const statics = prompts.catalog.names.filter((n) => prompts.catalog.get(n, 'zh-CN').slots.length === 0);
     expect(statics.length).toBeGreaterThan(10);
     const first = await prompts.warm();
-    expect(first).toMatchObject({ rendered: statics.length, cached: 0 });
-    // espeak-ng + sox once per distinct text and speed (two prompts may share both, and then a file;
-    // survey prompts are spoken slower, so a text shared with a duty prompt is two files).
-    const texts = new Set(statics.map((n) => JSON.stringify([prompts.catalog.fill(n, undefined, 'zh-CN'), speechStyleOf(config, n, 'zh-CN')])));
-    expect(calls).toHaveLength(texts.size * 2);
+    // espeak-ng + sox once per distinct text, speed and kind (two prompts may share all three, and
+    // then a file; survey prompts are spoken slower, so a text shared with a duty prompt is two files).
+    expect(calls.length).toBe(2 * first.rendered);
+    expect(first.cached).toBe(0);
+    // At least the statics, the ten digits and the fixed parts of dispatch-accepted (2) and dispatch-order (5).
+    expect(first.rendered).toBeGreaterThanOrEqual(new Set(statics.map((n) => prompts.catalog.fill(n, undefined, 'zh-CN'))).size + 10 + 7);
     calls.length = 0;
     const second = await prompts.warm();
-    expect(second).toMatchObject({ rendered: 0, cached: statics.length });
+    expect(second).toMatchObject({ rendered: 0, cached: first.rendered });
     expect(calls).toEqual([]);
-    // A dynamic prompt's media after warming is still rendered on demand.
+    // A prompt with a code and nothing else after warming needs no TTS at all: fixed parts and digits are on disk.
     await prompts.media('feedback-menu', { code: '7' });
+    await prompts.media('dispatch-accepted', { code: '596688' });
+    expect(calls).toEqual([]);
+    // Its text of its own (here the department) is rendered on demand, once.
+    await prompts.media('alarm-unacknowledged', { code: '596688', department: '水务局' });
+    await prompts.media('alarm-unacknowledged', { code: '123456', department: '水务局' });
     expect(calls).toEqual(['espeak-ng', 'sox']);
   });
 

@@ -65,17 +65,29 @@ describe('pause between the order\'s parts', () => {
   it('reads the order sentence by sentence with the configured silence between; the fixed sentences are shared by all orders', async () => {
     const p = prompts({ partPauseMs: 400 });
     const a = await p.media('dispatch-order', { code: '596688', category: '供水', address: '城关镇人民路', summary: '水管爆裂' });
-    const b = await p.media('dispatch-order', { code: '123456', category: '供水', address: '建设路', summary: '路面积水' });
-    // sentence, pause, sentence, pause, … : 5 sentences and 4 pauses.
-    expect(a).toHaveLength(9);
+    const b = await p.media('dispatch-order', { code: '126457', category: '供水', address: '建设路', summary: '路面积水' });
+    // opening ‖ 联动单号： 5 9 6 · 6 8 8 ‖ 类别： 供水 ‖ 地点： address+summary (‖: the pause, ·: the group pause)
+    expect(a).toHaveLength(16);
     const pause = a[1];
-    expect([a[3], a[5], a[7]]).toEqual([pause, pause, pause]);
+    expect([a[10], a[13]]).toEqual([pause, pause]);
+    expect(a.filter((u) => u === pause)).toHaveLength(3);
     expect(seconds(fileOf(pause))).toBeCloseTo(0.4, 2);
-    // The opening sentence and the category are rendered once for both orders.
-    expect(b[0]).toBe(a[0]);
-    expect(b[4]).toBe(a[4]);
-    expect(b[2]).not.toBe(a[2]);
-    // No pause configured: the sentences follow each other directly.
-    expect(await prompts({ partPauseMs: 0 }).media('dispatch-order', { code: '596688', category: '供水', address: '城关镇人民路', summary: '水管爆裂' })).toEqual(a.filter((u) => u !== pause));
+    expect(seconds(fileOf(a[6]))).toBeCloseTo(0.25, 2);
+    // The opening, the labels and the category are rendered once for both orders; the codes are
+    // digit clips (a 6 in both), only the address and summary are the order's own render.
+    for (const i of [0, 2, 11, 12, 14]) expect(b[i]).toBe(a[i]);
+    expect(b[5]).toBe(a[5]);
+    expect(b[15]).not.toBe(a[15]);
+    // A digit clip is the digit alone, trimmed: far shorter than a padded sentence.
+    expect(seconds(fileOf(a[3]))).toBeLessThan(0.6);
+    // Within the one render of the address and summary, the silence two renders would have between
+    // them (their 0.4 s of padding and the pause): an SSML break, espeak-ng -m.
+    expect(a[15]).toContain(p.renderer.hashOf('城关镇人民路。<break time="800ms"/>情况：水管爆裂', 'zh-CN', undefined, 'ssml'));
+    expect(spawned.filter((s) => s.cmd === 'espeak-ng' && s.args.includes('-m'))).toHaveLength(2);
+    // No pause configured: the parts follow each other directly; the break is only the padding.
+    const c = await prompts({ partPauseMs: 0 }).media('dispatch-order', { code: '596688', category: '供水', address: '城关镇人民路', summary: '水管爆裂' });
+    expect(c).toHaveLength(13);
+    expect(c.slice(0, 12)).toEqual(a.filter((u) => u !== pause).slice(0, 12));
+    expect(c[12]).toContain(p.renderer.hashOf('城关镇人民路。<break time="400ms"/>情况：水管爆裂', 'zh-CN', undefined, 'ssml'));
   });
 });
