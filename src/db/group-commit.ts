@@ -109,10 +109,12 @@ const ROLLBACK = `ROLLBACK TO SAVEPOINT ${SAVEPOINT_NAME}`;
  * batched: the savepoint statements between two steps go as one query (PostgreSQL: one round
  * trip instead of two; SQLite prepares one statement at a time and has no round trips).
  */
-export async function runGroup(db: AnyDb, steps: readonly GroupStep[], batched: boolean): Promise<StepOutcome[]> {
+export async function runGroup(db: AnyDb, steps: readonly GroupStep[], batched: boolean, via: AnyDb = db): Promise<StepOutcome[]> {
   groupsRunning += 1;
   try {
-    return await db.transaction().execute(async (tx) => {
+    // via: the store's Kysely, or one bound to a connection it holds (SQLite, see store.ts); the
+    // steps' queries on `db` join the group either way.
+    return await via.transaction().execute(async (tx) => {
       const control = async (...statements: string[]): Promise<void> => {
         if (batched) await sql.raw(statements.join('; ')).execute(tx);
         else for (const s of statements) await sql.raw(s).execute(tx);

@@ -282,3 +282,21 @@ describe.each(ENGINES)('WriteQueue group commit of fenced writes on %s', (engine
     expect(await settings(a.store)).toEqual(['w1']);
   });
 });
+
+describe('WriteQueue group commit on sqlite: durability levels', () => {
+  it('a group of posted events commits at synchronous=NORMAL; awaited writes and everything after stay FULL', async () => {
+    const { store, writes, failures } = await setUp('sqlite');
+    const level = async () => (await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(store.db)).rows[0]?.synchronous;
+    const seen: Array<number | undefined> = [];
+    writes.post('level inside a group', async () => {
+      seen.push(await level());
+    });
+    await writes.run(async () => {
+      seen.push(await level());
+    });
+    seen.push(await level());
+    expect(failures).toEqual([]);
+    // 1 = NORMAL (the group), 2 = FULL (the awaited write and the store afterwards).
+    expect(seen).toEqual([1, 2, 2]);
+  });
+});
