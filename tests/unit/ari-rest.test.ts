@@ -87,6 +87,14 @@ describe('AriRest', () => {
     ]);
   });
 
+  it('asks for the event types the app uses as its event filter', async () => {
+    const { ari, rest } = await setup(() => ({ status: 200, body: { name: 'liandong' } }));
+    await rest.setEventFilter('liandong', ['StasisStart', 'ChannelDestroyed']);
+    const s = ari.seen[0] as Seen;
+    expect([s.method, s.path]).toEqual(['PUT', '/ari/applications/liandong/eventFilter']);
+    expect(JSON.parse(s.body)).toEqual({ allowed: [{ type: 'StasisStart' }, { type: 'ChannelDestroyed' }] });
+  });
+
   it("rejects with Asterisk's own message and the status, so 'not found' and 'already exists' are recognised", async () => {
     const { rest } = await setup((s) => (s.method === 'DELETE'
       ? { status: 404, body: { message: 'Channel not found' } }

@@ -27,6 +27,12 @@ export interface AriConnectionOptions {
   /** Milliseconds a REST request of the lean client may take; also how long an idle connection is kept. */
   readonly restTimeoutMs: number;
   readonly onEvent: (event: AriRawEvent) => void;
+  /**
+   * The event types onEvent uses: asked of Asterisk after each connection (the app's event
+   * filter), so it neither serialises nor sends the others (variables set, dialplan steps, …).
+   * Until the filter holds, other types arrive and are ignored as before.
+   */
+  readonly eventTypes: readonly string[];
   /** Called after every (re)connection of the event websocket, for reconciliation. */
   readonly onConnected: () => void;
 }
@@ -153,6 +159,7 @@ export class AriConnection {
         opened = true;
         this.setHealth(true);
         this.opts.onConnected();
+        this.filterEvents();
         pingTimer = setInterval(() => {
           if (!alive) {
             this.opts.logger.warn({ pingIntervalMs: this.opts.pingIntervalMs }, 'ARI websocket missed a pong; reconnecting');
@@ -190,6 +197,14 @@ export class AriConnection {
     } finally {
       console.log = original;
     }
+  }
+
+  private filterEvents(): void {
+    const { app, eventTypes } = this.opts;
+    this.lean((r) => r.setEventFilter(app, eventTypes)).then(
+      () => this.opts.logger.debug({ eventTypes }, 'ARI event filter set'),
+      (err: unknown) => this.opts.logger.warn({ err: describe(err) }, 'ARI event filter refused; every event type keeps arriving (and the unused ones are ignored)'),
+    );
   }
 
   private handleMessage(data: WebSocket.RawData): void {

@@ -65,12 +65,17 @@ export class AriRest {
     await this.request('DELETE', `/channels/${encodeURIComponent(channelId)}`, { reason });
   }
 
+  /** PUT /applications/{app}/eventFilter: Asterisk sends the app only events of these types. */
+  async setEventFilter(app: string, types: readonly string[]): Promise<void> {
+    await this.request('PUT', `/applications/${encodeURIComponent(app)}/eventFilter`, {}, { allowed: types.map((type) => ({ type })) });
+  }
+
   /** Closes the kept connections (service shutdown). */
   close(): void {
     this.agent.destroy();
   }
 
-  private request(method: 'POST' | 'DELETE', resource: string, query: Query, body?: unknown): Promise<void> {
+  private request(method: 'POST' | 'PUT' | 'DELETE', resource: string, query: Query, body?: unknown): Promise<void> {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const search = params.size > 0 ? `?${params.toString()}` : '';

@@ -45,6 +45,8 @@ export interface AriTelephonyOptions {
 
 /** ms: a REST answer of a local Asterisk takes milliseconds; 10 s means it is stuck. Below http.conf session_inactivity (30 s). */
 const DEFAULT_REST_TIMEOUT_MS = 10_000;
+/** The ARI event types `route` turns into CallEvents (keep in step with its switch). */
+const ROUTED_EVENT_TYPES = ['StasisStart', 'StasisEnd', 'ChannelStateChange', 'ChannelDtmfReceived', 'ChannelDestroyed', 'ChannelHangupRequest', 'PlaybackFinished'] as const;
 const CHANNEL_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const VAR_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MEDIA_RE = /^(sound|digits|number|characters|tone|recording):[^\s,]+$/;
@@ -75,6 +77,7 @@ export class AriTelephony implements TelephonyPort {
       maxConcurrentRequests: opts.maxConcurrentRequests ?? 32,
       restTimeoutMs: opts.restTimeoutMs ?? DEFAULT_REST_TIMEOUT_MS,
       onEvent: (e) => this.route(e),
+      eventTypes: ROUTED_EVENT_TYPES,
       onConnected: () => void this.reconcile(),
     });
   }
