@@ -1,6 +1,7 @@
 // The store: one query code path (Kysely) over two engines. SQLite through better-sqlite3 is the
-// embedded default (one file, WAL so readers never block the writer, synchronous=FULL so a
-// committed acknowledgement survives a power cut; groups of posted events commit at NORMAL); PostgreSQL through `pg` is the cluster store.
+// embedded default (one file, WAL so readers never block the writer; a transaction's commit is
+// synced to disk before it resolves, off the event loop (wal-sync.ts), so a committed
+// acknowledgement survives a power cut; groups of posted events are not synced); PostgreSQL through `pg` is the cluster store.
 // Only this module knows which engine runs: repositories write their SQL once with Kysely's `sql`
 // tag (placeholders become ? or $n) and read rows of the same shape from both.
 import fs from 'node:fs';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
 import pg from 'pg';
+import { walSync, type WalSync } from './wal-sync.js';
 import { joinable, runGroup, type GroupStep, type StepOutcome } from './group-commit.js';
 import { MIGRATIONS, migrationSql } from './migrations.js';
 
@@ -48,6 +50,8 @@ export interface Store {
   group(steps: readonly GroupStep[]): Promise<StepOutcome[]>;
   /** Transactions committed since the store opened (a group counts once): for tests and measurements. */
   commits(): number;
+  /** SQLite on a file: fsyncs of its WAL file that made transactions durable (wal-sync.ts); else 0. */
+  syncs(): number;
   /** For /healthz: the store answers a query and accepts writes; otherwise why not. */
   health(): Promise<StoreHealth>;
   close(): Promise<void>;
@@ -101,14 +105,17 @@ function openSqlite(file: string): Store {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const native = new Database(file);
   native.pragma('journal_mode = WAL');
-  native.pragma('synchronous = FULL');
+  // NORMAL: a commit is not fsynced on the main thread; transaction() syncs the WAL file in the
+  // thread pool before it resolves, which gives FULL's durability (wal-sync.ts).
+  native.pragma('synchronous = NORMAL');
   native.pragma('foreign_keys = ON');
   native.pragma('busy_timeout = 5000'); // ms: the CLI may read while the service writes
   const db: Executor = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
+  const durable = file === ':memory:' ? undefined : walSync(file);
   return baseStore('sqlite', file, db, async () => {
     if (native.readonly) return { ok: false, detail: 'database opened read-only' };
     return probe(db);
-  });
+  }, durable);
 }
 
 /**
@@ -116,7 +123,7 @@ function openSqlite(file: string): Store {
  * `transaction` are the group's transaction: on SQLite the group holds the one connection, so a
  * query on `db` itself would wait for the group that waits for it.
  */
-function baseStore(engine: Engine, location: string, db: Executor, health: () => Promise<StoreHealth>): Store {
+function baseStore(engine: Engine, location: string, db: Executor, health: () => Promise<StoreHealth>, durable?: WalSync): Store {
   let commits = 0;
   const store: Store = {
     engine,
@@ -129,40 +136,22 @@ function baseStore(engine: Engine, location: string, db: Executor, health: () =>
       if (inGroup !== undefined) return fn(inGroup);
       const result = await db.transaction().execute(fn);
       commits += 1;
+      await durable?.sync();
       return result;
     },
     within: (tx) => joined(store, tx),
     group: async (steps) => {
-      const outcomes = engine === 'sqlite' ? await relaxedSqliteGroup(db, steps) : await runGroup(db, steps, true);
+      // A group holds posted events only: on SQLite its commit is not synced (see wal-sync.ts).
+      const outcomes = await runGroup(db, steps, engine === 'postgres');
       commits += 1;
       return outcomes;
     },
     commits: () => commits,
+    syncs: () => durable?.count() ?? 0,
     health,
     close: () => db.destroy(),
   };
   return store;
-}
-
-/**
- * A group of posted events (never an acknowledgement, a survey answer or an order: those commit
- * through `transaction` and are synced) commits with synchronous=NORMAL: in WAL mode its commit
- * reaches the operating system without an fsync, so a killed service loses none of it, and the
- * next synced commit (or checkpoint) makes it durable on disk too. Only a power cut or kernel
- * crash before that can lose it (docs/operations.md, "What a kill loses"). The fsync per group was
- * the largest item of the controller's CPU profile (kysely's commitTransaction, 18 % at 200
- * orders). SQLite refuses to change the level inside a transaction, so it is set around the
- * group while the group holds the one connection: no other transaction runs at the lower level.
- */
-async function relaxedSqliteGroup(db: Executor, steps: readonly GroupStep[]): Promise<StepOutcome[]> {
-  return db.connection().execute(async (connection) => {
-    await sql`PRAGMA synchronous = NORMAL`.execute(connection);
-    try {
-      return await runGroup(db, steps, false, connection);
-    } finally {
-      await sql`PRAGMA synchronous = FULL`.execute(connection);
-    }
-  });
 }
 
 /** Prepared statements kept at most (the SQL texts are fixed strings; a few are built from filters). */

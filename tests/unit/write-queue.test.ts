@@ -3,11 +3,14 @@
 // back alone and reported; fenced writes check their lease once per group. The window is never
 // waited for: a window longer than any test (the constructor takes any; only the setting is
 // capped at 50 ms) and explicit flushes, or fake timers.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LeaseManager } from '../../src/cluster/leases.js';
 import { run } from '../../src/db/sql.js';
-import type { Store } from '../../src/db/store.js';
+import { openStore, type Store } from '../../src/db/store.js';
 import { MAX_GROUP_WRITES, WriteQueue } from '../../src/db/write-queue.js';
 import { OrderRepository } from '../../src/orders/order-repository.js';
 import { ENGINES, openTestStore } from '../support/engines.js';
@@ -283,20 +286,30 @@ describe.each(ENGINES)('WriteQueue group commit of fenced writes on %s', (engine
   });
 });
 
-describe('WriteQueue group commit on sqlite: durability levels', () => {
-  it('a group of posted events commits at synchronous=NORMAL; awaited writes and everything after stay FULL', async () => {
-    const { store, writes, failures } = await setUp('sqlite');
-    const level = async () => (await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(store.db)).rows[0]?.synchronous;
-    const seen: Array<number | undefined> = [];
-    writes.post('level inside a group', async () => {
-      seen.push(await level());
-    });
-    await writes.run(async () => {
-      seen.push(await level());
-    });
-    seen.push(await level());
-    expect(failures).toEqual([]);
-    // 1 = NORMAL (the group), 2 = FULL (the awaited write and the store afterwards).
-    expect(seen).toEqual([1, 2, 2]);
+describe('WriteQueue group commit on a SQLite file: what is synced to disk', () => {
+  it('a transaction (an awaited write) resolves after its WAL is fsynced; a group of posted events is not synced', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'liandong-wal-'));
+    try {
+      const fileStore = await openStore({ engine: 'sqlite', path: path.join(dir, 'case.db') });
+      try {
+        const repo = new OrderRepository(fileStore);
+        const { row } = await repo.createOrder({ externalId: 'wal-1', category: 'water-main-burst', departmentId: 'water-supply', summary: 's', address: 'a', reporterPhone: '13800138000', urgency: 'urgent', major: false });
+        const writes = new WriteQueue(() => undefined, { store: fileStore, windowMs: NEVER_MS });
+        const synced = fileStore.syncs();
+        expect(synced).toBeGreaterThan(0); // the order's creation was synced
+        writes.post('e1', () => repo.appendEvent(row.id, 'test', 'e1'));
+        writes.post('e2', () => repo.appendEvent(row.id, 'test', 'e2'));
+        await writes.committed();
+        expect(fileStore.syncs()).toBe(synced);
+        await writes.run(() => repo.appendEvent(row.id, 'test', 'e3'));
+        expect(fileStore.syncs()).toBe(synced + 1);
+        // The connection itself never waits for an fsync on the event loop.
+        expect((await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(fileStore.db)).rows[0]?.synchronous).toBe(1);
+      } finally {
+        await fileStore.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
