@@ -101,7 +101,14 @@ export class ReminderCalls {
           this.traces.log(p.attemptId).debug({ keypad: k.kind, replay: p.replay }, 'reminder keypad');
         },
       },
-    }), (_input, endedAt) => ({ result: 'cancelled' as const, reason: 'cancelled while waiting for a free line; no call was placed', digits: '', endedAt }));
+    }), (_input, endedAt) => ({ result: 'cancelled' as const, reason: 'cancelled while waiting for a free line; no call was placed', digits: '', endedAt }), {
+      // The reminder is rendered (or found in the cache) while the call waits for its line: at the
+      // answer it plays at once, and a key pressed right away is not lost to silence.
+      prepare: async (input) => {
+        await this.messageOf(this.roundOf(input.attemptId), input.script);
+      },
+      whenFailed: (_input, endedAt, reason) => ({ result: 'failed' as const, reason: `prompts could not be rendered: ${reason}; no call was placed`, digits: '', endedAt }),
+    });
 
     this.machine = reminderRoundMachine.provide({
       actors: { callAttempt },
@@ -170,6 +177,8 @@ export class ReminderCalls {
       maxDigits: 1,
       firstDigitTimeoutMs: round.keyTimeoutSeconds * 1000,
       interDigitTimeoutMs: INTER_DIGIT_TIMEOUT_MS,
+      // A key pressed between the answer and the first reading answers it (as on dispatch calls).
+      keepKeysPressedBefore: input.replay === 0,
     });
     if (result.status === 'complete') return { status: 'key', key: result.digits.slice(0, 1) };
     if (result.status === 'timeout') return { status: 'timeout' };
