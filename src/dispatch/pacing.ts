@@ -270,8 +270,9 @@ export class PacedTelephony implements TelephonyPort {
       if (e.type === 'hangup') free();
     });
     try {
-      if (this.clusterGate) await this.clusterGate(id);
+      // Durable first: the cluster's call start (its per-second slot) is taken right before the originate.
       if (this.durable) await this.durable();
+      if (this.clusterGate) await this.clusterGate(id);
       this.onCallEvent(id, { type: 'originating', at: new Date() });
       await this.inner.originate(request, listener);
     } catch (err) {
