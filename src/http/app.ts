@@ -1,6 +1,6 @@
 // buildApp(deps): the whole HTTP surface, built from injected services and never listening by
 // itself (main.ts listens; tests use app.inject).
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import type { Logger } from '../logging.js';
 import { makeRoleGuard } from './auth.js';
@@ -32,7 +32,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance,
     // Fastify's own two lines per request (incoming, completed) become one at debug (below): at
     // info they were most of the service's log volume (every prompt file Asterisk fetches).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // Router and HTTP-parser failures (bad percent-encoding, over-long segment, oversized
