@@ -29,7 +29,7 @@ import { ARTIFACTS, spawnService, TOKENS, type ServiceProcess } from '../harness
 import { prepareBaseline, type BaselineMedia } from './lib/baseline.js';
 import { drainRun, type DrainResult } from './lib/drain.js';
 import { AriObserver } from './lib/observer.js';
-import { summarizeProfile, type ProfileSummary } from './lib/profile.js';
+import { monotonicUs, summarizeProfile, type ProfileSummary, type Window } from './lib/profile.js';
 import { baselineRun, controllerRun, type RunResult, type RunSetup } from './lib/runs.js';
 import { round } from './lib/stats.js';
 import { ttsCost, ttsCostLines, type TtsCostResult } from './lib/tts-cost.js';
@@ -172,6 +172,8 @@ async function main(): Promise<void> {
 
   const policy = { attemptsPerContact: 1, retryDelaySeconds: 1, ringTimeoutSeconds: 15, chainLoops: 0, loopDelaySeconds: 1, maxReplays: 0, keyTimeoutSeconds: KEY_TIMEOUT_S };
   const results: SizeResult[] = [];
+  /** When each measured controller run on SQLite went (the profile counts only these). */
+  const measured: Window[] = [];
   const baselines = new Map<number, RunResult>();
   let drain: DrainResult | undefined;
   const pg: BenchPostgres | undefined = STORES.includes('postgres') ? await benchPostgres() : undefined;
@@ -198,7 +200,9 @@ async function main(): Promise<void> {
         }
         for (const size of SIZES) {
           out(`${size} orders: controller on ${store}`);
+          const from = monotonicUs();
           const controller = await controllerRun(setup, svc, size, `c${size}-${store}-${Date.now()}`);
+          if (store === 'sqlite') measured.push([from, monotonicUs()]);
           await quiet(observer);
           let baseline = baselines.get(size);
           if (!baseline) {
@@ -230,7 +234,7 @@ async function main(): Promise<void> {
     // tsx's module loader runs in a worker thread with its own (small) profile: the main thread's is the largest.
     const largest = fs.readdirSync(PROFILE_DIR).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(PROFILE_DIR, f)).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
     if (largest) {
-      profile = summarizeProfile(largest);
+      profile = summarizeProfile(largest, 25, measured);
       keepProfile(largest, 'controller');
     }
     fs.rmSync(PROFILE_DIR, { recursive: true, force: true });
@@ -319,7 +323,7 @@ async function main(): Promise<void> {
     ...(profile
       ? [
           '',
-          `Where the controller's CPU goes (node --cpu-prof, all runs above, ${profile.totalMs} ms busy):`,
+          `Where the controller's CPU goes (node --cpu-prof, samples taken during the measured controller runs on SQLite — not the service's start nor the warm-up — ${profile.totalMs} ms busy):`,
           ...profile.areas.map((a) => `  ${String(a.percent).padStart(5)} %  ${String(a.ms).padStart(6)} ms  ${a.area}`),
           'Top functions by self time:',
           ...profile.functions.map((f) => `  ${String(f.percent).padStart(5)} %  ${String(f.ms).padStart(6)} ms  ${f.fn}`),

@@ -8,9 +8,17 @@ interface ProfileNode {
 }
 interface Profile {
   nodes: ProfileNode[];
+  /** µs on the system's monotonic clock (V8's TimeTicks; process.hrtime reads the same clock). */
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
 }
+
+/** [from, to] in µs on the monotonic clock (monotonicUs). */
+export type Window = readonly [number, number];
+
+/** Now on the clock of a profile's sample times, µs. */
+export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 export interface ProfileSummary {
   readonly totalMs: number;
@@ -31,11 +39,21 @@ function areaOf(url: string, fn: string): string {
   return url;
 }
 
-export function summarizeProfile(file: string, top = 25): ProfileSummary {
+/**
+ * windows: only samples taken inside them count (the measured runs, not the service's start, its
+ * module loading and the warm-up); none given: the whole profile.
+ */
+export function summarizeProfile(file: string, top = 25, windows?: readonly Window[]): ProfileSummary {
   const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  let at = p.startTime;
+  p.samples.forEach((id, i) => {
+    const delta = p.timeDeltas[i] ?? 0;
+    at += delta;
+    if (windows && !windows.some(([from, to]) => at >= from && at <= to)) return;
+    self.set(id, (self.get(id) ?? 0) + delta);
+  });
   const areas = new Map<string, number>();
   const fns = new Map<string, number>();
   let busy = 0;
