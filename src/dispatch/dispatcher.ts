@@ -57,6 +57,8 @@ const coUnitOf = (row: CoUnitRow): CoUnit => ({ departmentId: row.department_id,
 export class Dispatcher {
   /** Every unit whose machine runs here, with what its effects need. */
   private readonly live: LiveUnits;
+  /** Machines that ended and whose last posted writes are not yet committed (see isLive). */
+  private readonly settling = new Set<string>();
   /** Each open call's logger and step times, for its summary line. */
   private readonly traces: CallTraces;
   /** The order machine with its effects (and the call-attempt machine inside it), provided once. */
@@ -80,12 +82,29 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * True while the order's lead machine runs, and until the writes it posted before it ended are
+   * committed (they commit in groups): once false, the order's record is final (the dispute
+   * service, the policy dry run, the demo and tests read it then).
+   */
   isLive(orderId: string): boolean {
-    return this.live.has(orderId);
+    return this.live.has(orderId) || this.settling.has(orderId);
   }
 
   liveCount(): number {
-    return this.live.size;
+    return this.live.size + this.settling.size;
+  }
+
+  /** A machine ended: it counts as live until its last writes are committed (committed() ends the group now). */
+  private settle(key: string): void {
+    this.settling.add(key);
+    this.deps.writes.committed().then(
+      () => this.settling.delete(key),
+      (err: unknown) => {
+        this.settling.delete(key);
+        this.log.error({ key, reason: err instanceof Error ? err.message : String(err) }, 'the last writes of an ended dispatch could not be confirmed');
+      },
+    );
   }
 
   /** What this dispatcher holds for live work (0 and 0 once every order here has ended, been stopped or abandoned). */
@@ -217,6 +236,7 @@ export class Dispatcher {
       // resume point stays for the restart (or the node that takes the order over).
       complete: () => {
         this.live.remove(key);
+        this.settle(key);
         const { status, output } = actor.getSnapshot();
         if (status === 'done') {
           saveResume(null);
@@ -226,6 +246,7 @@ export class Dispatcher {
       },
       error: (err: unknown) => {
         this.live.remove(key);
+        this.settle(key);
         writes.post('dispatch_crashed event', () => repo.appendEvent(order.id, 'liandong', 'dispatch_crashed', { reason: err instanceof Error ? err.message : String(err), departmentId }));
         orderLog.error({ err }, 'order machine crashed');
         this.releaseIfDone(order.id);
