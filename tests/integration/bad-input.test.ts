@@ -227,7 +227,7 @@ describe('the bad-input corpus', () => {
     expect(res.statusCode).toBe(400);
     expect(res.body).not.toContain('13912345678');
     const log = fs.readFileSync(path.join(ARTIFACTS, 'bad-input.log'), 'utf8');
-    expect(log).toContain('"statusCode":400');
+    expect(log).toContain('"status":400');
     expect(log).not.toContain('13912345678');
     expect(log).not.toContain('13800138000');
   });

@@ -29,7 +29,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 export async function startServices(name: string, overrides: Record<string, string> = {}, options: Omit<ServiceOptions, 'logger'> = {}): Promise<Services> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const config = testConfig(overrides);
-  const logger = createLogger(config.logLevel, pino.destination({ dest: path.join(ARTIFACTS, `${name}.log`), sync: true }));
+  // A fresh file per run (append: false): an assertion on the log must see this run's lines only,
+  // never those a run before it left in the same file.
+  const logger = createLogger(config.logLevel, pino.destination({ dest: path.join(ARTIFACTS, `${name}.log`), sync: true, append: false }));
   const services = await createServices(config, { ...options, logger });
   await services.app.listen({ host: config.http.host, port: config.http.port });
   await services.start();
