@@ -100,12 +100,46 @@ describe('the console acts, with the API\'s roles', () => {
     expect(stored).toMatchObject({ category: 'water-main-burst', department_id: UNIT, summary: '控制台测试：主干道水管爆裂', status: 'dispatching' });
 
     await page.fill('#cancel-reason', '报警人来电撤销');
-    await page.click('#cancel-submit');
+    const [cancelResponse] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/cancel'), { timeout: 10_000 }), page.click('#cancel-submit')]);
+    expect(cancelResponse.status()).toBe(200);
     await expect.poll(() => page.textContent('[data-testid=case-status]'), { timeout: 15_000 }).toBe('已撤销');
     expect((await s.repo.getOrder(id))?.status).toBe('cancelled');
     const cancelled = (await s.repo.events(id)).find((e) => e.kind === 'cancelled');
     expect(JSON.parse(cancelled?.detail ?? '{}')).toMatchObject({ reason: '报警人来电撤销' });
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-case-cancelled.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('a click pressed while the case page redraws still acts: the redraw waits for the release', async () => {
+    // A redraw between press and release puts them on different elements, and the browser then
+    // fires no click: a "撤销" pressed while a call event arrived did nothing (CI, 2026-12-01).
+    const created = await s.app.inject({
+      method: 'POST', url: '/api/v1/orders', headers: DESK,
+      payload: { externalId: `console-press-${Date.now()}`, category: 'water-main-burst', departmentId: UNIT, summary: '按下时刷新', address: '西街', reporterPhone: '13800138003', urgency: 'normal' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { id } = created.json<{ id: string }>();
+    const { page, errors } = await newPage();
+    await signIn(page, 'dev-desk-token');
+    await page.goto(`${base}/console/#/case/${encodeURIComponent(id)}`);
+    await expect.poll(() => page.textContent('[data-testid=case-status]')).toBe('呼叫中');
+    await page.fill('#cancel-reason', '按下时页面刷新');
+    const box = await page.locator('#cancel-submit').boundingBox();
+    if (!box) throw new Error('the cancel button has no box');
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    // A change the event stream reports while the button is held: the page reads the order again.
+    const reread = page.waitForResponse((r) => r.request().method() === 'GET' && r.url().endsWith(`/api/v1/orders/${encodeURIComponent(id)}`), { timeout: 10_000 });
+    await s.repo.appendEvent(id, 'test', 'test_marker', { why: 'a change while the button is held' });
+    await reread;
+    // Lets the page handle the body it read (without the fix it redraws here, under the pointer).
+    await page.evaluate(() => new Promise((resolve) => { setTimeout(resolve, 100); }));
+    const [cancelResponse] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/cancel'), { timeout: 5_000 }), page.mouse.up()]);
+    expect(cancelResponse.status()).toBe(200);
+    await expect.poll(() => page.textContent('[data-testid=case-status]'), { timeout: 15_000 }).toBe('已撤销');
+    // The content read while the button was held was shown after the release (its event is there).
+    expect(await page.textContent('body')).toContain('test_marker');
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);

@@ -2,7 +2,7 @@
 // and when, every call with its result and hang-up cause, feedback, callbacks, and the full
 // timeline of case events. It reloads itself when the event stream says the order changed.
 import { ApiError, getJson } from './api.js';
-import { dateTime, h, replace } from './dom.js';
+import { dateTime, h, liveContent, replace } from './dom.js';
 import { connectFeed, onOrder } from './feed.js';
 import { answerText, detailName, eventText, resultText, scriptText, statusText, t } from './i18n.js';
 import { caseActions, disputeSettlement } from './actions.js';
@@ -146,6 +146,7 @@ export function renderCase(view, ctx, id) {
   let loading = false;
   let again = false;
   replace(view, h('p', { class: 'muted' }, t('loading')));
+  const content = liveContent(view);
   const load = () => {
     if (loading) {
       again = true;
@@ -153,7 +154,7 @@ export function renderCase(view, ctx, id) {
     }
     loading = true;
     getJson(`/api/v1/orders/${encodeURIComponent(id)}`).then((/** @type {unknown} */ body) => {
-      if (!stopped) replace(view, caseContent(/** @type {CaseRecord} */ (body), ctx, load));
+      if (!stopped) content.show(caseContent(/** @type {CaseRecord} */ (body), ctx, load));
     }, (/** @type {unknown} */ err) => {
       if (stopped) return;
       if (err instanceof ApiError && err.status === 404) replace(view, h('p', { class: 'error' }, t('notFound')), h('a', { href: '#/board' }, t('back')));
@@ -174,5 +175,6 @@ export function renderCase(view, ctx, id) {
   return () => {
     stopped = true;
     off();
+    content.stop();
   };
 }

@@ -1,7 +1,7 @@
 // Building the page without innerHTML: every text from the API goes in as a text node, so a
 // summary or a name can never become markup.
 
-/* global document */
+/* global document, setTimeout, HTMLElement, HTMLInputElement, HTMLTextAreaElement */
 /**
  * @typedef {string | number | Node | null | undefined | false} Leaf
  * @typedef {Leaf | Array<Leaf | Array<Leaf | Leaf[]>>} Child
@@ -82,4 +82,62 @@ export function percent(value) {
 /** @param {number | null | undefined} value @param {number} [digits] */
 export function fixed(value, digits = 1) {
   return value === null || value === undefined ? '—' : value.toFixed(digits);
+}
+
+/**
+ * The content of a page that redraws itself while someone works on it (the case page, on every
+ * change the event stream reports). Two things a plain `replace` would take from the user:
+ * - a click: a redraw between the press and the release puts them on different elements, and
+ *   the browser then fires no click at all (a "撤销" pressed while a call event arrived did
+ *   nothing). So while a pointer is pressed inside `view`, the newest content waits, and is
+ *   shown once the pointer is released and its click has been dispatched;
+ * - the keyboard focus: the field that had it (found again by its id) gets it back, with its caret.
+ * @param {HTMLElement} view
+ * @returns {{ show: (...children: Child[]) => void, stop: () => void }}
+ */
+export function liveContent(view) {
+  let pressed = false;
+  /** @type {Child[] | null} */
+  let held = null;
+  const onPress = () => { pressed = true; };
+  const onRelease = () => {
+    if (!pressed) return;
+    pressed = false;
+    // The click follows the release in the same task; show the held content after it.
+    setTimeout(() => {
+      if (held === null || pressed) return;
+      const children = held;
+      held = null;
+      draw(children);
+    }, 0);
+  };
+  /** @param {Child[]} children */
+  const draw = (children) => {
+    const focused = document.activeElement;
+    const id = focused instanceof HTMLElement && view.contains(focused) ? focused.id : '';
+    const caret = focused instanceof HTMLInputElement || focused instanceof HTMLTextAreaElement ? [focused.selectionStart, focused.selectionEnd] : [null, null];
+    replace(view, ...children);
+    const again = id === '' ? null : document.getElementById(id);
+    if (again === null) return;
+    again.focus();
+    const [start, end] = caret;
+    // selectionStart is null for inputs without a caret (select, checkbox): nothing to restore.
+    if ((again instanceof HTMLInputElement || again instanceof HTMLTextAreaElement) && start !== null && end !== null && again.selectionStart !== null) again.setSelectionRange(start, end);
+  };
+  view.addEventListener('pointerdown', onPress);
+  document.addEventListener('pointerup', onRelease);
+  document.addEventListener('pointercancel', onRelease);
+  return {
+    show(...children) {
+      if (pressed) held = children;
+      else draw(children);
+    },
+    stop() {
+      held = null;
+      pressed = false;
+      view.removeEventListener('pointerdown', onPress);
+      document.removeEventListener('pointerup', onRelease);
+      document.removeEventListener('pointercancel', onRelease);
+    },
+  };
 }
