@@ -50,6 +50,13 @@ async function dutyPhone(unit: string, number: string): Promise<void> {
   expect(put.statusCode, put.body).toBe(200);
 }
 
+/** Creates an order as the desk, through the API; its id and code. */
+async function createOrder(label: string, fields: { category: string; departmentId: string; summary: string; address: string; reporterPhone: string; urgency: string }): Promise<{ id: string; code: string }> {
+  const created = await s.app.inject({ method: 'POST', url: '/api/v1/orders', headers: DESK, payload: { externalId: `${label}-${Date.now()}`, ...fields } });
+  expect(created.statusCode, created.body).toBe(201);
+  return created.json<{ id: string; code: string }>();
+}
+
 async function newPage(): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1300, height: 1000 }, locale: 'zh-CN' });
   const errors: string[] = [];
@@ -114,12 +121,7 @@ describe('the console acts, with the API\'s roles', () => {
   it('a click pressed while the case page redraws still acts: the redraw waits for the release', async () => {
     // A redraw between press and release puts them on different elements, and the browser then
     // fires no click: a "撤销" pressed while a call event arrived did nothing (CI, 2026-12-01).
-    const created = await s.app.inject({
-      method: 'POST', url: '/api/v1/orders', headers: DESK,
-      payload: { externalId: `console-press-${Date.now()}`, category: 'water-main-burst', departmentId: UNIT, summary: '按下时刷新', address: '西街', reporterPhone: '13800138003', urgency: 'normal' },
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const { id } = created.json<{ id: string }>();
+    const { id } = await createOrder('console-press', { category: 'water-main-burst', departmentId: UNIT, summary: '按下时刷新', address: '西街', reporterPhone: '13800138003', urgency: 'normal' });
     const { page, errors } = await newPage();
     await signIn(page, 'dev-desk-token');
     await page.goto(`${base}/console/#/case/${encodeURIComponent(id)}`);
@@ -144,13 +146,41 @@ describe('the console acts, with the API\'s roles', () => {
     await page.close();
   }, 60_000);
 
-  it("a unit's own user sees the unit's orders and records feedback; the person is recorded", async () => {
-    const created = await s.app.inject({
-      method: 'POST', url: '/api/v1/orders', headers: DESK,
-      payload: { externalId: `console-unit-${Date.now()}`, category: 'water-main-burst', departmentId: UNIT, summary: '水表井冒水', address: '东门街', reporterPhone: '13800138001', urgency: 'normal' },
+  it('the board holds a row change while its link is pressed: the click still opens the case', async () => {
+    const { id, code } = await createOrder('console-board-press', { category: 'water-main-burst', departmentId: UNIT, summary: '看板按下', address: '北街', reporterPhone: '13800138004', urgency: 'normal' });
+    const { page, errors } = await newPage();
+    // Counts the board's feed messages, so the test knows when the page has the change.
+    await page.addInitScript(() => {
+      const w = globalThis as unknown as { feedOrders: number; EventSource: typeof EventSource };
+      w.feedOrders = 0;
+      const Original = w.EventSource;
+      w.EventSource = class extends Original {
+        constructor(url: string | URL, init?: EventSourceInit) {
+          super(url, init);
+          this.addEventListener('order', () => { w.feedOrders += 1; });
+        }
+      };
     });
-    expect(created.statusCode, created.body).toBe(201);
-    const { id } = created.json<{ id: string }>();
+    await signIn(page, 'dev-desk-token');
+    const link = page.locator(`#board tr[data-order-id="${id}"] a`);
+    await expect.poll(() => link.textContent()).toBe(code);
+    const box = await link.boundingBox();
+    if (!box) throw new Error('the row link has no box');
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    const seen = await page.evaluate(() => (globalThis as unknown as { feedOrders: number }).feedOrders);
+    await s.repo.appendEvent(id, 'test', 'test_marker', { why: 'a change while the link is held' });
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { feedOrders: number }).feedOrders), { timeout: 10_000 }).toBeGreaterThan(seen);
+    await page.mouse.up();
+    await page.waitForURL(/#\/case\//, { timeout: 5_000 });
+    expect(decodeURIComponent(page.url().split('#/case/')[1] ?? '')).toBe(id);
+    expect(errors).toEqual([]);
+    await page.close();
+    await s.app.inject({ method: 'POST', url: `/api/v1/orders/${encodeURIComponent(id)}/cancel`, headers: DESK, payload: { reason: '测试结束' } });
+  }, 60_000);
+
+  it("a unit's own user sees the unit's orders and records feedback; the person is recorded", async () => {
+    const { id } = await createOrder('console-unit', { category: 'water-main-burst', departmentId: UNIT, summary: '水表井冒水', address: '东门街', reporterPhone: '13800138001', urgency: 'normal' });
     const { page, errors } = await newPage();
     await signIn(page, unitToken);
     // No board for a unit: its own orders, and no new-order page.
@@ -206,12 +236,7 @@ describe('the console acts, with the API\'s roles', () => {
   it('linkage office settles a dispute: upheld with reassignment, the case shows it settled and the order dispatched to the other unit', async () => {
     await dutyPhone('education', '70113'); // answers, presses 3 after 1 s: accepts and disputes jurisdiction
     await dutyPhone('civil-affairs', '70111'); // answers, presses 1 after 1 s
-    const created = await s.app.inject({
-      method: 'POST', url: '/api/v1/orders', headers: DESK,
-      payload: { externalId: `console-dispute-${Date.now()}`, category: 'school-complaint', departmentId: 'education', summary: '流浪人员滞留校门口', address: '城关镇', reporterPhone: '13800138003', urgency: 'urgent' },
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const { id } = created.json<{ id: string }>();
+    const { id } = await createOrder('console-dispute', { category: 'school-complaint', departmentId: 'education', summary: '流浪人员滞留校门口', address: '城关镇', reporterPhone: '13800138003', urgency: 'urgent' });
     await expect.poll(async () => (await first(s.store.db, sql<{ status: string }>`SELECT status FROM disputes WHERE order_id = ${id} AND department_id = 'education'`))?.status, { timeout: 60_000, interval: 250 }).toBe('open');
     // The API reassigns only once the disputing unit's call has ended (its confirmation is read to the end).
     await expect.poll(() => s.dispatcher.isLive(id), { timeout: 60_000, interval: 250 }).toBe(false);

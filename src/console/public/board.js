@@ -2,7 +2,7 @@
 // from the event stream (no reload). A row flashes when its order changes.
 /* global CSS */
 import { getJson } from './api.js';
-import { clock, dateTime, h, replace } from './dom.js';
+import { clock, dateTime, h, pressGuard, replace } from './dom.js';
 import { connectFeed, onOrder } from './feed.js';
 import { resultText, scriptText, statusText, t } from './i18n.js';
 
@@ -88,7 +88,9 @@ export function renderBoard(view, ctx) {
     empty);
   draw();
 
-  const off = onOrder((m) => update(m.order));
+  // A row replaced under a pressed pointer would swallow the click on its link: held till release.
+  const guard = pressGuard(view);
+  const off = onOrder((m) => guard.later(() => update(m.order)));
   let stopped = false;
   getJson(/** @type {string} */ ('/api/v1/board?limit=100')).then((/** @type {unknown} */ body) => {
     if (stopped) return;
@@ -100,5 +102,6 @@ export function renderBoard(view, ctx) {
   return () => {
     stopped = true;
     off();
+    guard.stop();
   };
 }

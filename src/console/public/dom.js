@@ -85,34 +85,64 @@ export function fixed(value, digits = 1) {
 }
 
 /**
- * The content of a page that redraws itself while someone works on it (the case page, on every
- * change the event stream reports). Two things a plain `replace` would take from the user:
- * - a click: a redraw between the press and the release puts them on different elements, and
- *   the browser then fires no click at all (a "撤销" pressed while a call event arrived did
- *   nothing). So while a pointer is pressed inside `view`, the newest content waits, and is
- *   shown once the pointer is released and its click has been dispatched;
- * - the keyboard focus: the field that had it (found again by its id) gets it back, with its caret.
+ * Holds a page's redraws while a pointer is pressed inside `view`. A redraw between the press and
+ * the release puts them on different elements, and the browser then fires no click at all (a
+ * "撤销" pressed while a call event arrived did nothing). `later(fn)` runs `fn` now, or, while a
+ * pointer is pressed, once it is released and its click has been dispatched; held calls run in
+ * the order they came.
  * @param {HTMLElement} view
- * @returns {{ show: (...children: Child[]) => void, stop: () => void }}
+ * @returns {{ later: (fn: () => void) => void, stop: () => void }}
  */
-export function liveContent(view) {
+export function pressGuard(view) {
   let pressed = false;
-  /** @type {Child[] | null} */
-  let held = null;
+  /** @type {Array<() => void>} */
+  let held = [];
   const onPress = () => { pressed = true; };
   const onRelease = () => {
     if (!pressed) return;
     pressed = false;
-    // The click follows the release in the same task; show the held content after it.
+    // The click follows the release in the same task: run the held redraws after it.
     setTimeout(() => {
-      if (held === null || pressed) return;
-      const children = held;
-      held = null;
-      draw(children);
+      if (pressed) return;
+      const due = held;
+      held = [];
+      for (const fn of due) fn();
     }, 0);
   };
-  /** @param {Child[]} children */
-  const draw = (children) => {
+  view.addEventListener('pointerdown', onPress);
+  document.addEventListener('pointerup', onRelease);
+  document.addEventListener('pointercancel', onRelease);
+  return {
+    later(fn) {
+      if (pressed) held.push(fn);
+      else fn();
+    },
+    stop() {
+      held = [];
+      pressed = false;
+      view.removeEventListener('pointerdown', onPress);
+      document.removeEventListener('pointerup', onRelease);
+      document.removeEventListener('pointercancel', onRelease);
+    },
+  };
+}
+
+/**
+ * The content of a page that redraws itself while someone works on it (the case page, on every
+ * change the event stream reports), drawn without taking the user's hand off it: a redraw waits
+ * while a pointer is pressed (pressGuard; only the newest content is drawn then), and the field
+ * that had the keyboard focus (found again by its id) gets it back, with its caret.
+ * @param {HTMLElement} view
+ * @returns {{ show: (...children: Child[]) => void, stop: () => void }}
+ */
+export function liveContent(view) {
+  const guard = pressGuard(view);
+  /** @type {Child[] | null} */
+  let newest = null;
+  const drawNewest = () => {
+    if (newest === null) return;
+    const children = newest;
+    newest = null;
     const focused = document.activeElement;
     const id = focused instanceof HTMLElement && view.contains(focused) ? focused.id : '';
     const caret = focused instanceof HTMLInputElement || focused instanceof HTMLTextAreaElement ? [focused.selectionStart, focused.selectionEnd] : [null, null];
@@ -124,20 +154,14 @@ export function liveContent(view) {
     // selectionStart is null for inputs without a caret (select, checkbox): nothing to restore.
     if ((again instanceof HTMLInputElement || again instanceof HTMLTextAreaElement) && start !== null && end !== null && again.selectionStart !== null) again.setSelectionRange(start, end);
   };
-  view.addEventListener('pointerdown', onPress);
-  document.addEventListener('pointerup', onRelease);
-  document.addEventListener('pointercancel', onRelease);
   return {
     show(...children) {
-      if (pressed) held = children;
-      else draw(children);
+      newest = children;
+      guard.later(drawNewest);
     },
     stop() {
-      held = null;
-      pressed = false;
-      view.removeEventListener('pointerdown', onPress);
-      document.removeEventListener('pointerup', onRelease);
-      document.removeEventListener('pointercancel', onRelease);
+      newest = null;
+      guard.stop();
     },
   };
 }
