@@ -134,6 +134,8 @@ function targets(results: SizeResult[], drain: DrainResult | undefined): string[
   if (drain) {
     check(drain.maxCallsInAnySecond <= drain.callsPerSecondSet && drain.maxConcurrent <= drain.channelsSet, `pacing never exceeded: at most ${drain.maxCallsInAnySecond} call starts in any second (set ${drain.callsPerSecondSet}), at most ${drain.maxConcurrent} channels (set ${drain.channelsSet})`);
     check(drain.meanCallsPerSecond >= 0.95 * drain.callsPerSecondSet && drain.stuck === 0 && drain.lost === 0, `${drain.orders} queued orders drained at ${drain.meanCallsPerSecond} calls/s (set ${drain.callsPerSecondSet}); stuck ${drain.stuck}, lost ${drain.lost}`);
+    // Order machines are admitted up to LIANDONG_MAX_LIVE_ORDERS (default 1000, ~30 KB each): the rest of the burst waits without one.
+    check(drain.controllerPeakRssMb <= 500, `${drain.orders} queued orders: controller peak RSS ${drain.controllerPeakRssMb} MB during the drain (≤ 500 MB)`);
   }
   return lines;
 }

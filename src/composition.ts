@@ -122,6 +122,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const webhook = createWebhook((...a) => webhooks.enqueue(...a), (id) => repo.getOrder(id));
   const dispatcher = new Dispatcher({
     repo, writes, departments, telephony: lines, prompts, logger, webhook, platform: createPlatformChannel(wh.secret), language: config.language, timezone: config.timezone,
+    maxLiveOrders: config.maxLiveOrders,
     ...(cluster ? { ownership: cluster.ownership } : {}),
   });
   const orders = new OrderService(repo, departments, dispatcher);
@@ -150,6 +151,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
   orders.onCompleted = (orderId) => surveys.onOrderCompleted(orderId);
   orders.surveysOf = (orderId) => surveys.forOrder(orderId);
   const reminderRepo = new ReminderRepository(store);
+  metrics.gauge('liandong_order_machines_live', 'Order machines (one per unit of an order being dispatched) running now; at most LIANDONG_MAX_LIVE_ORDERS', () => dispatcher.liveState().units);
+  metrics.gauge('liandong_orders_awaiting_admission', 'Order units (a lead or co-unit) waiting for a free order machine (LIANDONG_MAX_LIVE_ORDERS), now', () => dispatcher.awaitingAdmission());
   metrics.gauge('liandong_reminders_open', 'Feedback deadlines passed without the feedback and still chased by reminder calls, now', async () => (await reminderRepo.openCounts()).chasing);
   metrics.gauge('liandong_orders_overdue', 'Orders escalated as overdue (leader called, linkage office flagged) whose feedback has not come, now', async () => (await reminderRepo.openCounts()).overdueOrders);
   // 督查催办: deadlines start at the acceptance, are met by feedback; a key on a reminder call is feedback.

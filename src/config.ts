@@ -38,6 +38,12 @@ export function parseRankingWeights(raw: string | undefined, problems: string[])
   return out as RankingWeights;
 }
 
+/**
+ * Order machines live at once by default: ~30 MB of RSS at ~30 KB each, and far more calls in
+ * hand than a trunk places (at 100 calls/s, 10 s of them waiting for their line).
+ */
+export const DEFAULT_MAX_LIVE_ORDERS = 1000;
+
 export interface Config {
   readonly profile: Profile;
   readonly http: { readonly host: string; readonly port: number };
@@ -126,6 +132,11 @@ export interface Config {
    * call starts per second (spaced evenly) and channels up at once; never exceeded.
    */
   readonly pacing: { readonly callsPerSecond: number; readonly maxChannels: number };
+  /**
+   * LIANDONG_MAX_LIVE_ORDERS: most order machines (one per unit of an order being dispatched) live
+   * at once, ~30 KB RSS each; a unit beyond waits for admission, more urgent first (admission.ts).
+   */
+  readonly maxLiveOrders: number;
   /** API requests per client (bearer token, else address) per minute; /healthz and /media are exempt. */
   readonly rateLimit: {
     readonly perMinute: number;
@@ -305,6 +316,9 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
   // At most 50: the window is also how stale the store may be for a reader of the events.
   const groupCommitMs = int('LIANDONG_GROUP_COMMIT_MS', 20, 0, 50);
   const pacing = { callsPerSecond: int('LIANDONG_TRUNK_CALLS_PER_SECOND', 10, 1, 1000), maxChannels: int('LIANDONG_TRUNK_CHANNELS', 30, 1, 10_000) };
+  // At least 10 (fewer leaves the trunk idle while orders wait in their retry delays); at most
+  // 100,000 (~3 GB of machines, the unbounded case this setting is there to prevent).
+  const maxLiveOrders = int('LIANDONG_MAX_LIVE_ORDERS', DEFAULT_MAX_LIVE_ORDERS, 10, 100_000);
   const media = {
     dir: mediaDir,
     baseUrl: mediaBaseUrl,
@@ -368,6 +382,7 @@ export function loadConfig(env: Env, profile: Profile = 'production', unused: re
     webhookUrl,
     webhook,
     pacing,
+    maxLiveOrders,
     rateLimit,
     rankingWeights,
     logLevel,

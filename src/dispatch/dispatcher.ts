@@ -1,11 +1,12 @@
 // Runs one order machine per order being dispatched, with real effects, and persists where
 // each one is (the resume point) so a restart continues it without calling anyone twice. The
 // machines are provided once, here: orders differ only by their input, and what the effects
-// need of an order lives in LiveUnits while its machine runs.
+// need of an order lives in LiveUnits while its machine runs. At most maxLiveOrders machines run
+// at once; the units beyond wait for admission (admission.ts) and start as machines end.
 import { createActor } from 'xstate';
 import { resumePointOf } from '../../machines/order.context.js';
 import { FIRST_CURSOR, firstSeqOfUnit, type OrderResume } from '../../machines/order.policy.js';
-import type { Language } from '../config.js';
+import { DEFAULT_MAX_LIVE_ORDERS, type Language } from '../config.js';
 import type { WriteQueue } from '../db/write-queue.js';
 import { contactsOnDuty, type Endpoint } from '../departments/catalog.js';
 import type { DepartmentStore } from '../departments/store.js';
@@ -24,6 +25,7 @@ import { CallTraces } from '../telephony/call-trace.js';
 import type { Webhook } from './webhook.js';
 import { webhookPlatform, type PlatformChannel } from './platform.js';
 import { DEFAULT_PLATFORM_ACK_SECONDS } from './policy.js';
+import { Admission, admissionStep, rankOf, type Admittee } from './admission.js';
 
 export interface DispatcherDeps {
   readonly repo: OrderRepository;
@@ -43,6 +45,8 @@ export interface DispatcherDeps {
    * by that lease. Unset: this node is alone (SQLite) and runs every order.
    */
   readonly ownership?: WorkOwnership;
+  /** Most order machines (units) live at once; beyond, units wait for admission (admission.ts). LIANDONG_MAX_LIVE_ORDERS. */
+  readonly maxLiveOrders?: number;
 }
 
 /** A unit dispatched beside the order's lead: its own order machine, chain and resume point. */
@@ -53,6 +57,12 @@ export interface CoUnit {
 }
 
 const coUnitOf = (row: CoUnitRow): CoUnit => ({ departmentId: row.department_id, index: row.unit_index });
+
+/** A unit waiting for a machine: what its start needs besides its rows, which are read again when it is admitted. */
+interface WaitingUnit extends Admittee {
+  readonly unit: CoUnit | undefined;
+  readonly resume: OrderResume | undefined;
+}
 
 export class Dispatcher {
   /** Every unit whose machine runs here, with what its effects need. */
@@ -67,6 +77,8 @@ export class Dispatcher {
   /** Normal orders waiting for their platform acknowledgement: the timer that phones them. */
   private readonly platformTimers = new Map<string, NodeJS.Timeout>();
   private readonly log: Logger;
+  /** Units waiting for a machine while maxLiveOrders run. */
+  private readonly admission: Admission<WaitingUnit>;
   /** Set by the composition root: an order reached `accepted` (its feedback deadlines start); run after the status is written. */
   onAccepted: (orderId: string) => void | Promise<void> = () => undefined;
 
@@ -80,19 +92,34 @@ export class Dispatcher {
       writes: deps.writes, webhook: deps.webhook, units: this.live, traces: this.traces, callAttempt: calls.machine,
       onAccepted: (orderId) => this.onAccepted(orderId),
     });
+    this.admission = new Admission<WaitingUnit>({
+      maxLive: deps.maxLiveOrders ?? DEFAULT_MAX_LIVE_ORDERS, live: () => this.live.size, log: this.log,
+      admit: (w) => this.admit(w), ended: (w) => this.releaseIfDone(w.orderId),
+    });
   }
 
   /**
-   * True while the order's lead machine runs, and until the writes it posted before it ended are
-   * committed (they commit in groups): once false, the order's record is final (the dispute
-   * service, the policy dry run, the demo and tests read it then).
+   * True while the order's lead machine runs or waits for admission, and until the writes it
+   * posted before it ended are committed (they commit in groups): once false, the order's record
+   * is final (the dispute service, the policy dry run, the demo and tests read it then).
    */
   isLive(orderId: string): boolean {
-    return this.live.has(orderId) || this.settling.has(orderId);
+    return this.holds(orderId) || this.settling.has(orderId);
   }
 
+  /** Units run here: live, settling, or waiting for admission (in a cluster, all owned by this node). */
   liveCount(): number {
-    return this.live.size + this.settling.size;
+    return this.live.size + this.settling.size + this.admission.held;
+  }
+
+  /** Units waiting for a machine now (metric liandong_orders_awaiting_admission). */
+  awaitingAdmission(): number {
+    return this.admission.held;
+  }
+
+  /** The unit's machine runs here, or it waits for one. */
+  private holds(key: string): boolean {
+    return this.live.has(key) || this.admission.holds(key);
   }
 
   /** A machine ended: it counts as live until its last writes are committed (committed() ends the group now). */
@@ -162,7 +189,7 @@ export class Dispatcher {
     this.platformTimers.delete(orderId);
     const repo = this.repoFor(orderId);
     const order = await repo.getOrder(orderId);
-    if (!order || order.status !== 'dispatching' || !order.platform_due_at || this.live.has(orderId)) return;
+    if (!order || order.status !== 'dispatching' || !order.platform_due_at || this.holds(orderId)) return;
     await repo.setPlatformDue(orderId, null);
     await repo.appendEvent(orderId, 'liandong', 'platform_unacknowledged', { reason });
     await this.start({ ...order, platform_due_at: null });
@@ -175,9 +202,35 @@ export class Dispatcher {
 
   /**
    * Starts dispatching a stored order to its lead unit, or to `unit` (a co-unit), or continues it
-   * from its resume point. Resolves once the machine runs (its writes are then posted as they happen).
+   * from its resume point. Resolves once the machine runs (its writes are then posted as they
+   * happen), or once it waits for admission (maxLiveOrders machines run): it starts when its turn comes.
    */
   async start(order: OrderRow, resume?: OrderResume, unit?: CoUnit): Promise<void> {
+    const key = unitKey(order.id, unit?.departmentId);
+    if (this.holds(key)) return;
+    if (this.admission.hasRoom()) return this.run(order, resume, unit);
+    const pastDispatching = (resume?.status ?? 'dispatching') !== 'dispatching';
+    this.admission.wait({ key, orderId: order.id, rank: rankOf(order), unit, resume, pastDispatching, withdrawn: false, acceptedVia: undefined, decided: false });
+  }
+
+  /** A unit's turn came: its rows are read again (admissionStep). Accepted while it waited: recorded as its machine would; a major incident's leaders are still told. */
+  private async admit(w: WaitingUnit): Promise<void> {
+    const repo = this.repoFor(w.orderId);
+    const order = await repo.getOrder(w.orderId);
+    const status = w.unit ? (await repo.coUnit(w.orderId, w.unit.departmentId))?.status : order?.status;
+    w.decided = true;
+    const step = order ? admissionStep(w, status) : 'skip';
+    if (!order || step === 'skip') return;
+    if (step === 'start') return this.run(order, w.resume, w.unit);
+    // Another node's acceptance reads as http, as followStore tells a live machine.
+    await repo.appendEvent(order.id, 'liandong', 'accepted', { via: w.acceptedVia ?? 'http', attemptId: null, ...(w.unit ? { departmentId: w.unit.departmentId } : {}) });
+    if (w.unit) return;
+    await this.onAccepted(order.id);
+    if (order.major === 1 && !w.withdrawn) await this.run(order, { nextAttemptSeq: 1, cursor: FIRST_CURSOR, ...w.resume, status: 'accepted' });
+  }
+
+  /** Runs the unit's machine now (the admission said there is room). */
+  private async run(order: OrderRow, resume?: OrderResume, unit?: CoUnit): Promise<void> {
     const key = unitKey(order.id, unit?.departmentId);
     if (this.live.has(key)) return;
     const { departments, language, writes } = this.deps;
@@ -243,6 +296,7 @@ export class Dispatcher {
           orderLog.info({ output }, 'dispatch finished');
         } else orderLog.debug('dispatch stopped here; its resume point is kept');
         this.releaseIfDone(order.id);
+        this.admission.pump();
       },
       error: (err: unknown) => {
         this.live.remove(key);
@@ -250,6 +304,7 @@ export class Dispatcher {
         writes.post('dispatch_crashed event', () => repo.appendEvent(order.id, 'liandong', 'dispatch_crashed', { reason: err instanceof Error ? err.message : String(err), departmentId }));
         orderLog.error({ err }, 'order machine crashed');
         this.releaseIfDone(order.id);
+        this.admission.pump();
       },
     });
     actor.start();
@@ -266,8 +321,8 @@ export class Dispatcher {
     const { repo, telephony } = this.deps;
     // What this process posted (a machine that just ended clears its resume point) is read back committed.
     await this.written();
-    const orders = (await repo.resumableOrders()).filter((o) => !this.live.has(o.id));
-    const coUnits = (await repo.resumableCoUnits()).filter((u) => !this.live.has(unitKey(u.order_id, u.department_id)));
+    const orders = (await repo.resumableOrders()).filter((o) => !this.holds(o.id));
+    const coUnits = (await repo.resumableCoUnits()).filter((u) => !this.holds(unitKey(u.order_id, u.department_id)));
     // Every call left open, also of orders no longer dispatching (an acceptance committed while
     // its confirmation played, a leader's call after the order was accepted): ended, hung up.
     const liveOrders = new Set(this.live.keys().map(orderOfKey));
@@ -290,7 +345,7 @@ export class Dispatcher {
    * and ended like a restart ends them; the order goes on from its resume point with new attempt ids.
    */
   async takeOver(orderId: string, takeover: Takeover, hangUpLeft: (channelId: string) => Promise<boolean>): Promise<void> {
-    if (this.live.holdsOrder(orderId)) return;
+    if (this.live.holdsOrder(orderId) || this.admission.holdsOrder(orderId)) return;
     const repo = this.repoFor(orderId);
     const order = await repo.getOrder(orderId);
     if (!order) return;
@@ -309,6 +364,8 @@ export class Dispatcher {
    */
   async abandon(orderIds: readonly string[] | 'all'): Promise<void> {
     const lost = (id: string) => orderIds === 'all' || orderIds.includes(id);
+    // Waiting ones first: a stopped machine admits the next, which must not be a lost one.
+    this.admission.withdraw((w) => lost(w.orderId));
     for (const unit of this.live.values()) {
       if (!lost(orderOfKey(unit.key))) continue;
       unit.actor?.stop();
@@ -329,11 +386,18 @@ export class Dispatcher {
    * it through feedback: its machines here are told (within one poll period, TTL/3).
    */
   async followStore(): Promise<void> {
-    const ids = [...new Set(this.live.keys().map(orderOfKey))];
+    const waiting = this.admission.entries();
+    const ids = [...new Set([...this.live.keys(), ...waiting.map((w) => w.key)].map(orderOfKey))];
     const { cancelled, acceptedElsewhere } = await this.deps.repo.settledElsewhere(ids);
     for (const { key, actor } of this.live.values()) {
       if (cancelled.has(key)) actor?.send({ type: 'CANCEL', reason: 'cancelled through another node' });
       else if (acceptedElsewhere.has(key)) actor?.send({ type: 'ACCEPTED_ELSEWHERE', source: 'http' });
+    }
+    // Waiting ones are never started: a cancelled one leaves the queue, an accepted one is recorded so now.
+    for (const w of waiting) {
+      if (this.admission.get(w.key)?.decided !== false) continue; // admitted meanwhile: its own read, or the next poll, sees it
+      if (cancelled.has(w.key) && this.admission.withdraw((x) => x.key === w.key).length > 0) this.releaseIfDone(w.orderId);
+      else if (acceptedElsewhere.has(w.key)) await this.acceptedElsewhere(w.orderId, 'http', w.unit?.departmentId);
     }
   }
 
@@ -374,7 +438,7 @@ export class Dispatcher {
   private releaseIfDone(orderId: string): void {
     const ownership = this.deps.ownership;
     if (!ownership) return;
-    if (this.live.holdsOrder(orderId) || this.platformTimers.has(orderId)) return;
+    if (this.live.holdsOrder(orderId) || this.admission.holdsOrder(orderId) || this.platformTimers.has(orderId)) return;
     this.deps.writes.post(`release order ${orderId}`, () => ownership.release('order', orderId));
   }
 
@@ -385,15 +449,20 @@ export class Dispatcher {
    * those writes queue behind. The acceptance itself is committed by the caller before this.
    */
   async acceptedElsewhere(orderId: string, source: 'http' | 'inbound', coUnit?: string): Promise<void> {
-    if (coUnit !== undefined) {
-      this.live.get(unitKey(orderId, coUnit))?.actor?.send({ type: 'ACCEPTED_ELSEWHERE', source });
+    const key = unitKey(orderId, coUnit);
+    // Waiting for a machine: admitted at once, it records the acceptance and places no dispatch call.
+    const waiting = this.admission.get(key);
+    if (waiting && !waiting.decided) {
+      waiting.acceptedVia = source;
+      await this.admission.admitNow(key);
       return;
     }
-    const actor = this.live.get(orderId)?.actor;
+    const actor = this.live.get(key)?.actor;
     if (actor) {
       actor.send({ type: 'ACCEPTED_ELSEWHERE', source });
       return;
     }
+    if (coUnit !== undefined) return;
     // Not being phoned (a normal order waiting on its platform): no call will be placed.
     const timer = this.platformTimers.get(orderId);
     if (timer !== undefined) {
@@ -421,6 +490,8 @@ export class Dispatcher {
   async cancel(orderId: string, reason: string): Promise<boolean> {
     clearTimeout(this.platformTimers.get(orderId));
     this.platformTimers.delete(orderId);
+    // Units waiting for a machine never start: the lead's cancellation is written by the caller, a co-unit's below.
+    this.admission.withdraw((w) => w.orderId === orderId);
     for (const unit of await this.deps.repo.coUnits(orderId)) {
       const coActor = this.live.get(unitKey(orderId, unit.department_id))?.actor;
       if (coActor) coActor.send({ type: 'CANCEL', reason });
@@ -435,6 +506,9 @@ export class Dispatcher {
 
   /** Stops every live machine (their calls are left to the restart reconciliation). */
   stopAll(): void {
+    // Waiting ones first (a stopped machine would admit the next); they stay dispatching in the store.
+    const waiting = this.admission.clear();
+    if (waiting > 0) this.log.info({ waiting }, 'orders waiting for admission at shutdown; the restart resumes them');
     for (const unit of this.live.values()) {
       unit.actor?.stop();
       this.live.remove(unit.key);

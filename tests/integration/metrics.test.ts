@@ -2,7 +2,7 @@
 // contact, one accepted with 1 at once) and a test of the counters and histograms read back in
 // Prometheus text format: calls started and ended by script and result, originate → answer and
 // key → acknowledgement-committed histograms, seconds to accept per department, orders by
-// status, ARI/AMI connected, trunk gauges, HTTP durations by route pattern, process metrics.
+// status, ARI/AMI connected, trunk and order machine gauges, HTTP durations by route pattern, process metrics.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Services } from '../../src/composition.js';
@@ -104,12 +104,14 @@ describe('/metrics after real calls', () => {
     }
   });
 
-  it('reads orders by status, connections, trunk and webhook gauges at scrape time', () => {
+  it('reads orders by status, connections, trunk, order machine and webhook gauges at scrape time', () => {
     expect(sample('liandong_orders', { status: 'accepted' })).toBe(2);
     expect(sample('liandong_ari_connected')).toBe(1);
     expect(sample('liandong_ami_connected')).toBe(1);
     expect(sample('liandong_trunk_lines_in_use')).toBe(0);
     expect(sample('liandong_trunk_queue_depth')).toBe(0);
+    expect(sample('liandong_order_machines_live')).toBe(0);
+    expect(sample('liandong_orders_awaiting_admission')).toBe(0);
     expect(sample('liandong_webhook_deliveries', { status: 'pending' })).toBe(0);
   });
 

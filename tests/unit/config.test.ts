@@ -113,6 +113,14 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...PROD_MIN, LIANDONG_API_RATE_LIMIT: 'lots' }).join('\n')).toContain('LIANDONG_API_RATE_LIMIT must be a whole number');
   });
 
+  it('limits the order machines live at once to 1000 by default, and takes another limit from 10 to 100000', () => {
+    expect(loadConfig(PROD_MIN).maxLiveOrders).toBe(1000);
+    expect(loadConfig({ ...PROD_MIN, LIANDONG_MAX_LIVE_ORDERS: '250' }).maxLiveOrders).toBe(250);
+    expect(problemsOf({ ...PROD_MIN, LIANDONG_MAX_LIVE_ORDERS: '9' }).join('\n')).toContain('LIANDONG_MAX_LIVE_ORDERS must be a whole number from 10 to 100000');
+    expect(problemsOf({ ...PROD_MIN, LIANDONG_MAX_LIVE_ORDERS: '100001' }).join('\n')).toContain('LIANDONG_MAX_LIVE_ORDERS must be a whole number from 10 to 100000');
+    expect(problemsOf({ ...PROD_MIN, LIANDONG_MAX_LIVE_ORDERS: 'all' }).join('\n')).toContain('LIANDONG_MAX_LIVE_ORDERS must be a whole number');
+  });
+
   it('refuses simulated phones in production', () => {
     expect(problemsOf({ ...PROD_MIN, LIANDONG_SIM_PHONES: 'true' })).toContain('LIANDONG_SIM_PHONES must not be enabled in production');
   });
