@@ -389,9 +389,13 @@ export class Dispatcher {
     const waiting = this.admission.entries();
     const ids = [...new Set([...this.live.keys(), ...waiting.map((w) => w.key)].map(orderOfKey))];
     const { cancelled, acceptedElsewhere } = await this.deps.repo.settledElsewhere(ids);
+    // Told once: the rows stay as they are on every later poll, and a machine that goes on (a major
+    // order's leaders) would record each repeat as a late acceptance or an ignored cancel.
     for (const { key, actor } of this.live.values()) {
-      if (cancelled.has(key)) actor?.send({ type: 'CANCEL', reason: 'cancelled through another node' });
-      else if (acceptedElsewhere.has(key)) actor?.send({ type: 'ACCEPTED_ELSEWHERE', source: 'http' });
+      const status = actor?.getSnapshot().context.status;
+      if (cancelled.has(key)) {
+        if (status === 'dispatching' || status === 'unacknowledged') actor?.send({ type: 'CANCEL', reason: 'cancelled through another node' });
+      } else if (acceptedElsewhere.has(key) && status === 'dispatching') actor?.send({ type: 'ACCEPTED_ELSEWHERE', source: 'http' });
     }
     // Waiting ones are never started: a cancelled one leaves the queue, an accepted one is recorded so now.
     for (const w of waiting) {

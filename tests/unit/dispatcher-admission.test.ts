@@ -2,7 +2,8 @@
 // machines over a SQLite store: a burst beyond the limit waits without machines (yet counts as
 // live: its record is not final), the more urgent is admitted first, a waiting order cancelled,
 // acknowledged or settled by another node is answered truly and never phoned, nothing is started
-// or queued twice, and a stop leaves the waiting orders to the restart, which phones them.
+// or queued twice, and a stop leaves the waiting orders to the restart, which phones them. Also
+// followStore (a cluster): a live machine is told once of a settlement made on another node.
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/db/store.js';
 import { WriteQueue } from '../../src/db/write-queue.js';
@@ -288,6 +289,33 @@ describe('Dispatcher admission limit', () => {
     await until(async () => (await phoned(kept.id)).length > 0);
     expect(await phoned(kept.id)).toEqual(['dispatch']);
     expect(await phoned(lost.id)).toEqual([]);
+    dispatcher.stopAll();
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('Dispatcher.followStore (a cluster: other nodes settle orders running here)', () => {
+  let store: Store | undefined;
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+  });
+
+  it('tells a live machine once: a major order accepted elsewhere, still calling its leaders, gets no late_acceptance per poll', async () => {
+    store = await openStore({ engine: 'sqlite', path: ':memory:' });
+    const { repo, dispatcher, failures, create, until, kinds } = dispatcherOver(store, neverALine(), 100);
+    const major = await create('follow-major', { major: true });
+    await dispatcher.begin(major);
+    await repo.commitAcceptance({ orderId: major.id, attemptId: null, contactId: null, script: 'dispatch', disputed: false, via: 'feedback' });
+    // Three polls (TTL/3 apart in a cluster): the acceptance is seen each time, the machine told once.
+    for (let poll = 0; poll < 3; poll++) {
+      await dispatcher.followStore();
+      await until(async () => (await repo.getOrder(major.id))?.status === 'accepted');
+    }
+    expect(dispatcher.isLive(major.id)).toBe(true); // its leaders' calls go on
+    const written = await kinds(major.id);
+    expect(written.filter((k) => k === 'accepted')).toHaveLength(1);
+    expect(written).not.toContain('late_acceptance');
     dispatcher.stopAll();
     expect(failures).toEqual([]);
   });
