@@ -16,10 +16,10 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Wraps the real runner and records every command it is asked to run. */
+/** Wraps the real runner and records every command it is asked to run (both of a pipe). */
 function countingRun(): { run: RunFn; calls: string[] } {
   const calls: string[] = [];
-  return { calls, run: (cmd, args, opts) => (calls.push(cmd), runProcess(cmd, args, opts)) };
+  return { calls, run: (cmd, args, opts) => (calls.push(cmd, ...(opts.pipeTo ? [opts.pipeTo.command] : [])), runProcess(cmd, args, opts)) };
 }
 
 interface WavInfo {
