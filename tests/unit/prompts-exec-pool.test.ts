@@ -51,6 +51,21 @@ describe('exec pool', () => {
     await expect(pool.run('true', [], { timeoutMs: 5000 })).resolves.toBe('');
   });
 
+  it('pipes a command into another; a failure names the command that failed, with its stderr', async () => {
+    const { dir, pool } = setup(1);
+    const out = path.join(dir, 'piped.txt');
+    await pool.run('cat', [], { stdin: '工单 901112 $(id)', timeoutMs: 5000, pipeTo: { command: 'tee', args: [out] } });
+    expect(fs.readFileSync(out, 'utf8')).toBe('工单 901112 $(id)');
+    await expect(pool.run('sh', ['-c', 'echo "no such voice" >&2; exit 3'], { timeoutMs: 5000, pipeTo: { command: 'cat', args: [] } }))
+      .rejects.toMatchObject({ code: 'failed', message: expect.stringMatching(/^sh -c .*\(exit 3\): no such voice/) as string });
+    await expect(pool.run('printf', ['x'], { timeoutMs: 5000, pipeTo: { command: 'sh', args: ['-c', 'cat > /dev/null; echo "not a WAV" >&2; exit 2'] } }))
+      .rejects.toMatchObject({ code: 'failed', message: expect.stringMatching(/^sh -c .*\(exit 2\): not a WAV/) as string });
+    await expect(pool.run('printf', ['x'], { timeoutMs: 5000, pipeTo: { command: 'no-such-command-liandong', args: [] } }))
+      .rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('no-such-command-liandong') as string });
+    await expect(pool.run('sleep', ['30'], { timeoutMs: 300, pipeTo: { command: 'cat', args: [] } })).rejects.toMatchObject({ code: 'timeout' });
+    await expect(pool.run('true', [], { timeoutMs: 5000, pipeTo: { command: 'cat', args: [] } })).resolves.toBe('');
+  });
+
   it('kills a command past its time limit, with its helper, and the next job gets a new helper', async () => {
     const { dir, pool } = setup(1);
     const started = Date.now();
