@@ -4,7 +4,7 @@
 // digit), a name (category, department) is rendered once per name, and the order's own texts
 // (address, summary) once per order: two of them with only fixed text between are one render,
 // with that text (`地点：` [城关镇人民路。‖情况：水管爆裂]), since each render costs a start of
-// espeak-ng and sox (~15 ms CPU) beside its speech. A site's recording of a fixed part or of the
+// espeak-ng and sox (~11 ms CPU) beside its speech. A site's recording of a fixed part or of the
 // digits wins over the TTS one.
 //
 //   联动单号：{code}。类别：{category}。 → [联动单号：] [五][九][六] ‥ [六][八][八] | [类别：] [供水]

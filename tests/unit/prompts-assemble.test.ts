@@ -14,10 +14,11 @@ const catalog = loadCatalog(defaultPromptsDir(), { timeZone: 'Asia/Shanghai' });
 let dir: string;
 /** What each espeak-ng run was asked to speak, in order, and the file (hash) it was for. */
 let said: Array<{ text: string; hash: string; ssml: boolean }>;
-const run: RunFn = (cmd, args, { stdin }) => {
-  const out = cmd === 'espeak-ng' ? args[args.indexOf('-w') + 1] : args.find((a) => a.endsWith('.8k.wav'));
-  if (!out) return Promise.reject(new Error(`unexpected ${cmd} ${args.join(' ')}`));
-  if (cmd === 'espeak-ng') said.push({ text: stdin ?? '', hash: path.basename(out).slice(1, 65), ssml: args.includes('-m') });
+const run: RunFn = (cmd, args, { stdin, pipeTo }) => {
+  // A render is espeak-ng piped into sox, which writes the temp file (renamed to <hash>.wav after).
+  const out = pipeTo?.args.find((a) => a.endsWith('.8k.wav'));
+  if (cmd !== 'espeak-ng' || !out) return Promise.reject(new Error(`unexpected ${cmd} ${args.join(' ')}`));
+  said.push({ text: stdin ?? '', hash: path.basename(out).slice(1, 65), ssml: args.includes('-m') });
   fs.writeFileSync(out, 'RIFF');
   return Promise.resolve('');
 };

@@ -30,13 +30,13 @@ describe('exec pool', () => {
     expect(fs.readdirSync(dir).filter((n) => n.startsWith('pwned') || n === 'touch')).toEqual([]);
   });
 
-  it('each helper reuses one stdin and one stderr file: many jobs leave no more files, and a job never reports an earlier job\'s stderr', async () => {
+  it('each helper reuses one job, one stdin and one stderr file: many jobs leave no more files, and a job never reports an earlier job\'s stderr', async () => {
     const { dir, pool } = setup(2);
     await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run('tee', [path.join(dir, `out-${i}`)], { stdin: `job ${i}`, timeoutMs: 5000 })));
     expect(fs.readFileSync(path.join(dir, 'out-7'), 'utf8')).toBe('job 7');
     const [folder, ...others] = fs.readdirSync(dir).filter((n) => n.startsWith('liandong-render-'));
     expect(others).toEqual([]);
-    expect(fs.readdirSync(path.join(dir, folder ?? '')).length).toBeLessThanOrEqual(4);
+    expect(fs.readdirSync(path.join(dir, folder ?? '')).length).toBeLessThanOrEqual(6);
     const one = setup(1).pool;
     await expect(one.run('sh', ['-c', 'echo "first failure" >&2; exit 3'], { timeoutMs: 5000 })).rejects.toThrow('first failure');
     const second = one.run('sh', ['-c', 'exit 4'], { timeoutMs: 5000 });
@@ -49,6 +49,21 @@ describe('exec pool', () => {
     await expect(pool.run('sh', ['-c', 'echo "bad voice" >&2; exit 3'], { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'failed', message: expect.stringContaining('(exit 3): bad voice') as string });
     await expect(pool.run('no-such-command-liandong', [], { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'not_found' });
     await expect(pool.run('true', [], { timeoutMs: 5000 })).resolves.toBe('');
+  });
+
+  it('pipes a command into another; a failure names the command that failed, with its stderr', async () => {
+    const { dir, pool } = setup(1);
+    const out = path.join(dir, 'piped.txt');
+    await pool.run('cat', [], { stdin: '工单 901112 $(id)', timeoutMs: 5000, pipeTo: { command: 'tee', args: [out] } });
+    expect(fs.readFileSync(out, 'utf8')).toBe('工单 901112 $(id)');
+    await expect(pool.run('sh', ['-c', 'echo "no such voice" >&2; exit 3'], { timeoutMs: 5000, pipeTo: { command: 'cat', args: [] } }))
+      .rejects.toMatchObject({ code: 'failed', message: expect.stringMatching(/^sh -c .*\(exit 3\): no such voice/) as string });
+    await expect(pool.run('printf', ['x'], { timeoutMs: 5000, pipeTo: { command: 'sh', args: ['-c', 'cat > /dev/null; echo "not a WAV" >&2; exit 2'] } }))
+      .rejects.toMatchObject({ code: 'failed', message: expect.stringMatching(/^sh -c .*\(exit 2\): not a WAV/) as string });
+    await expect(pool.run('printf', ['x'], { timeoutMs: 5000, pipeTo: { command: 'no-such-command-liandong', args: [] } }))
+      .rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('no-such-command-liandong') as string });
+    await expect(pool.run('sleep', ['30'], { timeoutMs: 300, pipeTo: { command: 'cat', args: [] } })).rejects.toMatchObject({ code: 'timeout' });
+    await expect(pool.run('true', [], { timeoutMs: 5000, pipeTo: { command: 'cat', args: [] } })).resolves.toBe('');
   });
 
   it('kills a command past its time limit, with its helper, and the next job gets a new helper', async () => {

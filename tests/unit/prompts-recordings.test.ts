@@ -25,7 +25,7 @@ let calls: string[];
 let store: RecordingStore;
 let prompts: Prompts;
 const catalog = loadCatalog(defaultPromptsDir(), { timeZone: 'Asia/Shanghai' });
-const run: RunFn = (cmd, args, opts) => (calls.push(cmd), runProcess(cmd, args, opts));
+const run: RunFn = (cmd, args, opts) => (calls.push(cmd, ...(opts.pipeTo ? [opts.pipeTo.command] : [])), runProcess(cmd, args, opts));
 
 function sox(...args: string[]): void {
   execFileSync('sox', args, { stdio: 'pipe' });

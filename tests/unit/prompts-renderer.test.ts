@@ -16,10 +16,10 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Wraps the real runner and records every command it is asked to run. */
+/** Wraps the real runner and records every command it is asked to run (both of a pipe). */
 function countingRun(): { run: RunFn; calls: string[] } {
   const calls: string[] = [];
-  return { calls, run: (cmd, args, opts) => (calls.push(cmd), runProcess(cmd, args, opts)) };
+  return { calls, run: (cmd, args, opts) => (calls.push(cmd, ...(opts.pipeTo ? [opts.pipeTo.command] : [])), runProcess(cmd, args, opts)) };
 }
 
 interface WavInfo {
@@ -51,6 +51,15 @@ function readWav(file: string): WavInfo {
   return info as WavInfo;
 }
 
+/** Peak of a 16-bit PCM WAV's samples, in dBFS (the data chunk is the last one sox writes). */
+function peakDbfs(file: string): number {
+  const buf = fs.readFileSync(file);
+  const data = buf.indexOf('data', 12, 'ascii') + 8;
+  let peak = 0;
+  for (let off = data; off + 2 <= buf.length; off += 2) peak = Math.max(peak, Math.abs(buf.readInt16LE(off)));
+  return 20 * Math.log10(peak / 32768);
+}
+
 describe('renderer (real espeak-ng + sox)', () => {
   it('renders Mandarin to an 8 kHz mono 16-bit PCM WAV named by its content hash', async () => {
     const { run, calls } = countingRun();
@@ -60,7 +69,7 @@ describe('renderer (real espeak-ng + sox)', () => {
     expect(calls).toEqual(['espeak-ng', 'sox']);
     expect(out.file).toMatch(/^[0-9a-f]{64}\.wav$/);
     expect(out.path).toBe(path.join(dir, out.file));
-    const expectedHash = createHash('sha256').update(JSON.stringify([RENDERER_VERSION, 'cmn-latn-pinyin', 185, DISPATCH_ZH])).digest('hex');
+    const expectedHash = createHash('sha256').update(JSON.stringify([RENDERER_VERSION, 'cmn-latn-pinyin', 70, 185, DISPATCH_ZH])).digest('hex');
     expect(out.hash).toBe(expectedHash);
     const wav = readWav(out.path);
     expect(wav).toMatchObject({ format: 1, channels: 1, sampleRate: 8000, bitsPerSample: 16 });
@@ -69,6 +78,17 @@ describe('renderer (real espeak-ng + sox)', () => {
     expect(seconds).toBeLessThan(30);
     // Nothing but the finished file is left behind.
     expect(fs.readdirSync(dir)).toEqual([out.file]);
+  });
+
+  it('normalises a short text to a -3 dBFS peak; an order\'s address and summary, not normalised, keep headroom below full scale', async () => {
+    const renderer = createRenderer({ dir });
+    const digit = await renderer.render('四', 'zh-CN', undefined, 'clip');
+    expect(peakDbfs(digit.path)).toBeCloseTo(-3, 1);
+    const order = await renderer.render('城关镇人民路12号菜市场门口<break time="700ms"/>情况：居民楼下水管爆裂，路面大量积水，影响车辆通行', 'zh-CN', undefined, 'ssml');
+    // Not normalised (see Voice.amplitude): 40 such texts peaked at -2.7 dBFS on average, -1.7 at most.
+    const peak = peakDbfs(order.path);
+    expect(peak).toBeLessThan(-1);
+    expect(peak).toBeGreaterThan(-6);
   });
 
   it('removes temp files of renders that died long ago, and only those', async () => {
@@ -119,7 +139,7 @@ describe('renderer (real espeak-ng + sox)', () => {
 
   it('passes the installation check', async () => {
     await expect(createRenderer({ dir }).check()).resolves.toBeUndefined();
-    await expect(createRenderer({ dir, voices: { en: { voice: 'xx-nonexistent', speedWpm: 150 } } }).check()).rejects.toThrow(/no voice "xx-nonexistent"/);
+    await expect(createRenderer({ dir, voices: { en: { voice: 'xx-nonexistent', speedWpm: 150, amplitude: 100 } } }).check()).rejects.toThrow(/no voice "xx-nonexistent"/);
   });
 
   it('refuses empty and oversized texts without spawning', async () => {
@@ -139,6 +159,12 @@ describe('runProcess', () => {
   });
   it('passes text on stdin, never through a shell', async () => {
     await expect(runProcess('cat', [], { stdin: '$(echo hi); `x` 幺', timeoutMs: 2000 })).resolves.toBe('$(echo hi); `x` 幺');
+  });
+  it('pipes one program into another, and names the one that failed', async () => {
+    await expect(runProcess('cat', [], { stdin: 'a b 幺', timeoutMs: 5000, pipeTo: { command: 'tr', args: ['a-z', 'A-Z'] } })).resolves.toBe('A B 幺');
+    await expect(runProcess('sh', ['-c', 'echo "no such voice" >&2; exit 3'], { timeoutMs: 5000, pipeTo: { command: 'cat', args: [] } }))
+      .rejects.toMatchObject({ code: 'failed', message: expect.stringMatching(/^sh -c .*\(exit 3\): no such voice/) as unknown });
+    await expect(runProcess('cat', [], { stdin: 'x', timeoutMs: 5000, pipeTo: { command: 'sox-not-installed-here', args: [] } })).rejects.toMatchObject({ code: 'missing_tool' });
   });
   it('reports a failing exit with its stderr', async () => {
     await expect(runProcess('sox', ['/nonexistent/in.wav', '/tmp/out.wav'], { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'failed', message: expect.stringMatching(/exit 2|exit 1/) as unknown });

@@ -8,7 +8,7 @@ let dir: string;
 let calls: string[];
 let prompts: Prompts;
 let config: PromptsConfig;
-const run: RunFn = (cmd, args, opts) => (calls.push(cmd), runProcess(cmd, args, opts));
+const run: RunFn = (cmd, args, opts) => (calls.push(cmd, ...(opts.pipeTo ? [opts.pipeTo.command] : [])), runProcess(cmd, args, opts));
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'liandong-prompts-svc-'));
