@@ -70,6 +70,39 @@ export interface ExecPool {
   close(): void;
 }
 
+/** The private folders are named `liandong-render-<pid>-XXXXXX`: the pid says whose a folder is. */
+const FOLDER_PREFIX = 'liandong-render-';
+
+/**
+ * Removes the render folders under `tmpRoot` that this user's processes left when they were
+ * killed (close() removes a folder; a SIGKILL or a crash does not): those whose process is gone.
+ * A folder whose pid runs (maybe another process reusing it) is kept. The number removed.
+ */
+export function sweepRenderFolders(tmpRoot: string = os.tmpdir(), alive: (pid: number) => boolean = processAlive): number {
+  const uid = process.getuid?.();
+  let removed = 0;
+  for (const name of fsSync.readdirSync(tmpRoot)) {
+    const pid = new RegExp(`^${FOLDER_PREFIX}(\\d+)-[A-Za-z0-9]{6}$`).exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || alive(Number(pid))) continue;
+    const folder = path.join(tmpRoot, name);
+    const st = fsSync.lstatSync(folder, { throwIfNoEntry: false });
+    if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+    fsSync.rmSync(folder, { recursive: true, force: true });
+    removed += 1;
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 /** `size` helpers at most, started on first use; a private temp folder (under `tmpRoot`, default the system's) holds each helper's job, stdin and stderr files. */
 export function createExecPool(size: number, tmpRoot: string = os.tmpdir()): ExecPool {
   let tmpDir: string | undefined;
@@ -77,8 +110,14 @@ export function createExecPool(size: number, tmpRoot: string = os.tmpdir()): Exe
   /** The private folder, made on first use (a failure is the caller's, and the next run tries again). */
   const folderOf = async (): Promise<string> => {
     if (tmpDir) return tmpDir;
-    making ??= fs.mkdtemp(path.join(tmpRoot, 'liandong-render-')).finally(() => (making = undefined));
+    making ??= fs.mkdtemp(path.join(tmpRoot, `${FOLDER_PREFIX}${process.pid}-`)).finally(() => (making = undefined));
     tmpDir = await making;
+    try {
+      sweepRenderFolders(tmpRoot);
+    } catch (err) {
+      // Left folders are only litter: the renders go on; the reason is kept for the next error message.
+      lastError = `sweeping old render folders: ${err instanceof Error ? err.message : String(err)}`;
+    }
     return tmpDir;
   };
   const idle: Helper[] = [];

@@ -1,10 +1,12 @@
 // The render helpers (src/prompts/exec-pool.ts): real bash, real commands. Arguments and input
-// pass through literally (no shell parsing), failures come back typed, a stuck command is killed.
+// pass through literally (no shell parsing), failures come back typed, a stuck command is killed,
+// and the folders of killed processes are swept.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExecPool, type ExecPool } from '../../src/prompts/exec-pool.js';
+import { spawnSync } from 'node:child_process';
+import { createExecPool, sweepRenderFolders, type ExecPool } from '../../src/prompts/exec-pool.js';
 
 const dirs: string[] = [];
 const pools: ExecPool[] = [];
@@ -119,4 +121,29 @@ describe('exec pool', () => {
     pool.close();
     await expect(pool.run('true', [], { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'failed' });
   });
+
+  it('sweeps the render folders of processes that are gone, and only those', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'liandong-exec-'));
+    dirs.push(dir);
+    const make = (name: string) => fs.mkdirSync(path.join(dir, name));
+    make('liandong-render-4001-aB3dE9'); // its process is gone
+    make('liandong-render-4002-Xy7Zw1'); // its process runs
+    make(`liandong-render-${process.pid}-Qq1Ww2`); // this process's own
+    make('liandong-render-oldnam'); // no pid in the name: not known to be gone
+    make('other-4001-aB3dE9');
+    fs.writeFileSync(path.join(dir, 'liandong-render-4003-Aa1Bb2'), 'a file, not a folder');
+    expect(sweepRenderFolders(dir, (pid) => pid === 4002)).toBe(1);
+    expect(fs.readdirSync(dir).sort()).toEqual(['liandong-render-4002-Xy7Zw1', 'liandong-render-4003-Aa1Bb2', `liandong-render-${process.pid}-Qq1Ww2`, 'liandong-render-oldnam', 'other-4001-aB3dE9'].sort());
+  });
+
+  it('a pool\'s first job sweeps what a killed process left (a real pid that has exited)', async () => {
+    const { dir, pool } = setup(1);
+    const gone = spawnSync('true').pid;
+    fs.mkdirSync(path.join(dir, `liandong-render-${gone}-Kk2Ll3`));
+    await pool.run('true', [], { timeoutMs: 5000 });
+    const left = fs.readdirSync(dir).filter((n) => n.startsWith('liandong-render-'));
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(new RegExp(`^liandong-render-${process.pid}-`));
+  });
 });
+
