@@ -46,6 +46,8 @@ const NUMBER = opt('number', '70591');
 const DRAIN = args.includes('--no-drain') ? 0 : Number(opt('drain', '10000'));
 const DRAIN_CPS = Number(opt('drain-cps', '100'));
 const DRAIN_CHANNELS = Number(opt('drain-channels', '50'));
+/** LIANDONG_MAX_LIVE_ORDERS of the drain's service; unset: the service's default. */
+const DRAIN_MAX_LIVE = opt('drain-max-live', '');
 const PROFILE = args.includes('--profile');
 const STORES: ReadonlyArray<'sqlite' | 'postgres'> = opt('store', 'sqlite') === 'postgres' ? ['sqlite', 'postgres'] : ['sqlite'];
 const TAKEOVER_ORDERS = Number(opt('takeover', '20'));
@@ -164,7 +166,7 @@ async function main(): Promise<void> {
     return;
   }
   const config = configFromProcess('dev');
-  out(`liandong bench: sizes ${SIZES.join(', ')} at ${RATE} arrivals/s to sim phone ${NUMBER}; drain ${DRAIN} orders at ${DRAIN_CPS} calls/s, ${DRAIN_CHANNELS} channels`);
+  out(`liandong bench: sizes ${SIZES.join(', ')} at ${RATE} arrivals/s to sim phone ${NUMBER}; drain ${DRAIN} orders at ${DRAIN_CPS} calls/s, ${DRAIN_CHANNELS} channels${DRAIN_MAX_LIVE !== '' ? `, at most ${DRAIN_MAX_LIVE} order machines` : ''}`);
   await asteriskUp(config, (line) => out(`  ${line}`));
   const status = await asteriskStatus(config);
   if (!status.pid) throw new Error('Asterisk is not running');
@@ -250,6 +252,7 @@ async function main(): Promise<void> {
       LIANDONG_TRUNK_CALLS_PER_SECOND: String(DRAIN_CPS),
       LIANDONG_TRUNK_CHANNELS: String(DRAIN_CHANNELS),
       LIANDONG_API_RATE_LIMIT: '1000000',
+      ...(DRAIN_MAX_LIVE !== '' ? { LIANDONG_MAX_LIVE_ORDERS: DRAIN_MAX_LIVE } : {}),
     }, PROFILE ? ['--cpu-prof', '--cpu-prof-dir', `${PROFILE_DIR}-drain`] : []);
     try {
       await configureService(paced, '740', '741', { attemptsPerContact: 1, retryDelaySeconds: 0, ringTimeoutSeconds: 10, chainLoops: 0, loopDelaySeconds: 0, maxReplays: 0, keyTimeoutSeconds: 6 });
