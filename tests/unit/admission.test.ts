@@ -2,8 +2,8 @@
 // machines, the more urgent first and then first come, a unit settled while it waited never
 // started and its place given to the next at once, one entry per unit, withdrawal, and one log
 // line when units start to wait and one when none waits any more.
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { capturedLogger } from './captured-log.js';
 import { Admission, admissionStep, rankOf, type Admittee } from '../../src/dispatch/admission.js';
 import { createLogger, type Logger } from '../../src/logging.js';
 
@@ -62,19 +62,6 @@ function harness(maxLive: number, options: { settled?: Set<string>; hold?: Map<s
   return { admission, live, started, ended, end, start, settle };
 }
 
-function capturedLogger(): { logger: Logger; messages: () => string[] } {
-  let out = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out += chunk.toString();
-      done();
-    },
-  });
-  return {
-    logger: createLogger('info', sink),
-    messages: () => out.split('\n').filter((l) => l.trim() !== '').map((l) => String((JSON.parse(l) as { msg: unknown }).msg)),
-  };
-}
 
 describe('rankOf', () => {
   it('ranks a major incident first, then an urgent order, then a normal one', () => {
@@ -233,7 +220,7 @@ describe('Admission', () => {
   });
 
   it('logs one line when units start to wait and one when none waits any more, not one per unit', async () => {
-    const log = capturedLogger();
+    const log = capturedLogger('info');
     const h = harness(1, { logger: log.logger });
     for (let i = 0; i < 50; i++) h.start(unit(`u${i}`, 2));
     expect(log.messages()).toEqual(['order machines at their limit (LIANDONG_MAX_LIVE_ORDERS): new orders wait for admission']);

@@ -1,8 +1,8 @@
 // The dispatcher's machines are built once (orders differ only by their input), what it holds for
 // an order is gone once the order's machine ends, is stopped or abandoned, and each attempt is
 // logged as one summary line at info (its per-step lines at debug), with no number in clear.
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { capturedLogger } from './captured-log.js';
 import { callAttemptMachine } from '../../machines/call-attempt.machine.js';
 import { dialMachine } from '../../machines/dial.machine.js';
 import { orderMachine } from '../../machines/order.machine.js';
@@ -18,21 +18,6 @@ import { OrderRepository } from '../../src/orders/order-repository.js';
 import type { TelephonyPort } from '../../src/telephony/port.js';
 import { beepPrompts, KEYED_1, scriptedTelephone } from './fake-telephony.js';
 
-/** A logger at `level` whose JSON lines are kept. */
-function capturedLogger(level: string): { logger: Logger; lines: () => Array<Record<string, unknown>>; text: () => string } {
-  let out = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out += chunk.toString();
-      done();
-    },
-  });
-  return {
-    logger: createLogger(level, sink),
-    text: () => out,
-    lines: () => out.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
 
 const catalog = loadCatalog();
 

@@ -1,12 +1,11 @@
 // The feedback line provides its machine once for all calls and logs each call as one line at
 // info (the caller's number masked); its per-step lines are at debug. The callers here key
 // nothing: each call ends `no_input` after its prompts, before any order is looked up.
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { capturedLogger } from './captured-log.js';
 import { feedbackIvrMachine, type FeedbackIvrOutput } from '../../machines/feedback-ivr.machine.js';
 import type { WriteQueue } from '../../src/db/write-queue.js';
 import { startFeedbackLine, type FeedbackLineDeps } from '../../src/feedback/inbound-line.js';
-import { createLogger } from '../../src/logging.js';
 import type { InboundCall, TelephonyPort } from '../../src/telephony/port.js';
 import { beepPrompts, scriptedTelephone } from './fake-telephony.js';
 
@@ -15,19 +14,13 @@ describe('feedback line machine', () => {
 
   it('is provided once for every call; one summary line per call at info, no number in clear', async () => {
     const provided = vi.spyOn(feedbackIvrMachine, 'provide');
-    let out = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        out += chunk.toString();
-        done();
-      },
-    });
+    const log = capturedLogger('info');
     const { port } = scriptedTelephone(() => Promise.resolve({ status: 'timeout', digits: '' }));
     let ring: ((call: InboundCall) => void) | undefined;
     const telephony: TelephonyPort = { ...port, onInboundCall: (l) => ((ring = l), () => undefined) };
     const unused = {} as never;
     const deps: FeedbackLineDeps = {
-      telephony, prompts: beepPrompts, logger: createLogger('info', sink),
+      telephony, prompts: beepPrompts, logger: log.logger,
       orders: unused, repo: unused, departments: unused, pins: unused, store: unused, writes: {} as WriteQueue,
     };
     const ended: FeedbackIvrOutput[] = [];
@@ -45,13 +38,13 @@ describe('feedback line machine', () => {
     }
     expect(provided).toHaveBeenCalledTimes(1);
     expect(ended.map((o) => o.result)).toEqual(['no_input', 'no_input', 'no_input']);
-    const lines = out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = log.lines();
     const summaries = lines.filter((l) => l.msg === 'feedback call ended');
     expect(summaries.map((l) => [l.channelId, l.level, l.result, l.from])).toEqual([
       ['in-1', 30, 'no_input', '137****5678'], ['in-2', 30, 'no_input', '137****5678'], ['in-3', 30, 'no_input', '137****5678'],
     ]);
     for (const s of summaries) expect(s.totalMs).toEqual(expect.any(Number));
     expect(lines.filter((l) => ['feedback call', 'order code prompt', 'caller hung up'].includes(String(l.msg)))).toEqual([]);
-    expect(out).not.toContain('13712345678');
+    expect(log.text()).not.toContain('13712345678');
   });
 });

@@ -2,17 +2,16 @@
 // deadlines set from the acceptance when the dispatcher's queued hook calls it, met by feedback
 // given inside a queued write (neither waits for the queue it runs in), a due deadline of an order
 // no longer chased cancelled by the timer, and the recovery of a round cut short by a stop.
-import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { capturedLogger } from './captured-log.js';
 import { callAttemptMachine } from '../../machines/call-attempt.machine.js';
 import { reminderRoundMachine } from '../../machines/reminder-round.machine.js';
 import { first, rows, run } from '../../src/db/sql.js';
 import { openStore, type Store } from '../../src/db/store.js';
 import { WriteQueue } from '../../src/db/write-queue.js';
 import type { DepartmentStore } from '../../src/departments/store.js';
-import { createLogger } from '../../src/logging.js';
 import type { OrderRepository } from '../../src/orders/order-repository.js';
 import type { Prompts } from '../../src/prompts/index.js';
 import { ReminderRepository } from '../../src/reminders/reminder-repository.js';
@@ -144,13 +143,7 @@ describe('ReminderService machines', () => {
   it('provides the round and call machines once, logs one summary line per call at info, and holds nothing of a round after it', async () => {
     const provided = { round: vi.spyOn(reminderRoundMachine, 'provide'), call: vi.spyOn(callAttemptMachine, 'provide') };
     const store = await openStore({ engine: 'sqlite', path: ':memory:' });
-    let out = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        out += chunk.toString();
-        done();
-      },
-    });
+    const log = capturedLogger('info');
     const failures: string[] = [];
     const writes = new WriteQueue((label, reason) => failures.push(`${label}: ${reason}`));
     const phone = scriptedTelephone(() => Promise.resolve(KEYED_1));
@@ -172,7 +165,7 @@ describe('ReminderService machines', () => {
       telephony: phone.port,
       prompts: beepPrompts,
       webhook: { notify: () => Promise.resolve({ ok: true, eventId: 'ev_x', deliveries: 0 }) },
-      logger: createLogger('info', sink),
+      logger: log.logger,
       writes,
       // As the order service does: the feedback meets the deadline.
       recordFeedback: (orderId, kind) => service.onFeedback(orderId, kind),
@@ -196,7 +189,7 @@ describe('ReminderService machines', () => {
     expect(failures).toEqual([]);
     expect(phone.originated).toHaveLength(3);
     expect([provided.round.mock.calls.length, provided.call.mock.calls.length]).toEqual([1, 1]);
-    const lines = out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = log.lines();
     const ended = lines.filter((l) => l.msg === 'reminder call ended');
     expect(ended.map((l) => l.orderId).sort()).toEqual(ids);
     for (const line of ended) {
@@ -204,7 +197,7 @@ describe('ReminderService machines', () => {
       for (const ms of ['queuedMs', 'ringMs', 'firstPromptMs', 'keyMs', 'totalMs']) expect(line[ms], ms).toEqual(expect.any(Number));
     }
     expect(lines.filter((l) => ['reminder call started', 'reminder call answered', 'reminder keypad', 'first prompt requested'].includes(String(l.msg)))).toEqual([]);
-    expect(out).not.toContain('13912345678');
+    expect(log.text()).not.toContain('13912345678');
     await store.close();
   });
 });

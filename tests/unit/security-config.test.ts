@@ -2,11 +2,11 @@
 // otherwise; secrets come only from src/config.ts; pino redacts phone numbers and secrets.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { capturedLogger } from './captured-log.js';
 import { renderAsteriskConfigs } from '../../src/asterisk/index.js';
 import { DEV_DEFAULTS, loadConfig } from '../../src/config.js';
-import { createLogger, maskPhone } from '../../src/logging.js';
+import { maskPhone } from '../../src/logging.js';
 
 const PROD = {
   ARI_USERNAME: 'liandong',
@@ -65,16 +65,10 @@ describe('secrets only from config', () => {
 });
 
 describe('log redaction', () => {
-  function capture(): { lines: () => string; logger: ReturnType<typeof createLogger> } {
-    let out = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        out += chunk.toString();
-        done();
-      },
-    });
-    return { lines: () => out, logger: createLogger('debug', sink) };
-  }
+  const capture = () => {
+    const log = capturedLogger('debug');
+    return { lines: () => log.text(), logger: log.logger };
+  };
 
   it('replaces numbers, phones, tokens, passwords, secrets and authorization headers wherever they are named so', () => {
     const { lines, logger } = capture();

@@ -1,9 +1,9 @@
 // The survey service on both engines with a scripted telephone (no Asterisk): a due survey is
 // taken and called once even by two services on one store (two nodes), each answer is committed
 // before the next question is asked, and the end of the call settles the survey (flag, follow-up).
-import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { capturedLogger } from './captured-log.js';
 import { surveyCallMachine } from '../../machines/survey-call.machine.js';
 import { loadConfig } from '../../src/config.js';
 import { first, rows } from '../../src/db/sql.js';
@@ -117,15 +117,9 @@ describe.each(ENGINES)('survey service on %s', (engine) => {
 
   it('provides the survey-call machine once per service, logs one summary line per call at info, and holds nothing of a call after it', async () => {
     const provided = vi.spyOn(surveyCallMachine, 'provide');
-    let out = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        out += chunk.toString();
-        done();
-      },
-    });
+    const log = capturedLogger('info');
     const phone = scriptedPhone(['1', '1', '1'], () => Promise.resolve());
-    const { service: s, writes } = service(phone.port, createLogger('info', sink));
+    const { service: s, writes } = service(phone.port, log.logger);
     expect(provided).toHaveBeenCalledTimes(1);
     await s.start();
     await s.scheduleForOrder('o1', 'callback');
@@ -134,13 +128,13 @@ describe.each(ENGINES)('survey service on %s', (engine) => {
     await writes.drain();
     expect(provided).toHaveBeenCalledTimes(1);
     expect(s.liveState()).toEqual({ surveys: 0, calls: 0, traces: 0 });
-    const lines = out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = log.lines();
     const ended = lines.filter((l) => l.msg === 'survey call ended');
     expect(ended).toHaveLength(1);
     expect(ended[0]).toMatchObject({ level: 30, orderId: 'o1', via: 'outbound', result: 'completed', answers: { attitude: 'satisfied', speed: 'satisfied', quality: 'satisfied' } });
     for (const ms of ['queuedMs', 'ringMs', 'firstPromptMs', 'keyMs', 'totalMs']) expect(ended[0]?.[ms], ms).toEqual(expect.any(Number));
     expect(lines.filter((l) => ['survey call answered', 'survey key', 'greeting requested'].includes(String(l.msg)))).toEqual([]);
-    expect(out).not.toContain('13800138000');
+    expect(log.text()).not.toContain('13800138000');
     expect(failures).toEqual([]);
   });
 });
