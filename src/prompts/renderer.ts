@@ -149,14 +149,16 @@ export const runProcess: RunFn = async (command, args, { stdin, timeoutMs, pipeT
     timedOut = true;
     children.forEach((c) => c.kill('SIGKILL'));
   }, timeoutMs);
-  // A child that exits before reading its input gives EPIPE here; its exit status tells the story.
-  first.stdin.on('error', () => undefined);
+  // A child that exits before reading its input gives EPIPE here; its exit status tells the
+  // story, and the failure's message says its input was cut.
+  let stdinNote = '';
+  first.stdin.on('error', (err) => void (stdinNote = ` (stdin: ${err.message})`));
   first.stdin.end(stdin ?? '');
   const errors = await Promise.all(children.map((child, i) => endOf(child, commands[i] as { command: string; args: readonly string[] })));
   clearTimeout(timer);
   // A missing program is the cause (its partner then fails on a closed pipe); else a time-out; else the first that failed.
   const error = errors.find((e) => e?.code === 'missing_tool') ?? (timedOut ? new RenderError('timeout', `${commands.map((c) => c.command).join(' | ')} took longer than ${timeoutMs} ms and was killed`) : errors.find((e) => e));
-  if (error) throw error;
+  if (error) throw error.code === 'failed' && stdinNote !== '' ? new RenderError('failed', `${error.message}${stdinNote}`) : error;
   return stdout;
 };
 
