@@ -13,6 +13,10 @@ export default defineConfig({
           environment: 'node',
           // Repository tests run on both engines: a PostgreSQL server of the run's own.
           globalSetup: ['./tests/support/postgres-setup.ts'],
+          // Not a speed target (those are in `npm run bench`): room for the tests that start whole
+          // services on a loaded 2-core machine (security-redteam starts four: ~1 s alone, over the
+          // default 5 s once on a loaded CI run); a hang still fails.
+          testTimeout: 20_000,
         },
       },
       {
