@@ -72,6 +72,8 @@ export interface ExecPool {
 
 /** The private folders are named `liandong-render-<pid>-XXXXXX`: the pid says whose a folder is. */
 const FOLDER_PREFIX = 'liandong-render-';
+/** A render folder's name, its pid captured (mkdtemp adds six characters). */
+const FOLDER_NAME = new RegExp(`^${FOLDER_PREFIX}(\\d+)-[A-Za-z0-9]{6}$`);
 
 /**
  * Removes the render folders under `tmpRoot` that this user's processes left when they were
@@ -82,7 +84,7 @@ export function sweepRenderFolders(tmpRoot: string = os.tmpdir(), alive: (pid: n
   const uid = process.getuid?.();
   let removed = 0;
   for (const name of fsSync.readdirSync(tmpRoot)) {
-    const pid = new RegExp(`^${FOLDER_PREFIX}(\\d+)-[A-Za-z0-9]{6}$`).exec(name)?.[1];
+    const pid = FOLDER_NAME.exec(name)?.[1];
     if (pid === undefined || Number(pid) === process.pid || alive(Number(pid))) continue;
     const folder = path.join(tmpRoot, name);
     const st = fsSync.lstatSync(folder, { throwIfNoEntry: false });
