@@ -146,6 +146,26 @@ describe('the console acts, with the API\'s roles', () => {
     await page.close();
   }, 60_000);
 
+  it('a redraw while the desk types a cancel reason keeps the field focused: the typing goes on into it', async () => {
+    const { id } = await createOrder('console-focus', { category: 'water-main-burst', departmentId: UNIT, summary: '输入时刷新', address: '南街', reporterPhone: '13800138005', urgency: 'normal' });
+    const { page, errors } = await newPage();
+    await signIn(page, 'dev-desk-token');
+    await page.goto(`${base}/console/#/case/${encodeURIComponent(id)}`);
+    await expect.poll(() => page.textContent('[data-testid=case-status]')).toBe('呼叫中');
+    await page.click('#cancel-reason');
+    await page.keyboard.type('报警人');
+    const reread = page.waitForResponse((r) => r.request().method() === 'GET' && r.url().endsWith(`/api/v1/orders/${encodeURIComponent(id)}`), { timeout: 10_000 });
+    await s.repo.appendEvent(id, 'test', 'test_marker', { why: 'a change while the reason is typed' });
+    await reread;
+    await expect.poll(async () => page.textContent('body')).toContain('test_marker'); // the page was redrawn
+    await page.keyboard.type('撤销');
+    expect(await page.inputValue('#cancel-reason')).toBe('报警人撤销');
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id)).toBe('cancel-reason');
+    expect(errors).toEqual([]);
+    await page.close();
+    await s.app.inject({ method: 'POST', url: `/api/v1/orders/${encodeURIComponent(id)}/cancel`, headers: DESK, payload: { reason: '测试结束' } });
+  }, 60_000);
+
   it('the board holds a row change while its link is pressed: the click still opens the case', async () => {
     const { id, code } = await createOrder('console-board-press', { category: 'water-main-burst', departmentId: UNIT, summary: '看板按下', address: '北街', reporterPhone: '13800138004', urgency: 'normal' });
     const { page, errors } = await newPage();
